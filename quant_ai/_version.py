@@ -1,0 +1,3 @@
+"""Version of the quant-ai distribution."""
+
+__version__ = "0.1.0"
