@@ -1,0 +1,429 @@
+"""Server-Sent Events of ``/ai/chat/stream`` as typed events.
+
+Framing (``event:`` / ``data:`` / ``id:`` / ``retry:`` lines, comments, CRLF or LF, multi-line
+data, frames split anywhere across network chunks) is done by ``httpx-sse``; this module turns
+each frame into a typed event. It understands the spec's events (``start``, ``content``,
+``done``), those seen in QuantCDN's clients (``session``, ``tool_start``,
+``tool_input_progress``, ``tool_complete``, ``tool_request``, ``orchestration_status``,
+``error``), the docs' variant ``{"type": "content", "content": ...}``, tool use carried in a
+``done`` payload or a top-level ``toolUse``, and a ``data: [DONE]`` sentinel.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import QuantStreamError
+from .types import ChatResponse, ResponseMessage, ToolUse, Usage
+
+__all__ = [
+    "ChatStreamAccumulator",
+    "ContentEvent",
+    "DoneEvent",
+    "OrchestrationStatusEvent",
+    "SessionEvent",
+    "StartEvent",
+    "StreamEvent",
+    "ToolCompleteEvent",
+    "ToolInputProgressEvent",
+    "ToolRequestEvent",
+    "ToolStartEvent",
+    "UnknownEvent",
+    "parse_event",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class StartEvent:
+    """``start``: the request was accepted."""
+
+    request_id: str | None
+    model: str | None
+    data: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEvent:
+    """``session``: the conversation's session id."""
+
+    session_id: str
+    data: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ContentEvent:
+    """``content``: a piece of the answer's text."""
+
+    delta: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolStartEvent:
+    """``tool_start``: the service started executing a tool."""
+
+    name: str
+    tool_use_id: str | None
+    input: Mapping[str, Any] | None
+    data: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolInputProgressEvent:
+    """``tool_input_progress``: the model is writing a tool's input."""
+
+    name: str
+    data: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCompleteEvent:
+    """``tool_complete``: a server-executed tool finished."""
+
+    name: str
+    tool_use_id: str | None
+    result: Any
+    data: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolRequestEvent:
+    """``tool_request`` (or a frame with ``toolUse``): the model asks the client for tools."""
+
+    tool_uses: list[ToolUse]
+    data: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class OrchestrationStatusEvent:
+    """``orchestration_status``: progress of server-side tool orchestration."""
+
+    message: str
+    data: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DoneEvent:
+    """``done``: the end of the answer.
+
+    Attributes:
+        complete: False when the model stopped to request client tools or handed the work to
+            an orchestration.
+        finish_reason: ``stop``, ``length``, ``tool_use``... when the service says.
+        usage: Tokens and cost.
+        tool_uses: Tool calls carried in the payload (``response.toolUse`` or ``toolUse``).
+        content: The full text when the payload carries it.
+        orchestration: ``{"pollUrl": ...}`` when tools went to an orchestration.
+    """
+
+    complete: bool
+    finish_reason: str | None
+    usage: Usage | None
+    tool_uses: list[ToolUse]
+    content: str | None
+    orchestration: Mapping[str, Any] | None
+    data: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownEvent:
+    """An event this version does not know; kept so nothing is lost."""
+
+    event: str
+    data: Any
+
+
+StreamEvent = (
+    StartEvent
+    | SessionEvent
+    | ContentEvent
+    | ToolStartEvent
+    | ToolInputProgressEvent
+    | ToolCompleteEvent
+    | ToolRequestEvent
+    | OrchestrationStatusEvent
+    | DoneEvent
+    | UnknownEvent
+)
+
+
+class _End:
+    """The ``[DONE]`` sentinel."""
+
+
+_DONE_SENTINEL = _End()
+
+
+def _tool_uses(value: Any) -> list[ToolUse]:
+    if value is None:
+        return []
+    items = [value] if isinstance(value, Mapping) else value
+    return [ToolUse.model_validate(v) for v in items if isinstance(v, Mapping)]
+
+
+def _done(data: Mapping[str, Any]) -> DoneEvent:
+    response = data.get("response")
+    tool_uses: list[ToolUse] = []
+    content: str | None = None
+    if isinstance(response, Mapping):
+        message = ResponseMessage.model_validate(response)
+        tool_uses = message.tool_use
+        content = message.content if "content" in response else None
+    tool_uses += _tool_uses(data.get("toolUse"))
+    usage_raw = data.get("usage")
+    usage = Usage.model_validate(usage_raw) if isinstance(usage_raw, Mapping) else None
+    finish = data.get("finishReason") or data.get("stopReason")
+    if finish == "tool_request":
+        finish = "tool_use"
+    complete = data.get("complete")
+    orchestration = data.get("orchestration")
+    return DoneEvent(
+        complete=bool(complete) if complete is not None else True,
+        finish_reason=str(finish) if finish else None,
+        usage=usage,
+        tool_uses=tool_uses,
+        content=content if content is not None else _str_or_none(data.get("content")),
+        orchestration=orchestration if isinstance(orchestration, Mapping) else None,
+        data=data,
+    )
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def parse_event(event: str, raw: str) -> StreamEvent | _End | None:
+    """Turn one SSE frame into a typed event.
+
+    Args:
+        event: The ``event:`` name ("" when absent).
+        raw: The joined ``data:`` lines.
+
+    Returns:
+        A typed event, ``None`` for frames that carry nothing (keep-alives), or the internal
+        end sentinel for ``[DONE]``.
+
+    Raises:
+        QuantStreamError: For an ``error`` event or undecodable data.
+    """
+    raw = raw.strip()
+    if raw == "[DONE]":
+        return _DONE_SENTINEL
+    if not raw:
+        return (
+            None
+            if not event or event in ("ping", "keepalive", "heartbeat")
+            else UnknownEvent(event, None)
+        )
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        if event in ("content", ""):
+            return ContentEvent(raw)
+        raise QuantStreamError(f"undecodable data in {event or 'a'} event: {raw[:200]!r}") from None
+    if not isinstance(data, Mapping):
+        return UnknownEvent(event, data)
+    kind = event or str(data.get("type") or "")
+    if kind in ("error", "exception") or (not event and "error" in data and len(data) <= 3):
+        message = data.get("error") or data.get("message") or "the stream reported an error"
+        if isinstance(message, Mapping):
+            message = message.get("message") or json.dumps(message)
+        raise QuantStreamError(str(message))
+    if kind == "content":
+        delta = data.get("delta")
+        if not isinstance(delta, str):
+            delta = data.get("content")
+        text = delta if isinstance(delta, str) else ""
+        if "toolUse" in data:
+            return ToolRequestEvent(_tool_uses(data["toolUse"]), data)
+        if data.get("complete") is True:
+            return _done(data)
+        return ContentEvent(text)
+    if kind == "done" or (not event and data.get("complete") is True):
+        return _done(data)
+    if kind == "start":
+        rid = data.get("requestId")
+        return StartEvent(str(rid) if rid else None, _str_or_none(data.get("model")), data)
+    if kind == "session":
+        return SessionEvent(str(data.get("sessionId") or ""), data)
+    if kind == "tool_start":
+        inp = data.get("input")
+        return ToolStartEvent(
+            str(data.get("name") or ""),
+            _str_or_none(data.get("toolUseId")),
+            inp if isinstance(inp, Mapping) else None,
+            data,
+        )
+    if kind == "tool_input_progress":
+        return ToolInputProgressEvent(str(data.get("name") or ""), data)
+    if kind == "tool_complete":
+        return ToolCompleteEvent(
+            str(data.get("name") or ""),
+            _str_or_none(data.get("toolUseId")),
+            data.get("result"),
+            data,
+        )
+    if kind == "tool_request" or "toolUse" in data:
+        uses = _tool_uses(data.get("toolUse")) if "toolUse" in data else _tool_uses(data)
+        return ToolRequestEvent(uses, data)
+    if kind == "orchestration_status":
+        return OrchestrationStatusEvent(str(data.get("message") or ""), data)
+    return UnknownEvent(kind, data)
+
+
+class _Tracker:
+    """Follows a stream to raise on truncation with the partial text kept."""
+
+    __slots__ = ("done", "request_id", "text")
+
+    def __init__(self) -> None:
+        self.done = False
+        self.request_id: str | None = None
+        self.text: list[str] = []
+
+    def see(self, item: StreamEvent) -> None:
+        if isinstance(item, ContentEvent):
+            self.text.append(item.delta)
+        elif isinstance(item, StartEvent):
+            self.request_id = item.request_id
+        elif isinstance(item, DoneEvent):
+            self.done = True
+
+    def error(self, message: str) -> QuantStreamError:
+        return QuantStreamError(
+            message, partial_text="".join(self.text), request_id=self.request_id
+        )
+
+
+def iter_events(frames: Iterator[tuple[str, str]]) -> Iterator[StreamEvent]:
+    """Yield typed events from ``(event, data)`` frames; raise if the stream is truncated."""
+    tracker = _Tracker()
+    for event, raw in frames:
+        try:
+            item = parse_event(event, raw)
+        except QuantStreamError as exc:
+            raise tracker.error(str(exc)) from None
+        if isinstance(item, _End):
+            break
+        if item is None:
+            continue
+        tracker.see(item)
+        yield item
+        if tracker.done:
+            return
+    if not tracker.done:
+        raise tracker.error("the stream ended before its 'done' event (truncated answer)")
+
+
+async def aiter_events(frames: AsyncIterator[tuple[str, str]]) -> AsyncIterator[StreamEvent]:
+    """Async twin of :func:`iter_events`."""
+    tracker = _Tracker()
+    async for event, raw in frames:
+        try:
+            item = parse_event(event, raw)
+        except QuantStreamError as exc:
+            raise tracker.error(str(exc)) from None
+        if isinstance(item, _End):
+            break
+        if item is None:
+            continue
+        tracker.see(item)
+        yield item
+        if tracker.done:
+            return
+    if not tracker.done:
+        raise tracker.error("the stream ended before its 'done' event (truncated answer)")
+
+
+class ChatStreamAccumulator:
+    """Builds the final :class:`ChatResponse` from stream events.
+
+    Example:
+        >>> acc = ChatStreamAccumulator()
+        >>> for event in client.stream_chat(request):  # doctest: +SKIP
+        ...     acc.add(event)
+        >>> acc.response().text  # doctest: +SKIP
+    """
+
+    def __init__(self) -> None:
+        self.text_parts: list[str] = []
+        self.tool_uses: dict[str, ToolUse] = {}
+        self.server_tools: dict[str, dict[str, Any]] = {}
+        self.usage: Usage | None = None
+        self.finish_reason: str | None = None
+        self.request_id: str | None = None
+        self.model: str | None = None
+        self.session_id: str | None = None
+        self.done: DoneEvent | None = None
+
+    def add(self, event: StreamEvent) -> None:
+        """Fold one event into the accumulated answer."""
+        if isinstance(event, ContentEvent):
+            self.text_parts.append(event.delta)
+        elif isinstance(event, ToolRequestEvent):
+            for use in event.tool_uses:
+                self._add_tool(use)
+        elif isinstance(event, ToolStartEvent):
+            key = event.tool_use_id or f"server-{event.name}-{len(self.server_tools)}"
+            self.server_tools[key] = {
+                "toolUseId": key,
+                "name": event.name,
+                "input": dict(event.input or {}),
+                "status": "running",
+            }
+        elif isinstance(event, ToolCompleteEvent):
+            key = event.tool_use_id or next(
+                (
+                    k
+                    for k, v in self.server_tools.items()
+                    if v["name"] == event.name and v["status"] == "running"
+                ),
+                f"server-{event.name}-{len(self.server_tools)}",
+            )
+            entry = self.server_tools.setdefault(
+                key, {"toolUseId": key, "name": event.name, "input": {}}
+            )
+            entry["status"] = "complete"
+            entry["result"] = event.result
+        elif isinstance(event, StartEvent):
+            self.request_id = event.request_id
+            self.model = event.model
+        elif isinstance(event, SessionEvent):
+            self.session_id = event.session_id
+        elif isinstance(event, DoneEvent):
+            self.done = event
+            self.usage = event.usage or self.usage
+            self.finish_reason = event.finish_reason
+            for use in event.tool_uses:
+                self._add_tool(use)
+            if event.content and not self.text_parts:
+                self.text_parts.append(event.content)
+
+    def _add_tool(self, use: ToolUse) -> None:
+        if use.server_executed:
+            self.server_tools[use.tool_use_id or use.name] = use.model_dump(
+                by_alias=True, exclude_none=True
+            )
+        else:
+            self.tool_uses[use.tool_use_id or f"{use.name}-{len(self.tool_uses)}"] = use
+
+    @property
+    def text(self) -> str:
+        """The text so far."""
+        return "".join(self.text_parts)
+
+    def response(self) -> ChatResponse:
+        """The answer as if it had been buffered."""
+        finish = self.finish_reason or ("tool_use" if self.tool_uses else "stop")
+        tools = [ToolUse.model_validate(v) for v in self.server_tools.values()]
+        return ChatResponse(
+            response=ResponseMessage(
+                content=self.text, tool_use=[*tools, *self.tool_uses.values()]
+            ),
+            model=self.model,
+            request_id=self.request_id,
+            finish_reason=finish,
+            usage=self.usage,
+        )

@@ -1,0 +1,752 @@
+"""``QuantClient``: every Quant AI operation, sync and async, over one transport."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+import httpx
+import pydantic
+from pydantic import SecretStr
+
+from . import _validation as v
+from ._config import ClientConfig, encode_path_segment
+from ._sse import (
+    ContentEvent,
+    DoneEvent,
+    StartEvent,
+    StreamEvent,
+    ToolRequestEvent,
+    aiter_events,
+    iter_events,
+)
+from ._transport import IMAGE_TIMEOUT, Transport
+from .errors import (
+    QuantAPIError,
+    QuantError,
+    QuantExecutionFailedError,
+    QuantExecutionTimeoutError,
+    QuantNotFoundError,
+    QuantValidationError,
+)
+from .types import (
+    CallbackRequest,
+    CallbackResponse,
+    ChatAccepted,
+    ChatRequest,
+    ChatResponse,
+    EmbeddingsRequest,
+    EmbeddingsResponse,
+    ExecutionStatus,
+    ImageGenerationConfig,
+    ImageGenerationRequest,
+    ImageGenerationResponse,
+    ModelInfo,
+    ModelList,
+    PendingTool,
+    TextToImageParams,
+    ToolResultItem,
+)
+
+__all__ = ["QuantClient", "ToolHandler"]
+
+logger = logging.getLogger("quant_ai")
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+ToolResults = Mapping[str, Any] | Sequence[ToolResultItem | Mapping[str, Any]]
+ToolHandler = Callable[[list[PendingTool]], ToolResults | Awaitable[ToolResults]]
+"""Runs pending client tools; returns ``{toolUseId: result}`` or a list of results."""
+StatusCallback = Callable[[ExecutionStatus], Any]
+
+
+def _coerce(model: type[M], value: Any, kwargs: Mapping[str, Any]) -> M:
+    """Build a request model from a model, a mapping or keyword arguments."""
+    try:
+        if isinstance(value, model):
+            return value.model_copy(update=dict(kwargs)) if kwargs else value
+        if value is None:
+            return model.model_validate(dict(kwargs))
+        if isinstance(value, Mapping):
+            return model.model_validate({**value, **kwargs})
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise QuantValidationError(
+            f"{field}: {first['msg']} (in {model.__name__}; {exc.error_count()} error(s))",
+            field=field,
+        ) from None
+    raise QuantValidationError(f"expected a {model.__name__} or a mapping, got {type(value)!r}")
+
+
+def _dump(model: pydantic.BaseModel, **overrides: Any) -> bytes:
+    """Serialize a request with camelCase names, unset fields omitted."""
+    data = model.model_dump(by_alias=True, exclude_none=True, mode="json")
+    data.update(overrides)
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    v.check_payload_size(body)
+    return body
+
+
+def _parse(model: type[M], response: httpx.Response) -> M:
+    try:
+        return model.model_validate_json(response.content)
+    except pydantic.ValidationError as exc:
+        raise QuantAPIError(
+            f"unexpected {model.__name__} body: {exc.errors()[0]['msg']}",
+            status_code=response.status_code,
+            body=response.text[:2000],
+        ) from None
+
+
+def _results(results: ToolResults) -> list[ToolResultItem]:
+    """Normalise tool results; non-object results are wrapped as ``{"result": value}``."""
+    items: list[ToolResultItem] = []
+    pairs: list[tuple[str, Any]] = []
+    if isinstance(results, Mapping):
+        pairs = [(str(k), val) for k, val in results.items()]
+    else:
+        for item in results:
+            if isinstance(item, ToolResultItem):
+                pairs.append((item.tool_use_id, item.result))
+            else:
+                pairs.append(
+                    (str(item.get("toolUseId") or item.get("tool_use_id") or ""), item["result"])
+                )
+    for tool_use_id, result in pairs:
+        value = result if isinstance(result, dict) else {"result": result}
+        items.append(ToolResultItem(tool_use_id=str(tool_use_id or ""), result=value))
+    return items
+
+
+def _events_from_response(response: ChatResponse) -> Iterator[StreamEvent]:
+    """Events equivalent to a buffered answer (a stream request answered with JSON)."""
+    yield StartEvent(response.request_id, response.model)
+    if response.text:
+        yield ContentEvent(response.text)
+    if response.tool_calls:
+        yield ToolRequestEvent(response.tool_calls)
+    yield DoneEvent(
+        complete=not response.tool_calls,
+        finish_reason=response.finish_reason,
+        usage=response.usage,
+        tool_uses=response.server_tool_calls,
+        content=None,
+        orchestration=None,
+    )
+
+
+class QuantClient:
+    """Client of the Quant AI inference API.
+
+    Construction reads settings (arguments, else environment) and does no I/O; a missing key or
+    organisation is reported by the first call, naming the variable to set.
+
+    Args:
+        api_key: API token; default ``QUANT_API_KEY``. Kept as a ``SecretStr``.
+        organization: Organisation machine name; default ``QUANT_ORGANIZATION`` (or
+            ``QUANT_ORGANISATION``).
+        base_url: Service root; default ``QUANT_BASE_URL`` or ``https://dashboard.quantcdn.io``.
+        timeout: Seconds or an ``httpx.Timeout`` (default: connect 10 s, read 120 s; image
+            generation reads up to 360 s unless a timeout is given).
+        max_retries: Retries of 408/409/429/5xx and connection errors (0 disables).
+        http_client: ``httpx.Client`` to use (its owner closes it).
+        async_http_client: ``httpx.AsyncClient`` to use (its owner closes it).
+        default_headers: Extra headers for every request.
+        allow_insecure_http: Allow plain ``http://`` to a non-loopback host.
+
+    Example:
+        >>> from quant_ai import QuantClient
+        >>> client = QuantClient()  # reads QUANT_API_KEY / QUANT_ORGANIZATION
+        >>> client.chat(messages=[{"role": "user", "content": "Hi"}]).text  # doctest: +SKIP
+        'Hello!'
+    """
+
+    def __init__(
+        self,
+        api_key: str | SecretStr | None = None,
+        organization: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = 2,
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        allow_insecure_http: bool = False,
+    ) -> None:
+        self.config = ClientConfig.resolve(
+            api_key, organization, base_url, allow_insecure_http=allow_insecure_http
+        )
+        self.transport = Transport(
+            self.config,
+            timeout=timeout,
+            max_retries=max_retries,
+            http_client=http_client,
+            async_http_client=async_http_client,
+            default_headers=default_headers,
+        )
+        self.clock: Callable[[], float] = time.monotonic
+
+    def __repr__(self) -> str:
+        key = "set" if self.config.api_key is not None else "unset"
+        return (
+            f"QuantClient(organization={self.config.organization!r}, "
+            f"base_url={self.config.base_url!r}, api_key=<{key}>)"
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["clock"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.clock = time.monotonic
+
+    @property
+    def max_retries(self) -> int:
+        """Retries for retryable failures."""
+        return self.transport.retry.max_retries
+
+    def close(self) -> None:
+        """Close the private sync HTTP client."""
+        self.transport.close()
+
+    async def aclose(self) -> None:
+        """Close the private async HTTP client of the running loop."""
+        await self.transport.aclose()
+
+    def __enter__(self) -> QuantClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> QuantClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # ------------------------------------------------------------------ chat
+
+    def _chat_body(self, request: ChatRequest, *, stream: bool, durable: bool = False) -> bytes:
+        if request.async_ and not durable:
+            raise QuantValidationError(
+                "async: use start_chat() (or astart_chat()) for a durable execution",
+                field="async",
+            )
+        v.validate_chat(request)
+        if stream:
+            request = request.model_copy(update={"stream": None})
+        overrides: dict[str, Any] = {"async": True} if durable else {}
+        return _dump(request, **overrides)
+
+    @staticmethod
+    def _chat_result(response: httpx.Response) -> ChatResponse:
+        if response.status_code == 202:
+            accepted = _parse(ChatAccepted, response)
+            raise QuantError(
+                f"the service started durable execution {accepted.request_id} instead of "
+                "answering; wait for it with wait_for_execution()"
+            )
+        return _parse(ChatResponse, response)
+
+    def chat(
+        self, request: ChatRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> ChatResponse:
+        """Send a buffered chat request (``POST /ai/chat``).
+
+        Args:
+            request: A :class:`ChatRequest` or a mapping of its fields.
+            **kwargs: Fields of :class:`ChatRequest` (override ``request``).
+
+        Returns:
+            The answer.
+
+        Raises:
+            QuantValidationError: For bad input, before anything is sent.
+            QuantAPIError: For an error answer.
+        """
+        req = _coerce(ChatRequest, request, kwargs)
+        body = self._chat_body(req, stream=False)
+        return self._chat_result(
+            self.transport.request("POST", self.config.ai_url("/chat"), body=body)
+        )
+
+    async def achat(
+        self, request: ChatRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> ChatResponse:
+        """Async twin of :meth:`chat`."""
+        req = _coerce(ChatRequest, request, kwargs)
+        body = self._chat_body(req, stream=False)
+        return self._chat_result(
+            await self.transport.arequest("POST", self.config.ai_url("/chat"), body=body)
+        )
+
+    def start_chat(
+        self,
+        request: ChatRequest | Mapping[str, Any] | None = None,
+        /,
+        *,
+        via_stream: bool = False,
+        **kwargs: Any,
+    ) -> ChatAccepted:
+        """Start a durable execution (``async: true``) and return its handle.
+
+        Args:
+            request: A :class:`ChatRequest` or a mapping of its fields.
+            via_stream: Send to ``/ai/chat/stream`` instead of ``/ai/chat``.
+            **kwargs: Fields of :class:`ChatRequest`.
+
+        Returns:
+            The 202 answer with ``request_id`` (store it to resume later).
+        """
+        req = _coerce(ChatRequest, request, kwargs)
+        path = "/chat/stream" if via_stream else "/chat"
+        body = self._chat_body(req, stream=via_stream, durable=True)
+        return self._accepted(self.transport.request("POST", self.config.ai_url(path), body=body))
+
+    async def astart_chat(
+        self,
+        request: ChatRequest | Mapping[str, Any] | None = None,
+        /,
+        *,
+        via_stream: bool = False,
+        **kwargs: Any,
+    ) -> ChatAccepted:
+        """Async twin of :meth:`start_chat`."""
+        req = _coerce(ChatRequest, request, kwargs)
+        path = "/chat/stream" if via_stream else "/chat"
+        body = self._chat_body(req, stream=via_stream, durable=True)
+        return self._accepted(
+            await self.transport.arequest("POST", self.config.ai_url(path), body=body)
+        )
+
+    @staticmethod
+    def _accepted(response: httpx.Response) -> ChatAccepted:
+        if response.status_code != 202:
+            raise QuantAPIError(
+                "expected 202 Accepted for an async chat request",
+                status_code=response.status_code,
+                body=response.text[:2000],
+            )
+        return _parse(ChatAccepted, response)
+
+    def stream_chat(
+        self, request: ChatRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> Iterator[StreamEvent]:
+        """Stream a chat answer (``POST /ai/chat/stream``) as typed events.
+
+        Validation happens when the iterator is first advanced, before anything is sent.
+
+        Yields:
+            :class:`StartEvent`, :class:`ContentEvent` (text deltas), tool events, and a final
+            :class:`DoneEvent` with usage.
+
+        Raises:
+            QuantStreamError: On an ``error`` event or a stream that ends without ``done``.
+        """
+        req = _coerce(ChatRequest, request, kwargs)
+        body = self._chat_body(req, stream=True)
+        url = self.config.ai_url("/chat/stream")
+        yield from iter_events(self._frames(self.transport.stream(url, body)))
+
+    @staticmethod
+    def _frames(items: Iterator[httpx.Response | tuple[str, str]]) -> Iterator[tuple[str, str]]:
+        for item in items:
+            if isinstance(item, httpx.Response):
+                if "text/event-stream" not in item.headers.get("content-type", ""):
+                    yield from _json_frames(item)
+                continue
+            yield item
+
+    async def astream_chat(
+        self, request: ChatRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> AsyncIterator[StreamEvent]:
+        """Async twin of :meth:`stream_chat`."""
+        req = _coerce(ChatRequest, request, kwargs)
+        body = self._chat_body(req, stream=True)
+        url = self.config.ai_url("/chat/stream")
+
+        async def frames() -> AsyncIterator[tuple[str, str]]:
+            async for item in self.transport.astream(url, body):
+                if isinstance(item, httpx.Response):
+                    if "text/event-stream" not in item.headers.get("content-type", ""):
+                        for frame in _json_frames(item):
+                            yield frame
+                    continue
+                yield item
+
+        async for event in aiter_events(frames()):
+            yield event
+
+    # ------------------------------------------------------------------ embeddings
+
+    @staticmethod
+    def _embed_request(value: Any, kwargs: Mapping[str, Any]) -> EmbeddingsRequest:
+        if isinstance(value, (str, list, tuple)):
+            value = {"input": list(value) if isinstance(value, tuple) else value}
+        req = _coerce(EmbeddingsRequest, value, kwargs)
+        v.validate_embeddings(req)
+        return req
+
+    def embed(
+        self, input: str | Sequence[str] | EmbeddingsRequest | Mapping[str, Any], /, **kwargs: Any
+    ) -> EmbeddingsResponse:
+        """Embed one text or up to 100 texts (``POST /ai/embeddings``).
+
+        Args:
+            input: A text, a list of texts, an :class:`EmbeddingsRequest` or a mapping.
+            **kwargs: ``model_id``, ``dimensions``, ``normalize``.
+
+        Returns:
+            One vector per text, in input order.
+        """
+        req = self._embed_request(input, kwargs)
+        response = self.transport.request(
+            "POST", self.config.ai_url("/embeddings"), body=_dump(req)
+        )
+        return _parse(EmbeddingsResponse, response)
+
+    async def aembed(
+        self, input: str | Sequence[str] | EmbeddingsRequest | Mapping[str, Any], /, **kwargs: Any
+    ) -> EmbeddingsResponse:
+        """Async twin of :meth:`embed`."""
+        req = self._embed_request(input, kwargs)
+        response = await self.transport.arequest(
+            "POST", self.config.ai_url("/embeddings"), body=_dump(req)
+        )
+        return _parse(EmbeddingsResponse, response)
+
+    # ------------------------------------------------------------------ images
+
+    @staticmethod
+    def _image_request(value: Any, kwargs: Mapping[str, Any]) -> ImageGenerationRequest:
+        req = _coerce(ImageGenerationRequest, value, kwargs)
+        v.validate_image_generation(req)
+        return req
+
+    def generate_image(
+        self, request: ImageGenerationRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> ImageGenerationResponse:
+        """Generate or edit images with Nova Canvas (``POST /ai/image-generation``).
+
+        Returns:
+            The images decoded to bytes (plain base64 and ``data:`` URLs are both accepted).
+        """
+        req = self._image_request(request, kwargs)
+        response = self.transport.request(
+            "POST",
+            self.config.ai_url("/image-generation"),
+            body=_dump(req),
+            timeout=IMAGE_TIMEOUT,
+        )
+        return _parse(ImageGenerationResponse, response)
+
+    async def agenerate_image(
+        self, request: ImageGenerationRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> ImageGenerationResponse:
+        """Async twin of :meth:`generate_image`."""
+        req = self._image_request(request, kwargs)
+        response = await self.transport.arequest(
+            "POST",
+            self.config.ai_url("/image-generation"),
+            body=_dump(req),
+            timeout=IMAGE_TIMEOUT,
+        )
+        return _parse(ImageGenerationResponse, response)
+
+    @staticmethod
+    def text_to_image_request(
+        prompt: str,
+        *,
+        negative_text: str | None = None,
+        style: str | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        quality: str | None = None,
+        cfg_scale: float | None = None,
+        seed: int | None = None,
+        number_of_images: int | None = None,
+        model_id: str | None = None,
+        region: str | None = None,
+    ) -> ImageGenerationRequest:
+        """Build a ``TEXT_IMAGE`` request from plain arguments."""
+        config = ImageGenerationConfig(
+            width=width,
+            height=height,
+            quality=quality,
+            cfg_scale=cfg_scale,
+            seed=seed,
+            number_of_images=number_of_images,
+        )
+        return ImageGenerationRequest(
+            task_type="TEXT_IMAGE",
+            model_id=model_id,
+            text_to_image_params=TextToImageParams(
+                text=prompt, negative_text=negative_text, style=style
+            ),
+            image_generation_config=config if config.to_wire() else None,
+            region=region,
+        )
+
+    # ------------------------------------------------------------------ executions
+
+    def _execution_url(self, request_id: str) -> str:
+        return self.config.ai_url(
+            "/chat/executions/" + encode_path_segment(request_id, "execution id")
+        )
+
+    def get_execution(self, request_id: str) -> ExecutionStatus:
+        """Read a durable execution's status (``GET /ai/chat/executions/{id}``)."""
+        return _parse(
+            ExecutionStatus, self.transport.request("GET", self._execution_url(request_id))
+        )
+
+    async def aget_execution(self, request_id: str) -> ExecutionStatus:
+        """Async twin of :meth:`get_execution`."""
+        return _parse(
+            ExecutionStatus, await self.transport.arequest("GET", self._execution_url(request_id))
+        )
+
+    @staticmethod
+    def _callback_body(callback_id: str, results: ToolResults) -> bytes:
+        req = CallbackRequest(callback_id=callback_id, tool_results=_results(results))
+        v.validate_callback(req)
+        return _dump(req)
+
+    def submit_tool_results(self, callback_id: str, results: ToolResults) -> CallbackResponse:
+        """Answer a paused execution's tools (``POST /ai/chat/callback``).
+
+        Args:
+            callback_id: From the ``waiting_callback`` status (each works once).
+            results: ``{toolUseId: result}`` or a list of :class:`ToolResultItem`; a result that
+                is not an object is sent as ``{"result": value}``.
+        """
+        body = self._callback_body(callback_id, results)
+        return _parse(
+            CallbackResponse,
+            self.transport.request("POST", self.config.ai_url("/chat/callback"), body=body),
+        )
+
+    async def asubmit_tool_results(
+        self, callback_id: str, results: ToolResults
+    ) -> CallbackResponse:
+        """Async twin of :meth:`submit_tool_results`."""
+        body = self._callback_body(callback_id, results)
+        return _parse(
+            CallbackResponse,
+            await self.transport.arequest("POST", self.config.ai_url("/chat/callback"), body=body),
+        )
+
+    def wait_for_execution(
+        self,
+        request_id: str,
+        *,
+        tool_handler: ToolHandler | None = None,
+        on_status: StatusCallback | None = None,
+        initial_delay: float = 1.0,
+        max_delay: float = 30.0,
+        timeout: float = 900.0,
+    ) -> ExecutionStatus:
+        """Poll a durable execution until it completes, answering client tools on the way.
+
+        Polls with backoff (``initial_delay`` doubling to ``max_delay``). When the status is
+        ``waiting_callback`` and ``tool_handler`` is given, the handler runs on the pending tools
+        and the results are submitted once per ``callbackId``; without a handler, the waiting
+        status is returned to the caller.
+
+        Args:
+            request_id: The execution's id (``ChatAccepted.request_id``).
+            tool_handler: Runs pending tools; returns ``{toolUseId: result}``.
+            on_status: Called with every status read (for progress reporting).
+            initial_delay: First wait between polls, in seconds.
+            max_delay: Longest wait between polls.
+            timeout: Give up after this many seconds (the execution may still finish).
+
+        Returns:
+            The ``complete`` status (or ``waiting_callback`` when no handler was given).
+
+        Raises:
+            QuantExecutionFailedError: The execution failed.
+            QuantExecutionTimeoutError: It did not finish in time.
+        """
+        poller = _Poller(request_id, initial_delay, max_delay, timeout, self.clock)
+        while True:
+            status = self.get_execution(request_id)
+            if on_status is not None:
+                on_status(status)
+            action = poller.step(status, tool_handler is not None)
+            if action == "done":
+                return status
+            if action == "answer":
+                assert tool_handler is not None
+                assert status.callback_id
+                results = tool_handler(status.pending_tools)
+                if inspect.isawaitable(results):
+                    raise QuantValidationError(
+                        "tool_handler returned an awaitable; use await_for_execution()"
+                    )
+                try:
+                    self.submit_tool_results(status.callback_id, results)
+                except QuantNotFoundError:
+                    logger.info(
+                        "quant_ai: callback %s already used; polling on", status.callback_id
+                    )
+                continue
+            self.transport.sleep(poller.next_delay())
+
+    async def await_for_execution(
+        self,
+        request_id: str,
+        *,
+        tool_handler: ToolHandler | None = None,
+        on_status: StatusCallback | None = None,
+        initial_delay: float = 1.0,
+        max_delay: float = 30.0,
+        timeout: float = 900.0,
+    ) -> ExecutionStatus:
+        """Async twin of :meth:`wait_for_execution` (handlers and callbacks may be async)."""
+        poller = _Poller(request_id, initial_delay, max_delay, timeout, self.clock)
+        while True:
+            status = await self.aget_execution(request_id)
+            if on_status is not None:
+                maybe = on_status(status)
+                if inspect.isawaitable(maybe):
+                    await maybe
+            action = poller.step(status, tool_handler is not None)
+            if action == "done":
+                return status
+            if action == "answer":
+                assert tool_handler is not None
+                assert status.callback_id
+                results = tool_handler(status.pending_tools)
+                if inspect.isawaitable(results):
+                    results = await results
+                try:
+                    await self.asubmit_tool_results(status.callback_id, results)
+                except QuantNotFoundError:
+                    logger.info(
+                        "quant_ai: callback %s already used; polling on", status.callback_id
+                    )
+                continue
+            await self.transport.asleep(poller.next_delay())
+
+    # ------------------------------------------------------------------ models
+
+    def list_models(self, feature: str | None = None) -> ModelList:
+        """List models (``GET /ai/models``), optionally by feature (chat, embeddings...)."""
+        params = {"feature": feature} if feature else None
+        return _parse(
+            ModelList, self.transport.request("GET", self.config.ai_url("/models"), params=params)
+        )
+
+    async def alist_models(self, feature: str | None = None) -> ModelList:
+        """Async twin of :meth:`list_models`."""
+        params = {"feature": feature} if feature else None
+        return _parse(
+            ModelList,
+            await self.transport.arequest("GET", self.config.ai_url("/models"), params=params),
+        )
+
+    def _model_url(self, model_id: str) -> str:
+        return self.config.ai_url("/models/" + encode_path_segment(model_id, "model id"))
+
+    def get_model(self, model_id: str) -> ModelInfo:
+        """Describe one model (``GET /ai/models/{modelId}``)."""
+        return _parse(ModelInfo, self.transport.request("GET", self._model_url(model_id)))
+
+    async def aget_model(self, model_id: str) -> ModelInfo:
+        """Async twin of :meth:`get_model`."""
+        return _parse(ModelInfo, await self.transport.arequest("GET", self._model_url(model_id)))
+
+
+def _json_frames(response: httpx.Response) -> Iterator[tuple[str, str]]:
+    """Frames equivalent to a JSON answer to a stream request."""
+    if response.status_code == 202:
+        accepted = _parse(ChatAccepted, response)
+        raise QuantError(
+            f"the service started durable execution {accepted.request_id} instead of "
+            "streaming; wait for it with wait_for_execution()"
+        )
+    answer = _parse(ChatResponse, response)
+    for event in _events_from_response(answer):
+        yield _frame_of(event)
+
+
+def _frame_of(event: StreamEvent) -> tuple[str, str]:
+    if isinstance(event, StartEvent):
+        return "start", json.dumps({"requestId": event.request_id, "model": event.model})
+    if isinstance(event, ContentEvent):
+        return "content", json.dumps({"delta": event.delta})
+    if isinstance(event, ToolRequestEvent):
+        uses = [u.model_dump(by_alias=True, exclude_none=True) for u in event.tool_uses]
+        return "tool_request", json.dumps({"toolUse": uses})
+    assert isinstance(event, DoneEvent)
+    payload: dict[str, Any] = {"complete": True, "finishReason": event.finish_reason}
+    if event.usage is not None:
+        payload["usage"] = event.usage.model_dump(by_alias=True, exclude_none=True)
+    if event.tool_uses:
+        payload["toolUse"] = [
+            u.model_dump(by_alias=True, exclude_none=True) for u in event.tool_uses
+        ]
+    return "done", json.dumps(payload)
+
+
+class _Poller:
+    """Backoff and deadline of :meth:`QuantClient.wait_for_execution`."""
+
+    def __init__(
+        self,
+        request_id: str,
+        initial: float,
+        maximum: float,
+        timeout: float,
+        clock: Callable[[], float],
+    ) -> None:
+        if initial <= 0 or maximum < initial or timeout <= 0:
+            raise QuantValidationError(
+                "polling needs 0 < initial_delay <= max_delay and timeout > 0"
+            )
+        self.request_id = request_id
+        self.initial = initial
+        self.maximum = maximum
+        self.delay = initial
+        self.clock = clock
+        self.deadline = clock() + timeout
+        self.timeout = timeout
+        self.answered: set[str] = set()
+
+    def step(self, status: ExecutionStatus, can_answer: bool) -> str:
+        """Decide what to do after reading ``status``: done, answer or wait."""
+        if status.is_complete:
+            return "done"
+        if status.is_failed:
+            err = status.error
+            raise QuantExecutionFailedError(
+                status.request_id or self.request_id,
+                err.error_type if err else None,
+                err.error_message if err else None,
+            )
+        if status.is_waiting and status.callback_id:
+            if not can_answer:
+                return "done"
+            if status.callback_id not in self.answered:
+                self.answered.add(status.callback_id)
+                self.delay = self.initial
+                return "answer"
+        if self.clock() + self.delay > self.deadline:
+            raise QuantExecutionTimeoutError(self.request_id, self.timeout, status.status)
+        return "wait"
+
+    def next_delay(self) -> float:
+        """The wait before the next poll; doubles each time up to the maximum."""
+        delay = self.delay
+        self.delay = min(self.delay * 2, self.maximum)
+        return delay
