@@ -590,6 +590,8 @@ class QuantClient:
                 assert status.callback_id
                 results = tool_handler(status.pending_tools)
                 if inspect.isawaitable(results):
+                    if inspect.iscoroutine(results):
+                        results.close()
                     raise QuantValidationError(
                         "tool_handler returned an awaitable; use await_for_execution()"
                     )

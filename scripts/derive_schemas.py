@@ -49,11 +49,18 @@ STRIP = {"description", "example", "examples", "xml", "externalDocs"}
 
 
 def _resolve(node: Any, components: dict[str, Any]) -> Any:
+    """Inline ``$ref``s and strip annotations (a *property* named like one is kept)."""
     if isinstance(node, dict):
         if "$ref" in node:
             name = node["$ref"].rsplit("/", 1)[-1]
             return _resolve(components[name], components)
-        return {k: _resolve(v, components) for k, v in node.items() if k not in STRIP}
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if key == "properties" and isinstance(value, dict):
+                out[key] = {name: _resolve(sub, components) for name, sub in value.items()}
+            elif key not in STRIP:
+                out[key] = _resolve(value, components)
+        return out
     if isinstance(node, list):
         return [_resolve(v, components) for v in node]
     return node
