@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Developer entry point: needs only Python 3.10+; sets up ``.venv`` on first use.
+
+Usage::
+
+    python3 dev.py demo [args...]   # the main demo (emulator unless QUANT_API_KEY/ORG are set)
+    python3 dev.py test [pytest args...]   # the whole test suite
+    python3 dev.py lint             # ruff and mypy
+    python3 dev.py bench [args...]  # the benchmarks
+
+The virtual environment is (re)installed when pyproject.toml changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("QUANT_DEV_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+GROUPS = {"demo": [], "test": ["test"], "lint": ["test", "lint"], "bench": ["test", "bench"]}
+
+
+def _run(*cmd: str | Path) -> None:
+    subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT)
+
+
+def ensure_venv(groups: list[str]) -> None:
+    """Create the venv and install the project with the needed groups when out of date."""
+    if sys.version_info < (3, 10):
+        sys.exit("quant-ai needs Python 3.10 or newer")
+    if not PY.exists():
+        print(f"creating virtual environment in {VENV.name}/", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    stamp = VENV / f".installed-{'-'.join(sorted(groups)) or 'base'}-{digest}"
+    if stamp.exists():
+        return
+    print("installing quant-ai and its dependencies (first run only)...", flush=True)
+    _run(PY, "-m", "pip", "install", "-q", "--disable-pip-version-check", "pip>=25.1")
+    args = ["-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", ".[all]"]
+    for group in groups:
+        args += ["--group", group]
+    _run(PY, *args)
+    stamp.touch()
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in GROUPS:
+        print(__doc__)
+        return 2
+    command, rest = argv[0], argv[1:]
+    ensure_venv(GROUPS[command])
+    if command == "demo":
+        cmd = [str(PY), "-m", "quant_ai.cli", "demo", *rest]
+    elif command == "test":
+        cmd = [str(PY), "-m", "pytest", *rest]
+    elif command == "bench":
+        cmd = [str(PY), "benchmarks/run.py", *rest]
+    else:
+        for tool in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"]):
+            code = subprocess.run([str(BIN / tool[0]), *tool[1:]], cwd=ROOT).returncode
+            if code:
+                return code
+        return 0
+    return subprocess.run(cmd, cwd=ROOT).returncode
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
