@@ -92,7 +92,7 @@ class _Wire(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         extra="forbid",
-        ser_json_inf_nan="constants",
+        defer_build=True,
     )
 
     def to_wire(self) -> dict[str, Any]:
@@ -103,7 +103,9 @@ class _Wire(BaseModel):
 class _Tolerant(BaseModel):
     """Base of response models: camelCase aliases, unknown fields kept."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="allow", defer_build=True
+    )
 
 
 # --------------------------------------------------------------------------- base64 data
@@ -688,7 +690,7 @@ def decode_image_data(value: str) -> tuple[bytes, str]:
 class GeneratedImage(BaseModel):
     """A decoded image: raw bytes and their MIME type."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     data: bytes
     mime_type: str = "image/png"
@@ -750,7 +752,7 @@ class ExecutionResult(_Tolerant):
 class ExecutionError(BaseModel):
     """``error`` of a failed execution (AWS-style capitalised keys on the wire)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="allow")
+    model_config = ConfigDict(populate_by_name=True, extra="allow", defer_build=True)
 
     error_type: str | None = Field(default=None, alias="ErrorType")
     error_message: str | None = Field(default=None, alias="ErrorMessage")
