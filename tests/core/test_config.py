@@ -95,7 +95,9 @@ def test_bad_organisation_refused_before_any_request() -> None:
         sent.append(request)
         return _ok(request)
 
-    client = QuantClient(KEY, "../admin", http_client=httpx.Client(transport=httpx.MockTransport(record)))
+    client = QuantClient(
+        KEY, "../admin", http_client=httpx.Client(transport=httpx.MockTransport(record))
+    )
     with pytest.raises(QuantConfigurationError):
         client.list_models()
     assert sent == []
@@ -144,15 +146,25 @@ def test_plain_http_to_remote_host_is_refused(url: str) -> None:
 
 
 def test_plain_http_opt_in_and_loopback_allowed() -> None:
-    for url, flag in (("http://example.com", True), ("http://127.0.0.1:9", False), ("http://[::1]:9", False)):
+    for url, flag in (
+        ("http://example.com", True),
+        ("http://127.0.0.1:9", False),
+        ("http://[::1]:9", False),
+    ):
         transport = httpx.MockTransport(_ok)
         client = QuantClient(
-            KEY, "acme", url, allow_insecure_http=flag, http_client=httpx.Client(transport=transport)
+            KEY,
+            "acme",
+            url,
+            allow_insecure_http=flag,
+            http_client=httpx.Client(transport=transport),
         )
         assert client.list_models().count == 0
 
 
-@pytest.mark.parametrize("url", ["ftp://x", "dashboard.quantcdn.io", "https://x/?a=1", "https://x/#f"])
+@pytest.mark.parametrize(
+    "url", ["ftp://x", "dashboard.quantcdn.io", "https://x/?a=1", "https://x/#f"]
+)
 def test_malformed_base_url(url: str) -> None:
     with pytest.raises(QuantConfigurationError, match="base URL"):
         ClientConfig.resolve(KEY, "acme", url)

@@ -23,7 +23,9 @@ SPEC = ROOT.parent / "shared" / "spec" / "openapi.yaml"
 
 
 def _derive_module():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("derive_schemas", ROOT / "scripts" / "derive_schemas.py")
+    spec = importlib.util.spec_from_file_location(
+        "derive_schemas", ROOT / "scripts" / "derive_schemas.py"
+    )
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -34,7 +36,9 @@ def _derive_module():  # type: ignore[no-untyped-def]
 def test_committed_schemas_match_the_official_spec() -> None:
     import yaml
 
-    assert SPEC.exists(), "the shared spec must sit beside the checkout (../shared/spec/openapi.yaml)"
+    assert SPEC.exists(), (
+        "the shared spec must sit beside the checkout (../shared/spec/openapi.yaml)"
+    )
     derived = _derive_module().derive(yaml.safe_load(SPEC.read_bytes()))
     assert derived == load_schemas()["operations"]
     assert load_schemas()["x-source"]["version"] == "4.19.0"
@@ -44,25 +48,40 @@ def test_every_ai_operation_is_covered() -> None:
     ops = load_schemas()["operations"]
     assert set(ops) == set(OPERATIONS)
     assert {op["path"] for op in ops.values()} == {
-        "/ai/chat", "/ai/chat/stream", "/ai/embeddings", "/ai/image-generation",
-        "/ai/chat/executions/{identifier}", "/ai/chat/callback", "/ai/models", "/ai/models/{modelId}",
+        "/ai/chat",
+        "/ai/chat/stream",
+        "/ai/embeddings",
+        "/ai/image-generation",
+        "/ai/chat/executions/{identifier}",
+        "/ai/chat/callback",
+        "/ai/models",
+        "/ai/models/{modelId}",
     }
 
 
 def test_no_descriptions_left_but_description_properties_kept() -> None:
     text = json.dumps(load_schemas()["operations"])
     assert '"example"' not in text
-    tool_spec = load_schemas()["operations"]["chatInference"]["request"]["properties"]["toolConfig"][
-        "properties"]["tools"]["items"]["properties"]["toolSpec"]
+    tool_spec = load_schemas()["operations"]["chatInference"]["request"]["properties"][
+        "toolConfig"
+    ]["properties"]["tools"]["items"]["properties"]["toolSpec"]
     assert set(tool_spec["properties"]) == {"name", "description", "inputSchema"}
 
 
 def test_exactly_two_marked_extensions() -> None:
     text = json.dumps(load_schemas())
     assert text.count("x-quant-extension") == 2
-    blocks = load_schemas()["operations"]["chatInference"]["request"]["properties"]["messages"]["items"][
-        "properties"]["content"]["oneOf"][1]["items"]["oneOf"]
-    assert [sorted(b["properties"])[0] for b in blocks] == ["text", "image", "video", "document", "toolUse", "toolResult"]
+    blocks = load_schemas()["operations"]["chatInference"]["request"]["properties"]["messages"][
+        "items"
+    ]["properties"]["content"]["oneOf"][1]["items"]["oneOf"]
+    assert [sorted(b["properties"])[0] for b in blocks] == [
+        "text",
+        "image",
+        "video",
+        "document",
+        "toolUse",
+        "toolResult",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -70,16 +89,53 @@ def test_exactly_two_marked_extensions() -> None:
     [
         ("chatInference", {"messages": [], "modelId": "m"}, "messages"),
         ("chatInference", {"messages": [{"role": "user", "content": "x"}]}, ""),
-        ("chatInference", {"messages": [{"role": "user", "content": "x"}], "modelId": "m", "max_tokens": 1}, ""),
-        ("chatInference", {"messages": [{"role": "user", "content": [{"image": {"format": "bmp", "source": {"bytes": "AA=="}}}]}],
-                           "modelId": "m"}, "messages.0.content.0"),
-        ("chatInference", {"messages": [{"role": "user", "content": "x"}], "modelId": "m", "sessionId": "abc"}, "sessionId"),
-        ("chatInferenceStream", {"messages": [{"role": "user", "content": "x"}], "modelId": "m", "stream": True}, ""),
+        (
+            "chatInference",
+            {"messages": [{"role": "user", "content": "x"}], "modelId": "m", "max_tokens": 1},
+            "",
+        ),
+        (
+            "chatInference",
+            {
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [{"image": {"format": "bmp", "source": {"bytes": "AA=="}}}],
+                    }
+                ],
+                "modelId": "m",
+            },
+            "messages.0.content.0",
+        ),
+        (
+            "chatInference",
+            {"messages": [{"role": "user", "content": "x"}], "modelId": "m", "sessionId": "abc"},
+            "sessionId",
+        ),
+        (
+            "chatInferenceStream",
+            {"messages": [{"role": "user", "content": "x"}], "modelId": "m", "stream": True},
+            "",
+        ),
         ("embeddings", {"input": "x", "dimensions": 300}, "dimensions"),
-        ("imageGeneration", {"taskType": "TEXT_IMAGE", "textToImageParams": {"text": ""}}, "textToImageParams.text"),
-        ("imageGeneration", {"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "x", "conditionImage": "not base64!"}},
-         "textToImageParams.conditionImage"),
-        ("submitToolCallback", {"callbackId": "c", "toolResults": [{"toolUseId": "t", "result": "str"}]}, "toolResults.0.result"),
+        (
+            "imageGeneration",
+            {"taskType": "TEXT_IMAGE", "textToImageParams": {"text": ""}},
+            "textToImageParams.text",
+        ),
+        (
+            "imageGeneration",
+            {
+                "taskType": "TEXT_IMAGE",
+                "textToImageParams": {"text": "x", "conditionImage": "not base64!"},
+            },
+            "textToImageParams.conditionImage",
+        ),
+        (
+            "submitToolCallback",
+            {"callbackId": "c", "toolResults": [{"toolUseId": "t", "result": "str"}]},
+            "toolResults.0.result",
+        ),
     ],
 )
 def test_violations_are_caught(op: str, body: dict, where: str) -> None:  # type: ignore[type-arg]
@@ -91,10 +147,23 @@ def test_violations_are_caught(op: str, body: dict, where: str) -> None:  # type
 
 
 def test_responses_are_checked() -> None:
-    assert response_errors("embeddings", 200, {"embeddings": [0.1], "model": "m", "dimension": 1,
-                                               "usage": {"inputTokens": 1, "totalTokens": 1}}) == []
+    assert (
+        response_errors(
+            "embeddings",
+            200,
+            {
+                "embeddings": [0.1],
+                "model": "m",
+                "dimension": 1,
+                "usage": {"inputTokens": 1, "totalTokens": 1},
+            },
+        )
+        == []
+    )
     assert response_errors("embeddings", 200, {"embeddings": [0.1]})
-    assert response_errors("chatInference", 202, {"requestId": "r", "status": "done", "pollUrl": "/x"})
+    assert response_errors(
+        "chatInference", 202, {"requestId": "r", "status": "done", "pollUrl": "/x"}
+    )
     assert response_errors("chatInferenceStream", 200, "event: done\n\n") == []
     assert response_errors("chatInference", 418, {})
 

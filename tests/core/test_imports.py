@@ -33,6 +33,8 @@ def test_core_imports_and_works_without_optional_dependencies() -> None:
         print(quant_ai.__version__)
         """
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()

@@ -57,20 +57,31 @@ def full_request() -> ChatRequest:
                 content=[
                     ImageBlock.from_bytes(PNG, "png"),
                     DocumentBlock.from_bytes(b"%PDF-1.4", "pdf", "report"),
-                    {"video": {"format": "mp4", "source": {"bytes": base64.b64encode(b"vid").decode()}}},
+                    {
+                        "video": {
+                            "format": "mp4",
+                            "source": {"bytes": base64.b64encode(b"vid").decode()},
+                        }
+                    },
                     {"text": "Describe these."},
                 ],
             ),
             Message(
                 role="assistant",
-                content=[ToolUseBlock(tool_use=ToolUseContent(tool_use_id="t1", name="lookup", input={"q": "x"}))],
+                content=[
+                    ToolUseBlock(
+                        tool_use=ToolUseContent(tool_use_id="t1", name="lookup", input={"q": "x"})
+                    )
+                ],
             ),
             Message(
                 role="user",
                 content=[
                     ToolResultBlock(
                         tool_result=ToolResultContent(
-                            tool_use_id="t1", content=[{"text": "found"}, ImageBlock.from_bytes(PNG, "png")], status="success"
+                            tool_use_id="t1",
+                            content=[{"text": "found"}, ImageBlock.from_bytes(PNG, "png")],
+                            status="success",
                         )
                     )
                 ],
@@ -84,7 +95,15 @@ def full_request() -> ChatRequest:
         stop_sequences=["END"],
         response_format={"type": "json", "jsonSchema": {"type": "object"}},
         tool_config={
-            "tools": [{"toolSpec": {"name": "lookup", "description": "Look up", "inputSchema": {"json": {"type": "object"}}}}],
+            "tools": [
+                {
+                    "toolSpec": {
+                        "name": "lookup",
+                        "description": "Look up",
+                        "inputSchema": {"json": {"type": "object"}},
+                    }
+                }
+            ],
             "autoExecute": True,
             "allowedTools": ["get_weather"],
         },
@@ -102,11 +121,28 @@ def test_chat_sends_every_field_in_camel_case(make_client) -> None:  # type: ign
     body = sent[0]
     assert transport.requests[0][0] == "chatInference"
     assert set(body) == {
-        "messages", "modelId", "temperature", "maxTokens", "topP", "systemPrompt", "stopSequences",
-        "responseFormat", "toolConfig", "allowedTools", "sessionId", "guardrails", "longContext",
+        "messages",
+        "modelId",
+        "temperature",
+        "maxTokens",
+        "topP",
+        "systemPrompt",
+        "stopSequences",
+        "responseFormat",
+        "toolConfig",
+        "allowedTools",
+        "sessionId",
+        "guardrails",
+        "longContext",
     }
-    assert body["messages"][1]["content"][0] == {"image": {"format": "png", "source": {"bytes": base64.b64encode(PNG).decode()}}}
-    assert body["messages"][2]["content"][0]["toolUse"] == {"toolUseId": "t1", "name": "lookup", "input": {"q": "x"}}
+    assert body["messages"][1]["content"][0] == {
+        "image": {"format": "png", "source": {"bytes": base64.b64encode(PNG).decode()}}
+    }
+    assert body["messages"][2]["content"][0]["toolUse"] == {
+        "toolUseId": "t1",
+        "name": "lookup",
+        "input": {"q": "x"},
+    }
     assert body["messages"][3]["content"][0]["toolResult"]["status"] == "success"
     assert answer.text == "The capital of Australia is Canberra."
     assert answer.usage is not None
@@ -119,7 +155,10 @@ def test_unset_fields_are_omitted(make_client) -> None:  # type: ignore[no-untyp
     sent: list[Any] = []
     client, _ = make_client(json_handler(CHAT_OK, record=sent))
     client.chat(messages=[{"role": "user", "content": "Hi"}])
-    assert sent[0] == {"messages": [{"role": "user", "content": "Hi"}], "modelId": "amazon.nova-lite-v1:0"}
+    assert sent[0] == {
+        "messages": [{"role": "user", "content": "Hi"}],
+        "modelId": "amazon.nova-lite-v1:0",
+    }
 
 
 def test_extra_wire_fields_pass_through(make_client) -> None:  # type: ignore[no-untyped-def]
@@ -141,12 +180,18 @@ async def test_achat(make_client) -> None:  # type: ignore[no-untyped-def]
     "tool_use",
     [
         {"toolUseId": "t1", "name": "get_weather", "input": {"city": "Paris"}},
-        [{"toolUseId": "t1", "name": "get_weather", "input": {"city": "Paris"}},
-         {"toolUseId": "t2", "name": "get_weather", "input": {"city": "Rome"}}],
+        [
+            {"toolUseId": "t1", "name": "get_weather", "input": {"city": "Paris"}},
+            {"toolUseId": "t2", "name": "get_weather", "input": {"city": "Rome"}},
+        ],
     ],
 )
 def test_tool_use_as_object_or_list(make_client, tool_use: Any) -> None:  # type: ignore[no-untyped-def]
-    body = {**CHAT_OK, "finishReason": "tool_use", "response": {"role": "assistant", "content": "", "toolUse": tool_use}}
+    body = {
+        **CHAT_OK,
+        "finishReason": "tool_use",
+        "response": {"role": "assistant", "content": "", "toolUse": tool_use},
+    }
     client, _ = make_client(json_handler(body))
     answer = client.chat(messages=[{"role": "user", "content": "Weather?"}])
     calls = answer.tool_calls
@@ -162,7 +207,13 @@ def test_server_executed_tools_are_not_client_calls(make_client) -> None:  # typ
             "role": "assistant",
             "content": "It is sunny.",
             "toolUse": [
-                {"toolUseId": "s1", "name": "get_weather", "input": {"city": "Paris"}, "status": "complete", "result": {"t": 20}},
+                {
+                    "toolUseId": "s1",
+                    "name": "get_weather",
+                    "input": {"city": "Paris"},
+                    "status": "complete",
+                    "result": {"t": 20},
+                },
                 {"toolUseId": "c1", "name": "local", "input": {}},
             ],
         },
@@ -197,8 +248,12 @@ ACCEPTED = {
 async def test_start_chat_sends_async_and_parses_202(make_client, via_stream: bool) -> None:  # type: ignore[no-untyped-def]
     sent: list[Any] = []
     client, transport = make_client(json_handler(ACCEPTED, status=202, record=sent))
-    accepted = client.start_chat(messages=[{"role": "user", "content": "long job"}], via_stream=via_stream)
-    again = await client.astart_chat(messages=[{"role": "user", "content": "long job"}], via_stream=via_stream)
+    accepted = client.start_chat(
+        messages=[{"role": "user", "content": "long job"}], via_stream=via_stream
+    )
+    again = await client.astart_chat(
+        messages=[{"role": "user", "content": "long job"}], via_stream=via_stream
+    )
     assert accepted.request_id == again.request_id == "XkdVWiEfSwMEPrw="
     assert accepted.poll_url == ACCEPTED["pollUrl"]
     assert all(body["async"] is True for body in sent)
@@ -217,21 +272,33 @@ def test_stream_request_drops_the_stream_flag(make_client) -> None:  # type: ign
 
     def handler(request: httpx.Request) -> httpx.Response:
         sent.append(json.loads(request.content))
-        frames = 'event: start\ndata: {"requestId":"r1","model":"m"}\n\nevent: content\ndata: {"delta":"Hi"}\n\n' \
+        frames = (
+            'event: start\ndata: {"requestId":"r1","model":"m"}\n\nevent: content\ndata: {"delta":"Hi"}\n\n'
             'event: done\ndata: {"complete":true,"usage":{"inputTokens":1,"outputTokens":1,"totalTokens":2}}\n\n'
+        )
         return httpx.Response(200, headers={"content-type": "text/event-stream"}, text=frames)
 
     client, transport = make_client(handler)
-    events = list(client.stream_chat(ChatRequest(messages=[Message(role="user", content="x")], stream=True)))
+    events = list(
+        client.stream_chat(ChatRequest(messages=[Message(role="user", content="x")], stream=True))
+    )
     assert "stream" not in sent[0]
     assert transport.requests[0][0] == "chatInferenceStream"
     assert [type(e).__name__ for e in events] == ["StartEvent", "ContentEvent", "DoneEvent"]
 
 
-EMBED_ONE = {"embeddings": [0.1, 0.2, 0.3], "model": "amazon.titan-embed-text-v2:0", "dimension": 3,
-             "usage": {"inputTokens": 2, "totalTokens": 2}}
-EMBED_MANY = {"embeddings": [[0.1, 0.2], [0.3, 0.4]], "model": "amazon.titan-embed-text-v2:0", "dimension": 2,
-              "usage": {"inputTokens": 4, "totalTokens": 4}}
+EMBED_ONE = {
+    "embeddings": [0.1, 0.2, 0.3],
+    "model": "amazon.titan-embed-text-v2:0",
+    "dimension": 3,
+    "usage": {"inputTokens": 2, "totalTokens": 2},
+}
+EMBED_MANY = {
+    "embeddings": [[0.1, 0.2], [0.3, 0.4]],
+    "model": "amazon.titan-embed-text-v2:0",
+    "dimension": 2,
+    "usage": {"inputTokens": 4, "totalTokens": 4},
+}
 
 
 async def test_embeddings_single_and_batch(make_client) -> None:  # type: ignore[no-untyped-def]
@@ -252,28 +319,83 @@ async def test_embeddings_single_and_batch(make_client) -> None:  # type: ignore
 
 PNG_B64 = base64.b64encode(PNG).decode()
 IMAGE_REQUESTS: list[dict[str, Any]] = [
-    {"task_type": "TEXT_IMAGE", "text_to_image_params": {"text": "a lighthouse", "negative_text": "blurry", "style": "PHOTOREALISM"}},
-    {"task_type": "TEXT_IMAGE", "text_to_image_params": {"text": "a lighthouse", "condition_image": PNG,
-                                                          "control_mode": "SEGMENTATION", "control_strength": 0.5}},
-    {"task_type": "COLOR_GUIDED_GENERATION", "color_guided_generation_params": {"colors": ["#FF0000", "#00ff00"],
-                                                                                 "reference_image": PNG, "text": "a bird"}},
-    {"task_type": "IMAGE_VARIATION", "image_variation_params": {"images": [PNG, PNG_B64], "similarity_strength": 0.7, "text": "x"}},
-    {"task_type": "INPAINTING", "in_painting_params": {"image": PNG, "mask_prompt": "the sky", "text": "stars"}},
-    {"task_type": "INPAINTING", "in_painting_params": {"image": PNG, "mask_image": f"data:image/png;base64,{PNG_B64}"}},
-    {"task_type": "OUTPAINTING", "out_painting_params": {"image": PNG, "mask_image": PNG, "out_painting_mode": "PRECISE", "text": "wider"}},
+    {
+        "task_type": "TEXT_IMAGE",
+        "text_to_image_params": {
+            "text": "a lighthouse",
+            "negative_text": "blurry",
+            "style": "PHOTOREALISM",
+        },
+    },
+    {
+        "task_type": "TEXT_IMAGE",
+        "text_to_image_params": {
+            "text": "a lighthouse",
+            "condition_image": PNG,
+            "control_mode": "SEGMENTATION",
+            "control_strength": 0.5,
+        },
+    },
+    {
+        "task_type": "COLOR_GUIDED_GENERATION",
+        "color_guided_generation_params": {
+            "colors": ["#FF0000", "#00ff00"],
+            "reference_image": PNG,
+            "text": "a bird",
+        },
+    },
+    {
+        "task_type": "IMAGE_VARIATION",
+        "image_variation_params": {
+            "images": [PNG, PNG_B64],
+            "similarity_strength": 0.7,
+            "text": "x",
+        },
+    },
+    {
+        "task_type": "INPAINTING",
+        "in_painting_params": {"image": PNG, "mask_prompt": "the sky", "text": "stars"},
+    },
+    {
+        "task_type": "INPAINTING",
+        "in_painting_params": {"image": PNG, "mask_image": f"data:image/png;base64,{PNG_B64}"},
+    },
+    {
+        "task_type": "OUTPAINTING",
+        "out_painting_params": {
+            "image": PNG,
+            "mask_image": PNG,
+            "out_painting_mode": "PRECISE",
+            "text": "wider",
+        },
+    },
     {"task_type": "BACKGROUND_REMOVAL", "background_removal_params": {"image": PNG}},
-    {"task_type": "VIRTUAL_TRY_ON", "virtual_try_on_params": {"sourceImage": PNG, "referenceImage": PNG}},
+    {
+        "task_type": "VIRTUAL_TRY_ON",
+        "virtual_try_on_params": {"sourceImage": PNG, "referenceImage": PNG},
+    },
 ]
 
 
-@pytest.mark.parametrize("fields", IMAGE_REQUESTS, ids=[f"{r['task_type']}-{i}" for i, r in enumerate(IMAGE_REQUESTS)])
+@pytest.mark.parametrize(
+    "fields", IMAGE_REQUESTS, ids=[f"{r['task_type']}-{i}" for i, r in enumerate(IMAGE_REQUESTS)]
+)
 async def test_every_image_task_type(make_client, fields: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
     sent: list[Any] = []
     body = {"images": [PNG_B64, f"data:image/jpeg;base64,{PNG_B64}"], "maskImage": PNG_B64}
     client, transport = make_client(json_handler(body, record=sent), check=False)
-    config = {"width": 512, "height": 512, "quality": "premium", "cfg_scale": 7, "seed": 42, "number_of_images": 2}
+    config = {
+        "width": 512,
+        "height": 512,
+        "quality": "premium",
+        "cfg_scale": 7,
+        "seed": 42,
+        "number_of_images": 2,
+    }
     res = client.generate_image(**fields, image_generation_config=config, region="eu-west-1")
-    res2 = await client.agenerate_image(**fields, image_generation_config=config, region="eu-west-1")
+    res2 = await client.agenerate_image(
+        **fields, image_generation_config=config, region="eu-west-1"
+    )
     assert res == res2
     assert res.images[0].data == PNG
     assert res.images[0].mime_type == "image/png"
@@ -282,8 +404,14 @@ async def test_every_image_task_type(make_client, fields: dict[str, Any]) -> Non
     assert res.mask_image.data == PNG
     wire = sent[0]
     assert wire["taskType"] == fields["task_type"]
-    assert wire["imageGenerationConfig"] == {"width": 512, "height": 512, "quality": "premium", "cfgScale": 7,
-                                             "seed": 42, "numberOfImages": 2}
+    assert wire["imageGenerationConfig"] == {
+        "width": 512,
+        "height": 512,
+        "quality": "premium",
+        "cfgScale": 7,
+        "seed": 42,
+        "numberOfImages": 2,
+    }
     assert wire["region"] == "eu-west-1"
     params = next(v for k, v in wire.items() if k.endswith("Params"))
     for value in json.dumps(params):
@@ -293,13 +421,18 @@ async def test_every_image_task_type(make_client, fields: dict[str, Any]) -> Non
 
 def test_text_to_image_builder_and_moderation(make_client) -> None:  # type: ignore[no-untyped-def]
     sent: list[Any] = []
-    client, _ = make_client(json_handler({"images": [], "error": "blocked by content moderation"}, record=sent))
+    client, _ = make_client(
+        json_handler({"images": [], "error": "blocked by content moderation"}, record=sent)
+    )
     request = QuantClient.text_to_image_request("a fox", width=320, height=320, seed=1)
     res = client.generate_image(request)
     assert res.images == []
     assert res.error == "blocked by content moderation"
-    assert sent[0] == {"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "a fox"},
-                       "imageGenerationConfig": {"width": 320, "height": 320, "seed": 1}}
+    assert sent[0] == {
+        "taskType": "TEXT_IMAGE",
+        "textToImageParams": {"text": "a fox"},
+        "imageGenerationConfig": {"width": 320, "height": 320, "seed": 1},
+    }
 
 
 def test_image_inputs_from_paths(make_client, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -314,25 +447,59 @@ def test_image_inputs_from_paths(make_client, tmp_path) -> None:  # type: ignore
 MODELS_LIST = {
     "count": 2,
     "models": [
-        {"id": "amazon.nova-lite-v1:0", "name": "Nova Lite", "provider": "Amazon",
-         "capabilities": {"text": True, "multimodal": True, "embeddings": False, "streaming": True, "toolUse": True}},
-        {"id": "anthropic.claude-sonnet-4-5", "name": "Claude Sonnet 4.5", "provider": "Anthropic",
-         "contextWindow": 200000, "maxOutputTokens": 64000,
-         "capabilities": {"supportsTools": True, "supportsVision": True, "supportsStructuredOutput": True}},
+        {
+            "id": "amazon.nova-lite-v1:0",
+            "name": "Nova Lite",
+            "provider": "Amazon",
+            "capabilities": {
+                "text": True,
+                "multimodal": True,
+                "embeddings": False,
+                "streaming": True,
+                "toolUse": True,
+            },
+        },
+        {
+            "id": "anthropic.claude-sonnet-4-5",
+            "name": "Claude Sonnet 4.5",
+            "provider": "Anthropic",
+            "contextWindow": 200000,
+            "maxOutputTokens": 64000,
+            "capabilities": {
+                "supportsTools": True,
+                "supportsVision": True,
+                "supportsStructuredOutput": True,
+            },
+        },
     ],
 }
 MODEL_DETAIL = {
-    "id": "amazon.nova-pro-v1:0", "name": "Nova Pro", "provider": "Amazon", "description": "d",
-    "contextWindow": 300000, "maxOutputTokens": 5000,
-    "capabilities": {"supportsTools": True, "supportsStructuredOutput": True, "supportsMultimodal": True,
-                     "supportsVision": True, "supportsStreaming": True},
+    "id": "amazon.nova-pro-v1:0",
+    "name": "Nova Pro",
+    "provider": "Amazon",
+    "description": "d",
+    "contextWindow": 300000,
+    "maxOutputTokens": 5000,
+    "capabilities": {
+        "supportsTools": True,
+        "supportsStructuredOutput": True,
+        "supportsMultimodal": True,
+        "supportsVision": True,
+        "supportsStreaming": True,
+    },
     "pricing": {"inputPerMToken": 0.8, "outputPerMToken": 3.2, "currency": "USD"},
-    "releaseDate": "2024-12-03", "deprecated": False, "available": True,
+    "releaseDate": "2024-12-03",
+    "deprecated": False,
+    "available": True,
 }
 
 
 async def test_models_list_both_shapes_and_detail(make_client) -> None:  # type: ignore[no-untyped-def]
-    client, transport = make_client(lambda r: httpx.Response(200, json=MODELS_LIST if r.url.path.endswith("/models") else MODEL_DETAIL))
+    client, transport = make_client(
+        lambda r: httpx.Response(
+            200, json=MODELS_LIST if r.url.path.endswith("/models") else MODEL_DETAIL
+        )
+    )
     listed = client.list_models(feature="chat")
     assert listed.count == 2
     assert [m.capabilities.tools for m in listed.models] == [True, True]
@@ -345,11 +512,18 @@ async def test_models_list_both_shapes_and_detail(make_client) -> None:  # type:
     alisted = await client.alist_models()
     assert alisted == listed
     assert client.get_model("amazon.nova-pro-v1:0") == detail
-    assert [op for op, _ in transport.requests] == ["listAIModels", "getAIModel", "listAIModels", "getAIModel"]
+    assert [op for op, _ in transport.requests] == [
+        "listAIModels",
+        "getAIModel",
+        "listAIModels",
+        "getAIModel",
+    ]
 
 
 def test_model_not_found(make_client) -> None:  # type: ignore[no-untyped-def]
-    client, _ = make_client(json_handler({"message": "Model not found", "code": "MODEL_NOT_FOUND"}, status=404))
+    client, _ = make_client(
+        json_handler({"message": "Model not found", "code": "MODEL_NOT_FOUND"}, status=404)
+    )
     with pytest.raises(QuantNotFoundError) as info:
         client.get_model("nope")
     assert info.value.code == "MODEL_NOT_FOUND"
@@ -372,49 +546,96 @@ class Durable:
             body = json.loads(request.content)
             self.callbacks.append(body)
             if self.callback_status != 200:
-                return httpx.Response(self.callback_status, json={"message": "Callback not found or already processed"})
-            return httpx.Response(200, json={"success": True, "message": "Callback submitted successfully",
-                                             "callbackId": body["callbackId"]})
+                return httpx.Response(
+                    self.callback_status,
+                    json={"message": "Callback not found or already processed"},
+                )
+            return httpx.Response(
+                200,
+                json={
+                    "success": True,
+                    "message": "Callback submitted successfully",
+                    "callbackId": body["callbackId"],
+                },
+            )
         status = self.statuses[min(self.polls, len(self.statuses) - 1)]
         self.polls += 1
         return httpx.Response(200, json=status)
 
 
-WAIT_1 = {"requestId": "r1", "status": "waiting_callback", "callbackId": "cb-1",
-          "pendingTools": [{"name": "lookup", "toolUseId": "t1", "input": {"q": "a"}}]}
-WAIT_2 = {"requestId": "r1", "status": "waiting_callback", "callbackId": "cb-2",
-          "pendingTools": [{"name": "lookup", "toolUseId": "t2", "input": {"q": "b"}},
-                           {"name": "clock", "toolUseId": "t3", "input": {}}]}
-DONE = {"requestId": "r1", "status": "complete", "awsStatus": "SUCCEEDED",
-        "result": {"response": {"role": "assistant", "content": "All done."},
-                   "usage": {"inputTokens": 5, "outputTokens": 3, "totalTokens": 8, "costCents": 0.01},
-                   "toolExecutions": [{"name": "lookup"}]}}
+WAIT_1 = {
+    "requestId": "r1",
+    "status": "waiting_callback",
+    "callbackId": "cb-1",
+    "pendingTools": [{"name": "lookup", "toolUseId": "t1", "input": {"q": "a"}}],
+}
+WAIT_2 = {
+    "requestId": "r1",
+    "status": "waiting_callback",
+    "callbackId": "cb-2",
+    "pendingTools": [
+        {"name": "lookup", "toolUseId": "t2", "input": {"q": "b"}},
+        {"name": "clock", "toolUseId": "t3", "input": {}},
+    ],
+}
+DONE = {
+    "requestId": "r1",
+    "status": "complete",
+    "awsStatus": "SUCCEEDED",
+    "result": {
+        "response": {"role": "assistant", "content": "All done."},
+        "usage": {"inputTokens": 5, "outputTokens": 3, "totalTokens": 8, "costCents": 0.01},
+        "toolExecutions": [{"name": "lookup"}],
+    },
+}
 
 
 def run_tools(pending: list[Any]) -> dict[str, Any]:
-    return {p.tool_use_id: ({"answer": p.input.get("q")} if p.name == "lookup" else "noon") for p in pending}
+    return {
+        p.tool_use_id: ({"answer": p.input.get("q")} if p.name == "lookup" else "noon")
+        for p in pending
+    }
 
 
 def test_wait_runs_tools_once_per_callback_with_backoff(make_client) -> None:  # type: ignore[no-untyped-def]
-    script = Durable([{"status": "pending"}, {"status": "running"}, {"status": "running"}, WAIT_1, WAIT_1,
-                      {"status": "running"}, WAIT_2, {"status": "running"}, DONE])
+    script = Durable(
+        [
+            {"status": "pending"},
+            {"status": "running"},
+            {"status": "running"},
+            WAIT_1,
+            WAIT_1,
+            {"status": "running"},
+            WAIT_2,
+            {"status": "running"},
+            DONE,
+        ]
+    )
     client, transport = make_client(script)
     clock = [0.0]
     client.clock = lambda: clock[0]
     client.transport.sleep = lambda s: (client.sleeps.append(s), clock.__setitem__(0, clock[0] + s))
     seen: list[str] = []
-    final = client.wait_for_execution("r1", tool_handler=run_tools, on_status=lambda s: seen.append(s.status))
+    final = client.wait_for_execution(
+        "r1", tool_handler=run_tools, on_status=lambda s: seen.append(s.status)
+    )
     assert final.is_complete
     assert final.result is not None
     assert final.result.response.content == "All done."
     assert [c["callbackId"] for c in script.callbacks] == ["cb-1", "cb-2"]
     assert script.callbacks[0]["toolResults"] == [{"toolUseId": "t1", "result": {"answer": "a"}}]
-    assert script.callbacks[1]["toolResults"][1] == {"toolUseId": "t3", "result": {"result": "noon"}}
+    assert script.callbacks[1]["toolResults"][1] == {
+        "toolUseId": "t3",
+        "result": {"result": "noon"},
+    }
     # 1 s doubling, reset to 1 s after each callback.
     assert client.sleeps == [1.0, 2.0, 4.0, 1.0, 2.0, 1.0]
     assert seen[0] == "pending"
     assert seen[-1] == "complete"
-    assert {op for op, _ in transport.requests} == {"getDurableExecutionStatus", "submitToolCallback"}
+    assert {op for op, _ in transport.requests} == {
+        "getDurableExecutionStatus",
+        "submitToolCallback",
+    }
 
 
 async def test_await_with_async_handler(make_client) -> None:  # type: ignore[no-untyped-def]
@@ -436,7 +657,10 @@ async def test_await_with_async_handler(make_client) -> None:  # type: ignore[no
 
 
 def test_completed_spelling_and_max_delay(make_client) -> None:  # type: ignore[no-untyped-def]
-    script = Durable([{"status": "running"}] * 7 + [{"status": "completed", "result": {"response": {"content": "ok"}}}])
+    script = Durable(
+        [{"status": "running"}] * 7
+        + [{"status": "completed", "result": {"response": {"content": "ok"}}}]
+    )
     client, _ = make_client(script, check=False)
     final = client.wait_for_execution("r1", initial_delay=1, max_delay=30)
     assert final.is_complete
@@ -454,7 +678,11 @@ def test_waiting_without_handler_returns_status(make_client) -> None:  # type: i
 
 @pytest.mark.parametrize("is_async", [False, True])
 async def test_failed_execution_raises_typed_error(make_client, is_async: bool) -> None:  # type: ignore[no-untyped-def]
-    failed = {"requestId": "r1", "status": "failed", "error": {"ErrorType": "ModelError", "ErrorMessage": "boom"}}
+    failed = {
+        "requestId": "r1",
+        "status": "failed",
+        "error": {"ErrorType": "ModelError", "ErrorMessage": "boom"},
+    }
     client, _ = make_client(Durable([{"status": "running"}, failed]))
     with pytest.raises(QuantExecutionFailedError) as info:
         if is_async:
