@@ -24,6 +24,7 @@ from ._sse import (
     UnknownEvent,
 )
 from ._transport import DEFAULT_TIMEOUT, RetryPolicy
+from ._usage import UsageTotals
 from ._version import __version__
 from .client import QuantClient, ToolHandler
 from .errors import (
@@ -135,6 +136,7 @@ __all__ = [
     "ToolUseBlock",
     "UnknownEvent",
     "Usage",
+    "UsageTotals",
     "VideoBlock",
     "__version__",
 ]

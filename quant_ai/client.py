@@ -25,6 +25,7 @@ from ._sse import (
     iter_events,
 )
 from ._transport import IMAGE_TIMEOUT, Transport
+from ._usage import UsageTotals
 from .errors import (
     QuantAPIError,
     QuantError,
@@ -191,6 +192,8 @@ class QuantClient:
             default_headers=default_headers,
         )
         self.clock: Callable[[], float] = time.monotonic
+        self.usage = UsageTotals()
+        """Running totals of tokens and cost of the calls made through this client."""
 
     def __repr__(self) -> str:
         key = "set" if self.config.api_key is not None else "unset"
@@ -247,15 +250,16 @@ class QuantClient:
         overrides: dict[str, Any] = {"async": True} if durable else {}
         return _dump(request, **overrides)
 
-    @staticmethod
-    def _chat_result(response: httpx.Response) -> ChatResponse:
+    def _chat_result(self, response: httpx.Response) -> ChatResponse:
         if response.status_code == 202:
             accepted = _parse(ChatAccepted, response)
             raise QuantError(
                 f"the service started durable execution {accepted.request_id} instead of "
                 "answering; wait for it with wait_for_execution()"
             )
-        return _parse(ChatResponse, response)
+        answer = _parse(ChatResponse, response)
+        self.usage.record(answer.usage)
+        return answer
 
     def chat(
         self, request: ChatRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
@@ -355,7 +359,10 @@ class QuantClient:
         req = _coerce(ChatRequest, request, kwargs)
         body = self._chat_body(req, stream=True)
         url = self.config.ai_url("/chat/stream")
-        yield from iter_events(self._frames(self.transport.stream(url, body)))
+        for event in iter_events(self._frames(self.transport.stream(url, body))):
+            if isinstance(event, DoneEvent):
+                self.usage.record(event.usage)
+            yield event
 
     @staticmethod
     def _frames(items: Iterator[httpx.Response | tuple[str, str]]) -> Iterator[tuple[str, str]]:
@@ -384,6 +391,8 @@ class QuantClient:
                 yield item
 
         async for event in aiter_events(frames()):
+            if isinstance(event, DoneEvent):
+                self.usage.record(event.usage)
             yield event
 
     # ------------------------------------------------------------------ embeddings
@@ -412,7 +421,9 @@ class QuantClient:
         response = self.transport.request(
             "POST", self.config.ai_url("/embeddings"), body=_dump(req)
         )
-        return _parse(EmbeddingsResponse, response)
+        result = _parse(EmbeddingsResponse, response)
+        self.usage.record(result.usage)
+        return result
 
     async def aembed(
         self, input: str | Sequence[str] | EmbeddingsRequest | Mapping[str, Any], /, **kwargs: Any
@@ -422,7 +433,9 @@ class QuantClient:
         response = await self.transport.arequest(
             "POST", self.config.ai_url("/embeddings"), body=_dump(req)
         )
-        return _parse(EmbeddingsResponse, response)
+        result = _parse(EmbeddingsResponse, response)
+        self.usage.record(result.usage)
+        return result
 
     # ------------------------------------------------------------------ images
 
@@ -584,6 +597,8 @@ class QuantClient:
                 on_status(status)
             action = poller.step(status, tool_handler is not None)
             if action == "done":
+                if status.is_complete and status.result is not None:
+                    self.usage.record(status.result.usage)
                 return status
             if action == "answer":
                 assert tool_handler is not None
@@ -624,6 +639,8 @@ class QuantClient:
                     await maybe
             action = poller.step(status, tool_handler is not None)
             if action == "done":
+                if status.is_complete and status.result is not None:
+                    self.usage.record(status.result.usage)
                 return status
             if action == "answer":
                 assert tool_handler is not None
