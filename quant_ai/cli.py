@@ -1,0 +1,118 @@
+"""The ``quant-ai`` console command.
+
+Subcommands are registered by small ``_add_<name>`` functions, so new ones (e.g. ``demo``)
+plug in without touching the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Callable, Sequence
+
+__all__ = ["build_parser", "main"]
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _route_latency(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError("use ROUTE=MS, e.g. embeddings=50")
+    return name.strip(), float(value)
+
+
+def _add_emulator(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "emulator",
+        help="run the local Quant AI emulator",
+        description="Serve a local Quant AI emulator until interrupted.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8787, help="port, 0 for a free one (8787)")
+    p.add_argument("--latency-ms", type=float, default=0.0, help="added latency per request")
+    p.add_argument(
+        "--route-latency",
+        type=_route_latency,
+        action="append",
+        default=[],
+        metavar="ROUTE=MS",
+        help="added latency per route, e.g. embeddings=50 (repeatable)",
+    )
+    p.add_argument("--fault-status", type=int, help="status for the first --fault-count requests")
+    p.add_argument("--fault-count", type=int, default=0)
+    p.add_argument("--retry-after", type=float, help="Retry-After seconds for 429/503 faults")
+    p.add_argument("--failure-rate", type=float, default=0.0, help="random failure rate 0..1")
+    p.add_argument("--failure-status", type=int, default=500)
+    p.add_argument("--failure-seed", type=int, default=0)
+    p.add_argument("--drop-after-events", type=int, help="drop streams after N events")
+    p.add_argument("--event-delay-ms", type=float, default=0.0, help="delay between SSE events")
+    p.add_argument("--chunking", choices=["word", "char", "sentence", "none"], default="word")
+    p.add_argument("--content-events", type=int, help="force N content events per stream")
+    p.add_argument(
+        "--wild",
+        action="store_true",
+        help="alternative shapes: docs-style SSE data frames, data: URL images",
+    )
+    p.add_argument("--execution-polls", type=int, default=1, help="reads per transient state")
+    p.add_argument("--access-log", action="store_true", help="print access logs")
+    p.set_defaults(func=_run_emulator)
+
+
+def _run_emulator(args: argparse.Namespace) -> int:
+    from quant_ai.emulator import EmulatorConfig, QuantEmulator
+
+    config = EmulatorConfig(
+        host=args.host,
+        port=args.port,
+        latency_ms=args.latency_ms,
+        route_latency_ms=dict(args.route_latency),
+        fault_status=args.fault_status,
+        fault_count=args.fault_count,
+        retry_after=args.retry_after,
+        failure_rate=args.failure_rate,
+        failure_status=args.failure_status,
+        failure_seed=args.failure_seed,
+        drop_after_events=args.drop_after_events,
+        event_delay_ms=args.event_delay_ms,
+        chunking=args.chunking,
+        content_events=args.content_events,
+        shapes="wild" if args.wild else "spec",
+        execution_polls_per_state=args.execution_polls,
+        access_log=args.access_log,
+    )
+    emu = QuantEmulator(config)
+    emu.bind()
+    print(f"Quant AI emulator listening on {emu.base_url}", flush=True)
+    print(f"  native API: {emu.api_base}/ai", flush=True)
+    print(f"  OpenAI API: {emu.openai_base_url}", flush=True)
+    print("Press Ctrl-C to stop.", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        emu.serve_forever()
+    return 0
+
+
+_COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
+    _add_emulator,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="quant-ai", description="Quant AI tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in _COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``quant-ai`` console script."""
+    args = build_parser().parse_args(argv)
+    func: Command = args.func
+    return func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""A local Quant AI server for offline use, tests and benchmarks (like moto for AWS).
+
+Start it in Python::
+
+    from quant_ai.emulator import QuantEmulator
+
+    with QuantEmulator() as emu:          # background thread, free loopback port
+        print(emu.base_url)               # e.g. http://127.0.0.1:54321
+
+or from the shell: ``quant-ai emulator [--host 127.0.0.1] [--port 8787]``.
+
+It serves the eight AI operations of the spec under
+``/api/v3/organizations/{org}/ai/`` (and the UK spelling ``organisations``) and the
+OpenAI-compatible ``/oai/v1`` (chat completions, embeddings, models). Every request needs
+``Authorization: Bearer <token>`` (any non-empty token without spaces; it is never logged
+or echoed); request bodies are validated against the spec-derived schemas (400 with
+``{"message", "errors": {field: [...]}}``). Behaviour is deterministic; see
+:mod:`quant_ai.emulator.engine` (chat and tools), :mod:`quant_ai.emulator.executions`
+(durable runs), :mod:`quant_ai.emulator.images` (size rule) and
+:mod:`quant_ai.emulator.embeddings`.
+
+Markers in user text: ``[[fail]]`` makes a durable execution end ``failed``;
+``[[blocked]]`` in an image prompt drops one image and adds an ``error`` (partial success).
+
+Per-request test headers
+------------------------
+
+``X-Emulator-Fault``: ``;``-separated ``name=value`` items, all optional:
+
+- ``status=429``: answer this status (JSON ``{"message": "Emulated fault: HTTP 429"}``) to the
+  first ``count`` requests of the same fault key, then serve normally (so a client's
+  retries of one request see ``count`` failures then success);
+- ``count=2``: how many requests fail (default 1);
+- ``retry_after=1``: ``Retry-After`` seconds for 429/503 (default 0);
+- ``latency=50``: added latency in milliseconds;
+- ``rate=0.3;seed=7``: instead of ``count``, fail with probability ``rate`` (status from
+  ``status``, default 500), from a random generator seeded per fault key;
+- ``drop_after=3``: close the connection after 3 SSE events (streams) or after half the body
+  (buffered responses): the client sees a broken chunked/short response;
+- ``event_delay=100``: milliseconds between SSE events;
+- ``key=abc``: the fault key. Default: method, path, body hash and the header value.
+
+Example: ``X-Emulator-Fault: status=429;count=2;retry_after=1``.
+
+``X-Emulator-Shapes: wild`` selects the alternative shapes (SSE ``data: {"type": ...}`` frames
+without ``event:`` lines; ``data:image/png;base64,`` image URLs). ``X-Emulator-Chunking:
+word|char|sentence|none`` and ``X-Emulator-Content-Events: 500`` control stream chunking.
+
+The same settings exist per server in :class:`EmulatorConfig` (and as CLI flags):
+``latency_ms``, ``route_latency_ms``, ``fault_status``/``fault_count``/``retry_after``,
+``failure_rate``/``failure_status``/``failure_seed``, ``drop_after_events``,
+``event_delay_ms``, ``chunking``, ``content_events``, ``shapes``,
+``execution_polls_per_state``.
+
+Helpers (no auth): ``GET /_emulator/stats`` (requests, connections), ``POST /_emulator/reset``.
+"""
+
+from __future__ import annotations
+
+from quant_ai.emulator.config import EmulatorConfig
+from quant_ai.emulator.runner import QuantEmulator
+
+__all__ = ["EmulatorConfig", "QuantEmulator"]

@@ -1,0 +1,302 @@
+"""Build JSON values that satisfy a JSON schema, filled from words and numbers of a text.
+
+Used for tool-call arguments and for ``responseFormat`` JSON answers. Rules, in short:
+
+- numbers are taken from the text in order (clamped to ``minimum``/``maximum``);
+- enums match a value named in the text, else the default or the first value;
+- location/name-like strings take the next capitalised word group (``Paris``, ``New York``);
+  query-like strings take the phrase after ``for``/``about``/``of`` (or the cleaned text);
+  ``expression`` strings take an arithmetic expression (or one built from verbs and numbers);
+  ``format`` date/date-time/email/uri/uuid get a valid value;
+- booleans are true when the property's words appear in the text (not after ``not``/``no``);
+- ``$ref``/``$defs`` (as pydantic emits them), ``allOf``, ``anyOf``/``oneOf`` (first non-null
+  choice, ``null`` when nothing in the text fills an optional one), nested objects and arrays.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from quant_ai.emulator.text import (
+    STOPWORDS,
+    caps_groups,
+    find_expression,
+    norm_word,
+    numbers_in,
+    split_name,
+)
+
+__all__ = ["Filler"]
+
+_LOCATION = {"location", "city", "place", "country", "destination", "origin", "region", "town"}
+_NAMEISH = {"name", "title", "person", "author", "company", "user", "username", "owner"}
+_QUERYISH = {
+    "query",
+    "q",
+    "search",
+    "text",
+    "prompt",
+    "question",
+    "topic",
+    "keyword",
+    "input",
+    "message",
+    "content",
+    "description",
+    "subject",
+    "term",
+}
+_EXPRESSION = {"expression", "formula", "equation", "expr"}
+_NEGATIONS = {"not", "no", "without", "never", "don't", "dont", "isn't", "false"}
+_WORD_RE = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+_MISSING = object()
+
+
+class Filler:
+    """Fill schemas from one piece of text; values are consumed in order.
+
+    Args:
+        text: The text to take values from.
+        root: The root schema (for ``$ref`` resolution).
+        fill_all: Fill optional properties too (``responseFormat``) instead of only those the
+            text provides (tool arguments).
+        exclude: Normalised words never used as string values (e.g. the tool's name words).
+    """
+
+    def __init__(
+        self,
+        text: str,
+        root: dict[str, Any],
+        *,
+        fill_all: bool = False,
+        exclude: set[str] | None = None,
+    ) -> None:
+        self.text = text
+        self.root = root
+        self.fill_all = fill_all
+        self.exclude = exclude or set()
+        self.numbers = numbers_in(text)
+        self.caps = caps_groups(text, self.exclude)
+        self.words = [
+            w
+            for w in _WORD_RE.findall(text)
+            if w.lower() not in STOPWORDS and norm_word(w) not in self.exclude
+        ]
+        self.lower_words = [w.lower() for w in _WORD_RE.findall(text)]
+
+    # -- public -----------------------------------------------------------------------------
+
+    def fill(self, schema: dict[str, Any], name: str = "") -> Any:
+        """Return a value for ``schema`` (always one; never the missing marker)."""
+        value, _found = self._value(schema, name, depth=0)
+        return value
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        seen = 0
+        while "$ref" in schema and seen < 32:
+            ref = str(schema["$ref"])
+            target: Any = self.root
+            if not ref.startswith("#"):
+                return {}
+            for part in ref.lstrip("#/").split("/"):
+                if not part:
+                    continue
+                target = target.get(part.replace("~1", "/").replace("~0", "~"), {})
+            merged = {k: v for k, v in schema.items() if k != "$ref"}
+            schema = {**target, **merged} if isinstance(target, dict) else merged
+            seen += 1
+        if "allOf" in schema and isinstance(schema["allOf"], list):
+            merged = {k: v for k, v in schema.items() if k != "allOf"}
+            for sub in schema["allOf"]:
+                if isinstance(sub, dict):
+                    sub = self._resolve(sub)
+                    props = {**sub.get("properties", {}), **merged.get("properties", {})}
+                    req = list(sub.get("required", [])) + list(merged.get("required", []))
+                    merged = {**sub, **merged}
+                    if props:
+                        merged["properties"] = props
+                    if req:
+                        merged["required"] = req
+            schema = merged
+        return schema
+
+    def _value(self, schema: Any, name: str, depth: int) -> tuple[Any, bool]:
+        if not isinstance(schema, dict) or depth > 12:
+            return self._string({}, name)
+        schema = self._resolve(schema)
+        if "const" in schema:
+            return schema["const"], True
+        if "enum" in schema and isinstance(schema["enum"], list) and schema["enum"]:
+            return self._enum(schema)
+        for key in ("anyOf", "oneOf"):
+            choices = schema.get(key)
+            if isinstance(choices, list) and choices:
+                resolved = [self._resolve(c) if isinstance(c, dict) else {} for c in choices]
+                non_null = [c for c in resolved if c.get("type") != "null"]
+                nullable = len(non_null) < len(resolved)
+                if not non_null:
+                    return None, False
+                value, found = self._value(non_null[0], name, depth + 1)
+                if nullable and not found and "default" not in schema:
+                    return None, False
+                return value, found
+        typ = schema.get("type")
+        if isinstance(typ, list):
+            non_null_types = [t for t in typ if t != "null"]
+            typ = non_null_types[0] if non_null_types else "null"
+        if typ is None:
+            typ = "object" if "properties" in schema else ("array" if "items" in schema else "")
+        if typ == "object":
+            return self._object(schema, depth), True
+        if typ == "array":
+            return self._array(schema, name, depth)
+        if typ in ("integer", "number"):
+            return self._number(schema, typ == "integer")
+        if typ == "boolean":
+            return self._boolean(schema, name)
+        if typ == "null":
+            return None, True
+        return self._string(schema, name)
+
+    def _object(self, schema: dict[str, Any], depth: int) -> dict[str, Any]:
+        props = schema.get("properties")
+        required = set(schema.get("required", []))
+        out: dict[str, Any] = {}
+        if not isinstance(props, dict):
+            return out
+        for prop, sub in props.items():
+            value, found = self._value(sub, prop, depth + 1)
+            if prop in required or found or self.fill_all:
+                out[prop] = value
+        return out
+
+    def _array(self, schema: dict[str, Any], name: str, depth: int) -> tuple[list[Any], bool]:
+        items = schema.get("items", {})
+        items = self._resolve(items) if isinstance(items, dict) else {}
+        lo = int(schema.get("minItems", 0))
+        hi = int(schema.get("maxItems", 10))
+        typ = items.get("type")
+        values: list[Any] = []
+        if typ in ("integer", "number") and not items.get("enum"):
+            while len(values) < hi:
+                value, found = self._number(items, typ == "integer")
+                if not found:
+                    break
+                values.append(value)
+        elif typ == "string" and not items.get("enum") and not items.get("format"):
+            pool = self.caps if len(self.caps) > 1 else self.words
+            values = list(pool[: max(hi, 0)])
+            if values:
+                self.caps = [c for c in self.caps if c not in values]
+        found = bool(values)
+        if not values and (lo > 0 or self.fill_all):
+            values.append(self._value(items, name, depth + 1)[0])
+        while len(values) < lo:
+            values.append(values[-1] if values else self._value(items, name, depth + 1)[0])
+        return values[:hi] if hi >= lo else values, found
+
+    def _enum(self, schema: dict[str, Any]) -> tuple[Any, bool]:
+        options = schema["enum"]
+        text = self.text.lower()
+        for opt in options:
+            label = str(opt).lower().replace("_", " ")
+            if label and re.search(rf"\b{re.escape(label)}\b", text):
+                return opt, True
+        if "default" in schema and schema["default"] in options:
+            return schema["default"], False
+        return options[0], False
+
+    def _number(self, schema: dict[str, Any], integer: bool) -> tuple[Any, bool]:
+        found = bool(self.numbers)
+        if found:
+            value = self.numbers.pop(0)
+        elif isinstance(schema.get("default"), (int, float)):
+            value = float(schema["default"])
+        else:
+            value = float(schema.get("minimum", schema.get("exclusiveMinimum", 0)))
+        lo = schema.get("minimum")
+        hi = schema.get("maximum")
+        if isinstance(lo, (int, float)) and value < lo:
+            value = float(lo)
+        if isinstance(hi, (int, float)) and value > hi:
+            value = float(hi)
+        xlo = schema.get("exclusiveMinimum")
+        if isinstance(xlo, (int, float)) and not isinstance(xlo, bool) and value <= xlo:
+            value = float(xlo) + 1
+        if integer or value == int(value):
+            return round(value), found
+        return value, found
+
+    def _boolean(self, schema: dict[str, Any], name: str) -> tuple[bool, bool]:
+        words = [w for w in split_name(name) if w not in STOPWORDS]
+        lowered = [norm_word(w) for w in self.lower_words]
+        for i, w in enumerate(lowered):
+            if w in words:
+                negated = any(p in _NEGATIONS for p in self.lower_words[max(0, i - 3) : i])
+                return not negated, True
+        default = schema.get("default")
+        return (default if isinstance(default, bool) else False), False
+
+    def _string(self, schema: dict[str, Any], name: str) -> tuple[str, bool]:
+        fmt = schema.get("format")
+        words = set(split_name(name)) if name else set()
+        value: str | None = None
+        if fmt == "date":
+            m = re.search(r"\d{4}-\d{2}-\d{2}", self.text)
+            value = m.group(0) if m else "2025-01-01"
+        elif fmt == "date-time":
+            m = re.search(r"\d{4}-\d{2}-\d{2}T[\d:.]+(?:Z|[+-]\d{2}:\d{2})", self.text)
+            value = m.group(0) if m else "2025-01-01T00:00:00Z"
+        elif fmt == "email":
+            m = re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", self.text)
+            value = m.group(0) if m else "user@example.com"
+        elif fmt in ("uri", "url"):
+            m = re.search(r"https?://\S+", self.text)
+            value = m.group(0).rstrip(".,)") if m else "https://example.com"
+        elif fmt == "uuid":
+            value = "00000000-0000-4000-8000-000000000000"
+        if value is not None:
+            return value, True
+        found = True
+        if words & _EXPRESSION:
+            value = find_expression(self.text)
+        elif words & (_LOCATION | _NAMEISH) or name.lower().endswith("name"):
+            value = self._take_caps() or self._take_word()
+        elif words & _QUERYISH:
+            value = self._phrase()
+        else:
+            value = self._take_caps() or self._take_word()
+        if not value:
+            found = False
+            value = str(schema.get("default") or (name or "value"))
+        min_len = int(schema.get("minLength", 0))
+        max_len = schema.get("maxLength")
+        if len(value) < min_len:
+            value = value + "x" * (min_len - len(value))
+        if isinstance(max_len, int) and len(value) > max_len:
+            value = value[:max_len]
+        return value, found
+
+    def _take_caps(self) -> str | None:
+        if self.caps:
+            value = self.caps.pop(0)
+            first = value.split()[0]
+            if first in self.words:
+                self.words.remove(first)
+            return value
+        return None
+
+    def _take_word(self) -> str | None:
+        if self.words:
+            word: str = self.words.pop(0)
+            return word
+        return None
+
+    def _phrase(self) -> str:
+        m = re.search(r"\b(?:for|about|of|on)\s+(.+)", self.text, re.IGNORECASE)
+        phrase = m.group(1) if m else self.text
+        phrase = phrase.strip().rstrip("?.!").strip()
+        return phrase or self.text.strip()
