@@ -128,8 +128,9 @@ def step_rag(ctx: Context) -> None:
     index = VectorStoreIndex.from_documents(
         documents, embed_model=QuantEmbedding(client=ctx.client), show_progress=True
     )
-    engine = index.as_query_engine(llm=QuantLLM(model=ctx.chat_model, client=ctx.client),
-                                   similarity_top_k=2)
+    engine = index.as_query_engine(
+        llm=QuantLLM(model=ctx.chat_model, client=ctx.client), similarity_top_k=2
+    )
     question = "When was the Cape Otway Lightstation first lit?"
     response = engine.query(question)
     ctx.out(f"  question: {question}")
@@ -259,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n[{number}/{len(STEPS)}] {title}", flush=True)
             try:
                 runner(ctx)
-            except Exception as exc:  # noqa: BLE001 - every failure is reported, then counted
+            except Exception as exc:  # every failure is reported, then counted
                 failed.append(name)
                 print(f"  FAILED: {type(exc).__name__}: {exc}", flush=True)
                 if os.environ.get("QUANT_DEMO_DEBUG"):
