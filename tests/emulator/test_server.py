@@ -1,0 +1,165 @@
+"""Start-up, auth, routing, validation errors, keep-alive, CLI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from quant_ai.emulator import EmulatorConfig, QuantEmulator
+from tests.emulator.conftest import AUTH
+from tests.emulator.helpers import MODEL, chat_body, checked
+
+
+def test_startup_is_fast(emulator: QuantEmulator) -> None:
+    print(f"session emulator started in {emulator.startup_seconds:.3f}s")  # type: ignore[attr-defined]
+    started = time.perf_counter()
+    with QuantEmulator() as emu:
+        elapsed = time.perf_counter() - started
+        print(f"second emulator started in {elapsed:.3f}s")
+        assert httpx.get(emu.base_url + "/_emulator/stats").status_code == 200
+    assert elapsed < 3.0
+    assert emulator.startup_seconds < 3.0  # type: ignore[attr-defined]
+
+
+def test_base_urls(emulator: QuantEmulator) -> None:
+    assert emulator.base_url.startswith("http://127.0.0.1:")
+    assert emulator.port > 0
+    assert emulator.api_base == f"{emulator.base_url}/api/v3/organizations/emulator"
+    assert emulator.openai_base_url == f"{emulator.base_url}/oai/v1"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer"}, {"Authorization": "Basic abc"},
+     {"Authorization": "Bearer two words"}, {"Authorization": "qc_token"}],
+)
+def test_bad_or_missing_token_is_401(emulator: QuantEmulator, headers: dict[str, str]) -> None:
+    r = httpx.post(emulator.api_base + "/ai/chat", json=chat_body("hi"), headers=headers)
+    assert r.status_code == 401
+    assert r.json() == {"message": "Unauthenticated."}
+    r = httpx.get(emulator.openai_base_url + "/models", headers=headers)
+    assert r.status_code == 401
+    assert r.json()["error"]["type"] == "authentication_error"
+
+
+def test_token_never_echoed(client: httpx.Client) -> None:
+    r = client.post("/ai/chat", json={"modelId": "nope", "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code == 400
+    assert "qc_test_token" not in r.text
+
+
+def test_uk_spelling_and_any_org(emulator: QuantEmulator) -> None:
+    for spelling in ("organisations", "organizations"):
+        r = httpx.post(f"{emulator.base_url}/api/v3/{spelling}/acme-org/ai/chat",
+                       json=chat_body("hello"), headers=AUTH)
+        assert r.status_code == 200
+        checked("chatInference", r)
+    r = httpx.get(f"{emulator.base_url}/api/v3/orgs/acme/ai/models", headers=AUTH)
+    assert r.status_code == 404
+
+
+def test_unknown_route_and_method(client: httpx.Client) -> None:
+    assert client.get("/ai/nothing").status_code == 404
+    assert client.get("/ai/chat").status_code == 405
+    assert client.post("/ai/models").status_code == 405
+
+
+def test_malformed_json_is_400(client: httpx.Client) -> None:
+    r = client.post("/ai/chat", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    assert "body" in r.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"messages": [{"role": "user", "content": "x"}]}, "modelId"),
+        ({"modelId": MODEL, "messages": []}, "messages"),
+        ({"modelId": MODEL, "messages": [{"role": "robot", "content": "x"}]}, "messages.0.role"),
+        ({**chat_body("x"), "temperature": 3}, "temperature"),
+        ({**chat_body("x"), "maxTokens": 0}, "maxTokens"),
+        ({**chat_body("x"), "unknownField": 1}, "unknownField"),
+        ({**chat_body("x"), "stopSequences": ["a", "b", "c", "d", "e"]}, "stopSequences"),
+        ({"modelId": MODEL, "messages": [{"role": "user", "content": [{"image": {"format": "bmp", "source": {"bytes": "AAAA"}}}]}]},
+         "messages.0.content.0.image.format"),
+    ],
+)
+def test_schema_violations_name_the_field(client: httpx.Client, body: dict, field: str) -> None:
+    r = client.post("/ai/chat", json=body)
+    assert r.status_code == 400, r.text
+    payload = r.json()
+    assert field in payload["errors"], payload
+    assert isinstance(payload["errors"][field], list) and payload["errors"][field]
+    assert field in payload["message"]
+
+
+def test_keep_alive_reuses_one_connection(emulator: QuantEmulator) -> None:
+    with QuantEmulator() as emu, httpx.Client(base_url=emu.api_base, headers=AUTH) as c:
+        for _ in range(20):
+            assert c.get("/ai/models").status_code == 200
+        assert emu.requests == 20
+        assert emu.connections == 1
+        stats = httpx.get(emu.base_url + "/_emulator/stats").json()
+        assert stats == {"requests": 20, "connections": 1}
+    with QuantEmulator() as emu:
+        for _ in range(3):
+            with httpx.Client(base_url=emu.api_base, headers=AUTH) as c:
+                c.get("/ai/models")
+        assert emu.connections == 3
+        httpx.post(emu.base_url + "/_emulator/reset")
+        assert emu.connections == 0 and emu.requests == 0
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ValueError, match="failure_rate"):
+        EmulatorConfig(failure_rate=2)
+    with pytest.raises(ValueError, match="shapes"):
+        EmulatorConfig(shapes="odd")  # type: ignore[arg-type]
+    assert QuantEmulator(latency_ms=5).config.latency_ms == 5
+    assert EmulatorConfig().with_changes(chunking="char").chunking == "char"
+
+
+def test_cli_starts_prints_url_and_stops() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from quant_ai.cli import main; main()", "emulator", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        assert line.startswith("Quant AI emulator listening on http://127.0.0.1:"), line
+        url = line.rsplit(" ", 1)[1].strip()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                r = httpx.get(url + "/api/v3/organizations/x/ai/models", headers=AUTH)
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+        assert r.status_code == 200
+        proc.send_signal(signal.SIGINT if os.name != "nt" else signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_cli_parser_has_emulator_flags() -> None:
+    from quant_ai.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["emulator", "--port", "0", "--route-latency", "embeddings=50", "--wild", "--content-events", "5"]
+    )
+    assert args.port == 0 and args.route_latency == [("embeddings", 50.0)]
+    assert args.wild and args.content_events == 5
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["emulator", "--route-latency", "bad"])
