@@ -1,0 +1,609 @@
+"""``QuantLLM``: Quant AI chat (Claude and Amazon Nova on Bedrock) as a LlamaIndex LLM."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import AsyncGenerator, Generator, Sequence
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+import httpx
+import llama_index.core.instrumentation as instrument
+import pydantic
+from llama_index.core.base.llms.generic_utils import (
+    achat_to_completion_decorator,
+    astream_chat_to_completion_decorator,
+    chat_to_completion_decorator,
+    stream_chat_to_completion_decorator,
+)
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseAsyncGen,
+    CompletionResponseGen,
+    LLMMetadata,
+    MessageRole,
+    ToolCallBlock,
+)
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, field_validator
+from llama_index.core.instrumentation.events.llm import (
+    LLMStructuredPredictEndEvent,
+    LLMStructuredPredictStartEvent,
+)
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.function_calling import FunctionCallingLLM
+from llama_index.core.llms.llm import ToolSelection
+from llama_index.core.llms.utils import parse_partial_json
+from llama_index.core.program.utils import FlexibleModel, create_flexible_model
+from llama_index.core.types import Model, PydanticProgramMode
+
+from quant_ai import ChatRequest, ModelInfo, QuantClient, QuantError, QuantValidationError
+from quant_ai.types import DEFAULT_CHAT_MODEL
+
+from ._client import QuantClientMixin
+from ._convert import StreamState as _StreamState
+from ._convert import (
+    ToolChoice,
+    build_chat_request,
+    chat_response_from_quant,
+    force_single_tool_call,
+    parse_json_text,
+    resolve_tool_choice,
+    response_format_from,
+    tool_calls_from_response,
+    tools_to_quant,
+)
+
+if TYPE_CHECKING:
+    from llama_index.core.prompts import BasePromptTemplate, PromptTemplate
+    from llama_index.core.tools.types import BaseTool
+
+__all__ = ["DEFAULT_CONTEXT_WINDOW", "DEFAULT_MAX_TOKENS", "QuantLLM"]
+
+# The core re-exports get_dispatcher without __all__, hence the ignore.
+dispatcher = instrument.get_dispatcher(__name__)  # type: ignore[attr-defined]
+
+DEFAULT_MAX_TOKENS = 4096
+"""The service's own default output budget (512, as some integrations use, truncates)."""
+DEFAULT_CONTEXT_WINDOW = 128_000
+"""Used for model ids this package does not know (and when the models endpoint is not used)."""
+
+_KNOWN_CONTEXT = (
+    ("amazon.nova-micro", 128_000),
+    ("amazon.nova-lite", 300_000),
+    ("amazon.nova-pro", 300_000),
+    ("amazon.nova-premier", 1_000_000),
+    ("amazon.nova-2", 1_000_000),
+    ("anthropic.claude", 200_000),
+)
+_REGION_PREFIXES = ("us.", "eu.", "apac.", "au.", "jp.", "global.", "us-gov.")
+
+
+def context_window_for(model: str) -> int:
+    """A known context window for a model id, else :data:`DEFAULT_CONTEXT_WINDOW`.
+
+    Never raises: unknown and future ids get the default.
+    """
+    name = model
+    for prefix in _REGION_PREFIXES:
+        if name.startswith(prefix):
+            name = name[len(prefix) :]
+            break
+    for prefix, size in _KNOWN_CONTEXT:
+        if name.startswith(prefix):
+            return size
+    return DEFAULT_CONTEXT_WINDOW
+
+
+def _pt(prompt: BasePromptTemplate) -> PromptTemplate:
+    """The base class annotates ``PromptTemplate`` but takes any prompt template."""
+    return cast("PromptTemplate", prompt)
+
+
+_REQUEST_ALIASES = {"stop": "stop_sequences", "model": "model_id"}
+_PRIVATE_KWARGS = ("quant_tools", "quant_tool_instruction")
+
+
+class QuantLLM(QuantClientMixin, FunctionCallingLLM):
+    """Quant AI chat models (Amazon Nova, Anthropic Claude on Bedrock) for LlamaIndex.
+
+    A thin adapter over :class:`quant_ai.QuantClient`: every entry point (``chat``,
+    ``stream_chat``, ``complete``, ``stream_complete`` and their async twins) converts
+    LlamaIndex messages with pure functions, calls the shared core and converts back. Tool
+    calling (``FunctionAgent``, ``predict_and_call``), native JSON-schema structured output
+    (``structured_predict``, ``as_structured_llm``) and server-side tools are supported.
+
+    The key, organisation and base URL default to ``QUANT_API_KEY``, ``QUANT_ORGANIZATION``
+    and ``QUANT_BASE_URL``. Construction does no I/O; the client is created on first use, so
+    the object pickles before and after use (the key travels with the pickle so that worker
+    processes work, but never with ``to_dict``/``to_json`` or instrumentation payloads).
+
+    Example:
+        >>> from llama_index_quant import QuantLLM
+        >>> llm = QuantLLM(model="amazon.nova-lite-v1:0", temperature=0.2)
+        >>> llm.complete("Name a Canberra landmark.").text  # doctest: +SKIP
+        'Parliament House ...'
+
+        Tools with a ``FunctionAgent``::
+
+            from llama_index.core.agent.workflow import FunctionAgent
+            agent = FunctionAgent(tools=[multiply], llm=QuantLLM())
+            answer = await agent.run("multiply 6 by 7")
+    """
+
+    model: str = Field(default=DEFAULT_CHAT_MODEL, description="Quant AI model id.")
+    temperature: float | None = Field(
+        default=None, ge=0.0, le=2.0, description="Sampling temperature (service default 0.7)."
+    )
+    max_tokens: int = Field(
+        default=DEFAULT_MAX_TOKENS, ge=1, le=65536, description="Maximum tokens to generate."
+    )
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0, description="Nucleus sampling.")
+    stop: list[str] | None = Field(default=None, description="Up to 4 stop sequences.")
+    response_format: dict[str, Any] | None = Field(
+        default=None,
+        description="Native structured output for every call: a JSON schema, or a "
+        "responseFormat mapping ({'type': 'json', 'jsonSchema': {...}}).",
+    )
+    guardrails: dict[str, Any] | None = Field(
+        default=None,
+        description="Bedrock guardrails: guardrail_identifier, guardrail_version, trace.",
+    )
+    long_context: bool | None = Field(default=None, description="Enable long-context mode.")
+    session_id: str | None = Field(
+        default=None, description="Server-side conversation session (a UUID)."
+    )
+    auto_execute: bool | None = Field(
+        default=None, description="Let the service execute the allowed server-side tools."
+    )
+    allowed_tools: list[str] | None = Field(
+        default=None, description="Tools the service may execute itself (with auto_execute)."
+    )
+    context_window: int | None = Field(
+        default=None, gt=0, description="Override of the model's context window."
+    )
+    is_function_calling_model: bool | None = Field(
+        default=None, description="Override of tool-calling support (default: True)."
+    )
+    fetch_model_info: bool = Field(
+        default=False,
+        description="Read the context window, output limit and tool support from the "
+        "models endpoint (once, on first metadata use; falls back to defaults on error).",
+    )
+    structured_output_method: Literal["json_schema", "function_calling"] = Field(
+        default="json_schema",
+        description="structured_predict via the native responseFormat JSON schema, or via "
+        "the function-calling program (a forced tool call).",
+    )
+    additional_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="Extra ChatRequest fields sent with every call."
+    )
+
+    _model_info: ModelInfo | None = PrivateAttr(default=None)
+    _model_info_tried: bool = PrivateAttr(default=False)
+
+    def __init__(
+        self,
+        model: str = DEFAULT_CHAT_MODEL,
+        *,
+        client: QuantClient | None = None,
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Create the LLM (no I/O).
+
+        Args:
+            model: The Quant AI model id.
+            client: A shared :class:`~quant_ai.QuantClient` (its settings win over
+                ``api_key``/``organization``/``base_url``/``timeout``/``max_retries``).
+            http_client: An ``httpx.Client`` for the private core client.
+            async_http_client: An ``httpx.AsyncClient`` for the private core client.
+            **kwargs: The other fields (``temperature``, ``max_tokens``, ``api_key``...).
+        """
+        super().__init__(model=model, **kwargs)
+        self._init_client(client, http_client, async_http_client)
+
+    @field_validator("session_id")
+    @classmethod
+    def _session_uuid(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                uuid.UUID(value)
+            except ValueError:
+                raise ValueError(
+                    f"session_id {value!r} is not a UUID (the API requires one)"
+                ) from None
+        return value
+
+    @field_validator("stop")
+    @classmethod
+    def _stop_limit(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(value) > 4:
+            raise ValueError(f"{len(value)} stop sequences given; the API takes at most 4")
+        return value
+
+    @classmethod
+    def class_name(cls) -> str:
+        """The name used in serialization and instrumentation."""
+        return "QuantLLM"
+
+    # ------------------------------------------------------------------ metadata
+
+    def _info(self) -> ModelInfo | None:
+        if self.fetch_model_info and not self._model_info_tried:
+            self._model_info_tried = True
+            try:
+                self._model_info = self.client.get_model(self.model)
+            except QuantError:
+                self._model_info = None
+        return self._model_info
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        """Context window, output budget and tool support; never raises for unknown ids."""
+        info = self._info()
+        context = self.context_window or (info.context_window if info else None)
+        tools = self.is_function_calling_model
+        if tools is None:
+            tools = info.capabilities.tools if info and info.capabilities.tools else True
+        return LLMMetadata(
+            context_window=context or context_window_for(self.model),
+            num_output=self.max_tokens,
+            is_chat_model=True,
+            is_function_calling_model=tools,
+            model_name=self.model,
+        )
+
+    # ------------------------------------------------------------------ requests
+
+    def _request(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatRequest:
+        """Build the wire request from messages, the fields and per-call overrides."""
+        kwargs = dict(kwargs)
+        tools: list[BaseTool] = list(kwargs.pop("quant_tools", None) or [])
+        instruction: str | None = kwargs.pop("quant_tool_instruction", None)
+        for key in ("tools", "tool_choice", "tool_required", "allow_parallel_tool_calls"):
+            kwargs.pop(key, None)  # consumed by _prepare_chat_with_tools
+        auto_execute = kwargs.pop("auto_execute", self.auto_execute)
+        allowed = kwargs.pop("allowed_tools", self.allowed_tools)
+        params: dict[str, Any] = {
+            "model_id": self.model,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "top_p": self.top_p,
+            "stop_sequences": self.stop,
+            "response_format": response_format_from(self.response_format),
+            "guardrails": self.guardrails,
+            "long_context": self.long_context,
+            "session_id": self.session_id,
+            **self.additional_kwargs,
+        }
+        for key, value in kwargs.items():
+            name = _REQUEST_ALIASES.get(key, key)
+            if name == "response_format" and isinstance(value, dict):
+                value = response_format_from(value)
+            params[name] = value
+        try:
+            return build_chat_request(
+                messages,
+                params,
+                tool_config=tools_to_quant(tools, auto_execute=auto_execute, allowed_tools=allowed),
+                instruction=instruction,
+            )
+        except pydantic.ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise QuantValidationError(f"{field}: {first['msg']}", field=field) from None
+
+    def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        request = self._request(messages, kwargs)
+        return chat_response_from_quant(self.client.chat(request))
+
+    async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        request = self._request(messages, kwargs)
+        return chat_response_from_quant(await self.client.achat(request))
+
+    def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        request = self._request(messages, kwargs)
+        events = self.client.stream_chat(request)
+        # Start the request now, not on first iteration: bad input, connection errors and
+        # error statuses (after retries) raise here, before any token is yielded.
+        first = next(events)
+
+        def gen() -> ChatResponseGen:
+            state = _StreamState()
+            for event in itertools.chain((first,), events):
+                chunk = state.add(event)
+                if chunk is not None:
+                    yield chunk
+
+        return gen()
+
+    async def _astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        request = self._request(messages, kwargs)
+        events = self.client.astream_chat(request)
+        first = await events.__anext__()
+
+        async def gen() -> ChatResponseAsyncGen:
+            state = _StreamState()
+            chunk = state.add(first)
+            if chunk is not None:
+                yield chunk
+            async for event in events:
+                chunk = state.add(event)
+                if chunk is not None:
+                    yield chunk
+
+        return gen()
+
+    # ------------------------------------------------------------------ entry points
+
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Chat (``POST /ai/chat``).
+
+        Args:
+            messages: The conversation.
+            **kwargs: Per-call ChatRequest fields (``temperature``, ``max_tokens``, ``stop``,
+                ``response_format``, ``session_id``...).
+        """
+        return self._chat(messages, **kwargs)
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        """Stream a chat answer (``POST /ai/chat/stream``); each chunk holds the whole message."""
+        return self._stream_chat(messages, **kwargs)
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Async twin of :meth:`chat`."""
+        return await self._achat(messages, **kwargs)
+
+    @llm_chat_callback()
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        """Async twin of :meth:`stream_chat` (``await`` it, then ``async for``)."""
+        return await self._astream_chat(messages, **kwargs)
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """Complete a prompt (sent as one user message)."""
+        return chat_to_completion_decorator(self._chat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        """Stream a completion."""
+        return stream_chat_to_completion_decorator(self._stream_chat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    async def acomplete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponse:
+        """Async twin of :meth:`complete`."""
+        return await achat_to_completion_decorator(self._achat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
+        """Async twin of :meth:`stream_complete`."""
+        return await astream_chat_to_completion_decorator(self._astream_chat)(prompt, **kwargs)
+
+    # ------------------------------------------------------------------ tools
+
+    def _prepare_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        tool_choice: ToolChoice = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Arguments of ``chat`` for a call with tools.
+
+        The native API has no ``toolChoice``: ``tool_required``/``"required"`` and a named tool
+        are expressed by the tools offered plus a system instruction; ``"none"`` offers no
+        tools. An empty tool list sends no ``toolConfig``.
+        """
+        messages = list(chat_history or [])
+        if isinstance(user_msg, str):
+            messages.append(ChatMessage(role=MessageRole.USER, content=user_msg))
+        elif user_msg is not None:
+            messages.append(user_msg)
+        has_tool_blocks = any(
+            m.role == MessageRole.TOOL or any(isinstance(b, ToolCallBlock) for b in m.blocks)
+            for m in messages
+        )
+        resolved = resolve_tool_choice(
+            tools,
+            tool_choice,
+            tool_required=tool_required,
+            allow_parallel_tool_calls=allow_parallel_tool_calls,
+            history_has_tool_blocks=has_tool_blocks,
+        )
+        return {
+            "messages": messages,
+            "quant_tools": resolved.tools,
+            "quant_tool_instruction": resolved.instruction,
+            **kwargs,
+        }
+
+    def _validate_chat_with_tools_response(
+        self,
+        response: ChatResponse,
+        tools: Sequence[BaseTool],
+        allow_parallel_tool_calls: bool = False,
+        **kwargs: Any,
+    ) -> ChatResponse:
+        """Keep only the first tool call unless parallel calls are allowed."""
+        if not allow_parallel_tool_calls:
+            force_single_tool_call(response)
+        return response
+
+    def get_tool_calls_from_response(
+        self,
+        response: ChatResponse,
+        error_on_no_tool_call: bool = True,
+        **kwargs: Any,
+    ) -> list[ToolSelection]:
+        """The client tool calls of a response (server-executed calls are never included)."""
+        return tool_calls_from_response(response, error_on_no_tool_call=error_on_no_tool_call)
+
+    # ------------------------------------------------------------------ structured output
+
+    def _native_structured(self) -> bool:
+        return (
+            self.pydantic_program_mode == PydanticProgramMode.DEFAULT
+            and self.structured_output_method == "json_schema"
+        )
+
+    def _structured_args(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None,
+        prompt_args: dict[str, Any],
+    ) -> tuple[list[ChatMessage], dict[str, Any]]:
+        messages = self._extend_messages(prompt.format_messages(llm=self, **prompt_args))
+        kwargs = dict(llm_kwargs or {})
+        for key in ("tool_choice", "tool_required"):
+            kwargs.pop(key, None)
+        kwargs["response_format"] = {"type": "json", "json_schema": output_cls.model_json_schema()}
+        return messages, kwargs
+
+    @staticmethod
+    def _parse_structured(output_cls: type[Model], text: str) -> Model:
+        try:
+            return output_cls.model_validate_json(parse_json_text(text))
+        except pydantic.ValidationError as exc:
+            raise ValueError(
+                f"the model's answer is not a valid {output_cls.__name__}: "
+                f"{exc.errors()[0]['msg']} (answer: {text[:300]!r})"
+            ) from None
+
+    @staticmethod
+    def _partial(flexible: type[FlexibleModel], text: str) -> FlexibleModel | None:
+        candidate = parse_json_text(text)
+        if not candidate.startswith("{"):
+            return None
+        try:
+            return flexible.model_validate(parse_partial_json(candidate))
+        except (ValueError, pydantic.ValidationError):
+            return None
+
+    @dispatcher.span
+    def structured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        """Predict a pydantic object with the native ``responseFormat`` JSON schema.
+
+        Falls back to the function-calling program when ``structured_output_method`` is
+        ``"function_calling"`` or ``pydantic_program_mode`` is not ``DEFAULT``.
+        """
+        if not self._native_structured():
+            result = super().structured_predict(output_cls, _pt(prompt), llm_kwargs, **prompt_args)
+            return cast(Model, result)
+        dispatcher.event(
+            LLMStructuredPredictStartEvent(
+                output_cls=output_cls, template=prompt, template_args=prompt_args
+            )
+        )
+        messages, kwargs = self._structured_args(output_cls, prompt, llm_kwargs, prompt_args)
+        response = self.chat(messages, **kwargs)
+        result = self._parse_structured(output_cls, response.message.content or "")
+        dispatcher.event(LLMStructuredPredictEndEvent(output=result))
+        return result
+
+    @dispatcher.span
+    async def astructured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        """Async twin of :meth:`structured_predict`."""
+        if not self._native_structured():
+            result = await super().astructured_predict(
+                output_cls, _pt(prompt), llm_kwargs, **prompt_args
+            )
+            return cast(Model, result)
+        dispatcher.event(
+            LLMStructuredPredictStartEvent(
+                output_cls=output_cls, template=prompt, template_args=prompt_args
+            )
+        )
+        messages, kwargs = self._structured_args(output_cls, prompt, llm_kwargs, prompt_args)
+        response = await self.achat(messages, **kwargs)
+        result = self._parse_structured(output_cls, response.message.content or "")
+        dispatcher.event(LLMStructuredPredictEndEvent(output=result))
+        return result
+
+    def _structured_stream_call(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Generator[Any, None, None]:
+        if not self._native_structured():
+            return super()._structured_stream_call(
+                output_cls, _pt(prompt), llm_kwargs, **prompt_args
+            )
+        messages, kwargs = self._structured_args(output_cls, prompt, llm_kwargs, prompt_args)
+        stream = self.stream_chat(messages, **kwargs)
+        flexible = create_flexible_model(output_cls)
+
+        def gen() -> Generator[Any, None, None]:
+            text = ""
+            for chunk in stream:
+                text = chunk.message.content or ""
+                if chunk.delta:
+                    partial = self._partial(flexible, text)
+                    if partial is not None:
+                        yield partial
+            yield self._parse_structured(output_cls, text)
+
+        return gen()
+
+    async def _structured_astream_call(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> AsyncGenerator[Any, None]:
+        if not self._native_structured():
+            return await super()._structured_astream_call(
+                output_cls, _pt(prompt), llm_kwargs, **prompt_args
+            )
+        messages, kwargs = self._structured_args(output_cls, prompt, llm_kwargs, prompt_args)
+        stream = await self.astream_chat(messages, **kwargs)
+        flexible = create_flexible_model(output_cls)
+
+        async def gen() -> AsyncGenerator[Any, None]:
+            text = ""
+            async for chunk in stream:
+                text = chunk.message.content or ""
+                if chunk.delta:
+                    partial = self._partial(flexible, text)
+                    if partial is not None:
+                        yield partial
+            yield self._parse_structured(output_cls, text)
+
+        return gen()
