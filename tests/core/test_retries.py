@@ -1,0 +1,589 @@
+"""Retries: which failures are retried, how often, and how long the client waits.
+
+Waits are recorded in ``client.sleeps`` (see ``tests/conftest.py``); nothing really sleeps.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+import pytest
+
+from quant_ai import (
+    ChatResponse,
+    ContentEvent,
+    DoneEvent,
+    QuantAPIError,
+    QuantBadRequestError,
+    QuantClient,
+    QuantConflictError,
+    QuantConnectionError,
+    QuantRateLimitError,
+    QuantServerError,
+    QuantStreamError,
+    QuantTimeoutError,
+    RetryPolicy,
+    StreamEvent,
+)
+from quant_ai._transport import RETRY_STATUSES, parse_retry_after
+from tests.contract import ContractTransport
+
+MakeClient = Callable[..., tuple[QuantClient, ContractTransport]]
+MODES = ["sync", "async"]
+MESSAGES = [{"role": "user", "content": "x"}]
+CHAT_OK = {
+    "response": {"role": "assistant", "content": "The capital of Australia is Canberra."},
+    "model": "amazon.nova-lite-v1:0",
+    "requestId": "req-abc123",
+    "finishReason": "stop",
+    "usage": {"inputTokens": 12, "outputTokens": 8, "totalTokens": 20, "costCents": 0.18},
+}
+STREAM_OK = (
+    'event: start\ndata: {"requestId":"req-s","model":"m"}\n\n'
+    'event: content\ndata: {"delta":"héllo ✓"}\n\n'
+    'event: done\ndata: {"complete":true,"usage":{"inputTokens":1,"outputTokens":2,"totalTokens":3}}\n\n'
+)
+
+Step = Callable[[httpx.Request], httpx.Response]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class ChunkStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A streaming body of the given chunks that may fail once they are sent."""
+
+    def __init__(self, chunks: Sequence[bytes], error: Exception | None = None) -> None:
+        self.chunks = list(chunks)
+        self.error = error
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self.chunks
+        if self.error is not None:
+            raise self.error
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self.chunks:
+            yield chunk
+        if self.error is not None:
+            raise self.error
+
+
+def status(code: int, headers: dict[str, str] | None = None, body: Any = None) -> Step:
+    def step(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            code, headers=headers, json=body if body is not None else {"message": f"status {code}"}
+        )
+
+    return step
+
+
+def ok(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json=CHAT_OK)
+
+
+def sse_ok(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(
+        200, headers={"content-type": "text/event-stream"}, stream=ChunkStream([STREAM_OK.encode()])
+    )
+
+
+def fail(exc_type: type[httpx.TransportError]) -> Step:
+    def step(request: httpx.Request) -> httpx.Response:
+        raise exc_type(f"simulated {exc_type.__name__}", request=request)
+
+    return step
+
+
+class Script:
+    """A handler playing the given steps in order (the last one repeats)."""
+
+    def __init__(self, *steps: Step) -> None:
+        self.steps = steps
+        self.calls = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        step = self.steps[min(self.calls, len(self.steps) - 1)]
+        self.calls += 1
+        return step(request)
+
+
+async def chat(client: QuantClient, mode: str) -> ChatResponse:
+    if mode == "sync":
+        return client.chat(messages=MESSAGES)
+    return await client.achat(messages=MESSAGES)
+
+
+async def stream(
+    client: QuantClient, mode: str, sink: list[StreamEvent] | None = None
+) -> list[StreamEvent]:
+    events: list[StreamEvent] = [] if sink is None else sink
+    if mode == "sync":
+        for event in client.stream_chat(messages=MESSAGES):
+            events.append(event)
+    else:
+        async for event in client.astream_chat(messages=MESSAGES):
+            events.append(event)
+    return events
+
+
+def pin_jitter(client: QuantClient, value: float) -> None:
+    client.transport.retry.random = lambda: value
+
+
+def http_date(seconds_from_now: float) -> str:
+    when = datetime.now(timezone.utc) + timedelta(seconds=seconds_from_now)
+    return email.utils.format_datetime(when, usegmt=True)
+
+
+# --------------------------------------------------------------------------- statuses
+
+
+EXPECTED_CLASS: dict[int, type[QuantAPIError]] = {
+    408: QuantAPIError,
+    409: QuantConflictError,
+    429: QuantRateLimitError,
+    500: QuantServerError,
+    502: QuantServerError,
+    503: QuantServerError,
+    504: QuantServerError,
+}
+
+
+def test_retry_statuses_are_the_documented_ones() -> None:
+    assert frozenset(EXPECTED_CLASS) == RETRY_STATUSES
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("code", sorted(EXPECTED_CLASS))
+@pytest.mark.parametrize("max_retries", [1, 3])
+async def test_retryable_status_exhausts_retries(
+    make_client: MakeClient, mode: str, code: int, max_retries: int
+) -> None:
+    handler = Script(status(code))
+    client, transport = make_client(handler, max_retries=max_retries)
+    pin_jitter(client, 0.0)
+    with pytest.raises(EXPECTED_CLASS[code]) as info:
+        await chat(client, mode)
+    assert type(info.value) is EXPECTED_CLASS[code]
+    assert info.value.status_code == code
+    assert handler.calls == len(transport.requests) == max_retries + 1
+    assert client.sleeps == [0.5, 1.0, 2.0][:max_retries]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("code", [400, 401, 403, 404, 418, 422])
+async def test_client_errors_are_not_retried(make_client: MakeClient, mode: str, code: int) -> None:
+    handler = Script(status(code), ok)
+    client, _ = make_client(handler, max_retries=5)
+    with pytest.raises(QuantAPIError) as info:
+        await chat(client, mode)
+    assert info.value.status_code == code
+    assert handler.calls == 1
+    assert client.sleeps == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("code", [400, 422])
+async def test_client_errors_with_retry_after_are_not_retried(
+    make_client: MakeClient, mode: str, code: int
+) -> None:
+    handler = Script(status(code, {"retry-after": "1"}), ok)
+    client, _ = make_client(handler, max_retries=5)
+    with pytest.raises(QuantBadRequestError):
+        await chat(client, mode)
+    assert handler.calls == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "failures",
+    [
+        [status(503)],
+        [status(429), status(502)],
+        [fail(httpx.ConnectError), status(500), fail(httpx.ReadTimeout)],
+    ],
+    ids=["one", "two", "three-mixed"],
+)
+async def test_success_after_failures(
+    make_client: MakeClient, mode: str, failures: list[Step]
+) -> None:
+    handler = Script(*failures, ok)
+    client, _ = make_client(handler, max_retries=3)
+    pin_jitter(client, 0.0)
+    answer = await chat(client, mode)
+    assert answer.text == "The capital of Australia is Canberra."
+    assert answer.request_id == "req-abc123"
+    assert handler.calls == len(failures) + 1
+    assert client.sleeps == [0.5, 1.0, 2.0][: len(failures)]  # type: ignore[attr-defined]
+    assert client.usage.requests == 1
+
+
+# --------------------------------------------------------------------------- waits
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("jitter", "expected"),
+    [
+        (0.0, [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]),
+        (1.0, [0.375, 0.75, 1.5, 3.0, 6.0, 6.0, 6.0]),
+        (0.5, [0.4375, 0.875, 1.75, 3.5, 7.0, 7.0, 7.0]),
+    ],
+)
+async def test_exponential_backoff_values(
+    make_client: MakeClient, mode: str, jitter: float, expected: list[float]
+) -> None:
+    handler = Script(status(503))
+    client, _ = make_client(handler, max_retries=7)
+    pin_jitter(client, jitter)
+    with pytest.raises(QuantServerError):
+        await chat(client, mode)
+    assert client.sleeps == pytest.approx(expected)  # type: ignore[attr-defined]
+    assert handler.calls == 8
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_backoff_jitter_stays_within_bounds(make_client: MakeClient, mode: str) -> None:
+    handler = Script(status(502))
+    client, _ = make_client(handler, max_retries=6)
+    with pytest.raises(QuantServerError):
+        await chat(client, mode)
+    bases = [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+    sleeps: list[float] = client.sleeps  # type: ignore[attr-defined]
+    assert len(sleeps) == len(bases)
+    for wait, base in zip(sleeps, bases, strict=True):
+        assert 0.75 * base <= wait <= base
+
+
+def test_retry_policy_delay_directly() -> None:
+    policy = RetryPolicy(3, initial_delay=1.0, max_delay=5.0, max_retry_after=10.0)
+    policy.random = lambda: 0.0
+    assert [policy.delay(n) for n in range(5)] == [1.0, 2.0, 4.0, 5.0, 5.0]
+    policy.random = lambda: 1.0
+    assert [policy.delay(n) for n in range(4)] == [0.75, 1.5, 3.0, 3.75]
+    assert policy.delay(0, 3.0) == 3.0
+    assert policy.delay(0, 30.0) == 10.0
+    assert policy.delay(0, 0.0) == 0.0
+    with pytest.raises(ValueError, match="max_retries"):
+        RetryPolicy(-1)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("code", [429, 503])
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("7", 7.0), ("0", 0.0), ("1.5", 1.5), (" 12 ", 12.0), ("3600", 60.0)],
+)
+async def test_retry_after_seconds(
+    make_client: MakeClient, mode: str, code: int, header: str, expected: float
+) -> None:
+    handler = Script(status(code, {"retry-after": header}), ok)
+    client, _ = make_client(handler)
+    pin_jitter(client, 0.0)
+    answer = await chat(client, mode)
+    assert answer.text
+    assert client.sleeps == [expected]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_retry_after_http_date(make_client: MakeClient, mode: str) -> None:
+    handler = Script(status(429, {"retry-after": http_date(30)}), ok)
+    client, _ = make_client(handler)
+    pin_jitter(client, 0.0)
+    await chat(client, mode)
+    [wait] = client.sleeps  # type: ignore[attr-defined]
+    assert 28.0 <= wait <= 30.0  # the date has a one-second resolution
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # in the past: retry at once
+        ("Fri, 01 Jan 2100 00:00:00 GMT", 60.0),  # far away: capped
+    ],
+)
+async def test_retry_after_http_date_bounds(
+    make_client: MakeClient, mode: str, header: str, expected: float
+) -> None:
+    handler = Script(status(503, {"retry-after": header}), ok)
+    client, _ = make_client(handler)
+    await chat(client, mode)
+    assert client.sleeps == [expected]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_retry_after_capped_at_max_retry_after(make_client: MakeClient, mode: str) -> None:
+    handler = Script(
+        status(429, {"retry-after": "100"}), status(429, {"retry-after": http_date(600)}), ok
+    )
+    client, _ = make_client(handler)
+    client.transport.retry.max_retry_after = 5.0
+    await chat(client, mode)
+    assert client.sleeps == [5.0, 5.0]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("header", ["soon", "", "-"])
+async def test_unparseable_retry_after_falls_back_to_backoff(
+    make_client: MakeClient, mode: str, header: str
+) -> None:
+    handler = Script(status(503, {"retry-after": header}), ok)
+    client, _ = make_client(handler)
+    pin_jitter(client, 0.0)
+    await chat(client, mode)
+    assert client.sleeps == [0.5]  # type: ignore[attr-defined]
+
+
+def test_parse_retry_after() -> None:
+    now = email.utils.parsedate_to_datetime("Wed, 21 Oct 2015 07:28:00 GMT").timestamp()
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now=now) == 30.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now=now) == 0.0
+    assert parse_retry_after("120") == 120.0
+    assert parse_retry_after("-5") == 0.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("") is None
+    assert parse_retry_after("later") is None
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_rate_limit_error_keeps_retry_after(make_client: MakeClient, mode: str) -> None:
+    handler = Script(status(429, {"retry-after": "3"}))
+    client, _ = make_client(handler, max_retries=2)
+    with pytest.raises(QuantRateLimitError) as info:
+        await chat(client, mode)
+    assert info.value.retry_after == 3.0
+    assert client.sleeps == [3.0, 3.0]  # type: ignore[attr-defined]
+    assert handler.calls == 3
+
+
+# --------------------------------------------------------------------------- switches
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("step", "error"),
+    [
+        (status(503), QuantServerError),
+        (status(429, {"retry-after": "1"}), QuantRateLimitError),
+        (fail(httpx.ConnectError), QuantConnectionError),
+        (fail(httpx.ReadTimeout), QuantTimeoutError),
+    ],
+    ids=["503", "429", "connect", "timeout"],
+)
+async def test_max_retries_zero_disables(
+    make_client: MakeClient, mode: str, step: Step, error: type[Exception]
+) -> None:
+    handler = Script(step, ok)
+    client, _ = make_client(handler, max_retries=0)
+    assert client.max_retries == 0
+    with pytest.raises(error):
+        await chat(client, mode)
+    assert handler.calls == 1
+    assert client.sleeps == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("code", [429, 500, 503])
+async def test_x_should_retry_false_is_respected(
+    make_client: MakeClient, mode: str, code: int
+) -> None:
+    handler = Script(status(code, {"x-should-retry": "false", "retry-after": "1"}), ok)
+    client, _ = make_client(handler, max_retries=3)
+    with pytest.raises(QuantAPIError) as info:
+        await chat(client, mode)
+    assert info.value.status_code == code
+    assert handler.calls == 1
+    assert client.sleeps == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_x_should_retry_true_keeps_retrying(make_client: MakeClient, mode: str) -> None:
+    handler = Script(status(503, {"x-should-retry": "true"}), ok)
+    client, _ = make_client(handler, max_retries=3)
+    await chat(client, mode)
+    assert handler.calls == 2
+
+
+# --------------------------------------------------------------------------- connection errors
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "exc_type",
+    [httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError],
+)
+async def test_connection_errors_retried_then_raised(
+    make_client: MakeClient, mode: str, exc_type: type[httpx.TransportError]
+) -> None:
+    handler = Script(fail(exc_type))
+    client, transport = make_client(handler, max_retries=2)
+    pin_jitter(client, 0.0)
+    with pytest.raises(QuantConnectionError) as info:
+        await chat(client, mode)
+    assert not isinstance(info.value, QuantTimeoutError)
+    assert exc_type.__name__ in str(info.value)
+    assert isinstance(info.value.__cause__, exc_type)
+    assert handler.calls == len(transport.requests) == 3
+    assert client.sleeps == [0.5, 1.0]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "exc_type", [httpx.ReadTimeout, httpx.ConnectTimeout, httpx.WriteTimeout, httpx.PoolTimeout]
+)
+async def test_timeouts_retried_then_quant_timeout_error(
+    make_client: MakeClient, mode: str, exc_type: type[httpx.TransportError]
+) -> None:
+    handler = Script(fail(exc_type))
+    client, _ = make_client(handler, max_retries=2)
+    pin_jitter(client, 1.0)
+    with pytest.raises(QuantTimeoutError) as info:
+        await chat(client, mode)
+    assert isinstance(info.value, QuantConnectionError)
+    assert "timed out" in str(info.value)
+    assert handler.calls == 3
+    assert client.sleeps == [0.375, 0.75]  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------- streams
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("failures", "waits"),
+    [
+        ([status(503)], [0.5]),
+        ([status(429, {"retry-after": "2"})], [2.0]),
+        ([fail(httpx.ConnectError)], [0.5]),
+        ([fail(httpx.ConnectTimeout), status(502)], [0.5, 1.0]),
+    ],
+    ids=["503", "429-retry-after", "connect", "timeout-then-502"],
+)
+async def test_stream_retried_before_first_event(
+    make_client: MakeClient, mode: str, failures: list[Step], waits: list[float]
+) -> None:
+    handler = Script(*failures, sse_ok)
+    client, transport = make_client(handler, max_retries=2)
+    pin_jitter(client, 0.0)
+    events = await stream(client, mode)
+    assert "".join(e.delta for e in events if isinstance(e, ContentEvent)) == "héllo ✓"
+    assert isinstance(events[-1], DoneEvent)
+    assert handler.calls == len(failures) + 1
+    assert [op for op, _ in transport.requests] == ["chatInferenceStream"] * handler.calls
+    assert client.sleeps == waits  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_stream_retry_after_honoured(make_client: MakeClient, mode: str) -> None:
+    handler = Script(status(429, {"retry-after": "2"}), sse_ok)
+    client, _ = make_client(handler)
+    await stream(client, mode)
+    assert client.sleeps == [2.0]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_stream_body_failing_before_first_frame_is_retried(
+    make_client: MakeClient, mode: str
+) -> None:
+    def broken(request: httpx.Request) -> httpx.Response:
+        # A keep-alive comment and half a frame, then the connection drops.
+        chunks = [b": ping\n\n", b'event: start\ndata: {"requ']
+        return httpx.Response(
+            200,
+            headers={"content-type": "text/event-stream"},
+            stream=ChunkStream(chunks, httpx.ReadError("connection reset")),
+        )
+
+    handler = Script(broken, sse_ok)
+    client, _ = make_client(handler)
+    pin_jitter(client, 0.0)
+    events = await stream(client, mode)
+    assert [type(e).__name__ for e in events] == ["StartEvent", "ContentEvent", "DoneEvent"]
+    assert handler.calls == 2
+    assert client.sleeps == [0.5]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("step", "error"),
+    [(status(503), QuantServerError), (fail(httpx.ConnectError), QuantConnectionError)],
+    ids=["503", "connect"],
+)
+async def test_stream_retries_exhausted(
+    make_client: MakeClient, mode: str, step: Step, error: type[Exception]
+) -> None:
+    handler = Script(step)
+    client, _ = make_client(handler, max_retries=2)
+    pin_jitter(client, 0.0)
+    with pytest.raises(error) as info:
+        await stream(client, mode)
+    assert not isinstance(info.value, QuantStreamError)
+    assert handler.calls == 3
+    assert client.sleeps == [0.5, 1.0]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("code", [400, 401, 404, 422])
+async def test_stream_client_errors_not_retried(
+    make_client: MakeClient, mode: str, code: int
+) -> None:
+    handler = Script(status(code), sse_ok)
+    client, _ = make_client(handler, max_retries=3)
+    with pytest.raises(QuantAPIError) as info:
+        await stream(client, mode)
+    assert info.value.status_code == code
+    assert handler.calls == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_stream_x_should_retry_false(make_client: MakeClient, mode: str) -> None:
+    handler = Script(status(503, {"x-should-retry": "false"}), sse_ok)
+    client, _ = make_client(handler, max_retries=3)
+    with pytest.raises(QuantServerError):
+        await stream(client, mode)
+    assert handler.calls == 1
+
+
+def mid_stream_failure(exc: Exception) -> Step:
+    def step(request: httpx.Request) -> httpx.Response:
+        chunks = [
+            b'event: start\ndata: {"requestId":"req-mid","model":"m"}\n\n',
+            'event: content\ndata: {"delta":"Héllo "}\n\n'.encode(),
+            'event: content\ndata: {"delta":"wör'.encode()[:-1],  # cut inside a UTF-8 sequence
+        ]
+        return httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, stream=ChunkStream(chunks, exc)
+        )
+
+    return step
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "exc",
+    [
+        httpx.ReadError("connection reset by peer"),
+        httpx.RemoteProtocolError("peer closed"),
+        httpx.ReadTimeout("read timed out"),
+    ],
+    ids=["read-error", "protocol-error", "read-timeout"],
+)
+async def test_stream_not_retried_after_first_event(
+    make_client: MakeClient, mode: str, exc: Exception
+) -> None:
+    handler = Script(mid_stream_failure(exc), sse_ok)
+    client, transport = make_client(handler, max_retries=3)
+    seen: list[StreamEvent] = []
+    with pytest.raises(QuantStreamError, match="mid-stream") as info:
+        await stream(client, mode, seen)
+    assert isinstance(info.value.__cause__, type(exc))
+    assert handler.calls == len(transport.requests) == 1
+    assert client.sleeps == []  # type: ignore[attr-defined]
+    assert [type(e).__name__ for e in seen] == ["StartEvent", "ContentEvent"]
+    assert not isinstance(info.value, QuantConnectionError)
