@@ -278,7 +278,7 @@ def plan_image_job(body: dict[str, Any]) -> ImageJob:
         if not params.get("text"):
             raise ImageError(f"{own}.text", "is required")
         if "conditionImage" in params:
-            _decode_image(params["conditionImage"], f"{own}.conditionImage")
+            size_from = _decode_image(params["conditionImage"], f"{own}.conditionImage")
         elif "controlMode" in params or "controlStrength" in params:
             raise ImageError(f"{own}.conditionImage", "is required with controlMode/Strength")
     elif task == "COLOR_GUIDED_GENERATION":
