@@ -248,8 +248,11 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
         info = self._info()
         context = self.context_window or (info.context_window if info else None)
         tools = self.is_function_calling_model
+        if tools is None and info is not None:
+            caps = info.capabilities
+            tools = caps.supports_tools if caps.supports_tools is not None else caps.tool_use
         if tools is None:
-            tools = info.capabilities.tools if info and info.capabilities.tools else True
+            tools = True  # Claude and Nova call tools; override for models that cannot
         return LLMMetadata(
             context_window=context or context_window_for(self.model),
             num_output=self.max_tokens,
