@@ -37,8 +37,8 @@ class EmulatorConfig:
         failure_rate: Probability (0..1) that a request fails with ``failure_status``.
         failure_status: Status used by ``failure_rate``.
         failure_seed: Seed of the failure-rate random generator (deterministic sequence).
-        drop_after_events: Close the connection after this many SSE events (streams), or after
-            half the body (buffered responses, any value).
+        drop_after_events: Close the connection after this many SSE events (streams only; the
+            per-request header also drops buffered responses after half the body).
         event_delay_ms: Delay between SSE events.
         chunking: How stream answers are cut into ``content`` events.
         content_events: Force exactly this many ``content`` events per stream.

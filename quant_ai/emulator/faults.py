@@ -96,6 +96,7 @@ class FaultDecision:
     retry_after: float | None = None
     drop_after: int | None = None
     event_delay_s: float = 0.0
+    drop_buffered: bool = False
 
 
 class Faults:
@@ -170,6 +171,7 @@ class Faults:
             retry_after=retry_after,
             drop_after=drop_after,
             event_delay_s=event_delay / 1000.0,
+            drop_buffered=header is not None and header.drop_after is not None,
         )
 
 

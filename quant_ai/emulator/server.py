@@ -183,7 +183,7 @@ async def guarded(
     except CallbackError as exc:
         return make_error(exc.status, exc.message, exc.field if exc.status == 400 else None)
     if (
-        decision.drop_after is not None
+        decision.drop_buffered
         and not isinstance(response, EventStream)
         and response.status_code < 300
     ):
