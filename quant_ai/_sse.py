@@ -208,6 +208,8 @@ def parse_event(event: str, raw: str) -> StreamEvent | _End | None:
     Raises:
         QuantStreamError: For an ``error`` event or undecodable data.
     """
+    if event == "message":  # the SSE default name: the frame had no event line
+        event = ""
     raw = raw.strip()
     if raw == "[DONE]":
         return _DONE_SENTINEL
@@ -273,8 +275,12 @@ def parse_event(event: str, raw: str) -> StreamEvent | _End | None:
     return UnknownEvent(kind, data)
 
 
+Frame = tuple[str, str] | StreamEvent
+"""An ``(event, data)`` SSE frame, or an event already typed (a JSON answer to a stream)."""
+
+
 class _Tracker:
-    """Follows a stream to raise on truncation with the partial text kept."""
+    """Follows a stream: types its frames, and raises on truncation with the partial text."""
 
     __slots__ = ("done", "request_id", "text")
 
@@ -283,58 +289,81 @@ class _Tracker:
         self.request_id: str | None = None
         self.text: list[str] = []
 
-    def see(self, item: StreamEvent) -> None:
-        if isinstance(item, ContentEvent):
-            self.text.append(item.delta)
-        elif isinstance(item, StartEvent):
-            self.request_id = item.request_id
-        elif isinstance(item, DoneEvent):
+    def feed(self, item: Frame) -> StreamEvent | None:
+        """Type one frame; return the event to yield, or None for frames that carry nothing."""
+        if isinstance(item, tuple):
+            try:
+                parsed = parse_event(*item)
+            except QuantStreamError as exc:
+                raise self.error(str(exc)) from None
+        else:
+            parsed = item
+        if isinstance(parsed, _End):  # a bare [DONE] ends the answer like a done event
+            parsed = DoneEvent(True, None, None, [], None, None)
+        if parsed is None:
+            return None
+        if isinstance(parsed, ContentEvent):
+            self.text.append(parsed.delta)
+        elif isinstance(parsed, StartEvent):
+            self.request_id = parsed.request_id
+        elif isinstance(parsed, DoneEvent):
             self.done = True
+        return parsed
 
     def error(self, message: str) -> QuantStreamError:
+        """A stream error carrying what arrived before it."""
         return QuantStreamError(
             message, partial_text="".join(self.text), request_id=self.request_id
         )
 
+    def wrap(self, exc: QuantStreamError) -> QuantStreamError:
+        """Add the partial text to an error raised while reading frames."""
+        if exc.partial_text or exc.request_id:
+            return exc
+        return self.error(str(exc))
 
-def iter_events(frames: Iterator[tuple[str, str]]) -> Iterator[StreamEvent]:
-    """Yield typed events from ``(event, data)`` frames; raise if the stream is truncated."""
+    def finish(self) -> None:
+        """Raise unless the stream reached its end."""
+        if not self.done:
+            raise self.error("the stream ended before its 'done' event (truncated answer)")
+
+
+def iter_events(items: Iterator[Frame]) -> Iterator[StreamEvent]:
+    """Yield typed events; raise :class:`QuantStreamError` if the stream is truncated."""
     tracker = _Tracker()
-    for event, raw in frames:
-        try:
-            item = parse_event(event, raw)
-        except QuantStreamError as exc:
-            raise tracker.error(str(exc)) from None
-        if isinstance(item, _End):
-            break
-        if item is None:
-            continue
-        tracker.see(item)
-        yield item
-        if tracker.done:
-            return
-    if not tracker.done:
-        raise tracker.error("the stream ended before its 'done' event (truncated answer)")
+    try:
+        for item in items:
+            event = tracker.feed(item)
+            if event is not None:
+                yield event
+                if tracker.done:
+                    return
+    except QuantStreamError as exc:
+        raise tracker.wrap(exc) from exc.__cause__
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
+    tracker.finish()
 
 
-async def aiter_events(frames: AsyncIterator[tuple[str, str]]) -> AsyncIterator[StreamEvent]:
+async def aiter_events(items: AsyncIterator[Frame]) -> AsyncIterator[StreamEvent]:
     """Async twin of :func:`iter_events`."""
     tracker = _Tracker()
-    async for event, raw in frames:
-        try:
-            item = parse_event(event, raw)
-        except QuantStreamError as exc:
-            raise tracker.error(str(exc)) from None
-        if isinstance(item, _End):
-            break
-        if item is None:
-            continue
-        tracker.see(item)
-        yield item
-        if tracker.done:
-            return
-    if not tracker.done:
-        raise tracker.error("the stream ended before its 'done' event (truncated answer)")
+    try:
+        async for item in items:
+            event = tracker.feed(item)
+            if event is not None:
+                yield event
+                if tracker.done:
+                    return
+    except QuantStreamError as exc:
+        raise tracker.wrap(exc) from exc.__cause__
+    finally:
+        aclose = getattr(items, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    tracker.finish()
 
 
 class ChatStreamAccumulator:

@@ -18,6 +18,7 @@ from ._config import ClientConfig, encode_path_segment
 from ._sse import (
     ContentEvent,
     DoneEvent,
+    Frame,
     StartEvent,
     StreamEvent,
     ToolRequestEvent,
@@ -359,19 +360,10 @@ class QuantClient:
         req = _coerce(ChatRequest, request, kwargs)
         body = self._chat_body(req, stream=True)
         url = self.config.ai_url("/chat/stream")
-        for event in iter_events(self._frames(self.transport.stream(url, body))):
+        for event in iter_events(_typed(self.transport.stream(url, body))):
             if isinstance(event, DoneEvent):
                 self.usage.record(event.usage)
             yield event
-
-    @staticmethod
-    def _frames(items: Iterator[httpx.Response | tuple[str, str]]) -> Iterator[tuple[str, str]]:
-        for item in items:
-            if isinstance(item, httpx.Response):
-                if "text/event-stream" not in item.headers.get("content-type", ""):
-                    yield from _json_frames(item)
-                continue
-            yield item
 
     async def astream_chat(
         self, request: ChatRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
@@ -381,16 +373,15 @@ class QuantClient:
         body = self._chat_body(req, stream=True)
         url = self.config.ai_url("/chat/stream")
 
-        async def frames() -> AsyncIterator[tuple[str, str]]:
+        async def items() -> AsyncIterator[Frame]:
             async for item in self.transport.astream(url, body):
                 if isinstance(item, httpx.Response):
-                    if "text/event-stream" not in item.headers.get("content-type", ""):
-                        for frame in _json_frames(item):
-                            yield frame
-                    continue
-                yield item
+                    for event in _response_events(item):
+                        yield event
+                else:
+                    yield item
 
-        async for event in aiter_events(frames()):
+        async for event in aiter_events(items()):
             if isinstance(event, DoneEvent):
                 self.usage.record(event.usage)
             yield event
@@ -686,36 +677,26 @@ class QuantClient:
         return _parse(ModelInfo, await self.transport.arequest("GET", self._model_url(model_id)))
 
 
-def _json_frames(response: httpx.Response) -> Iterator[tuple[str, str]]:
-    """Frames equivalent to a JSON answer to a stream request."""
+def _typed(items: Iterator[httpx.Response | tuple[str, str]]) -> Iterator[Frame]:
+    """SSE frames as they come; a JSON answer turned into the equivalent events."""
+    for item in items:
+        if isinstance(item, httpx.Response):
+            yield from _response_events(item)
+        else:
+            yield item
+
+
+def _response_events(response: httpx.Response) -> list[StreamEvent]:
+    """Events equivalent to a non-SSE answer to a stream request (none for an SSE head)."""
+    if "text/event-stream" in response.headers.get("content-type", ""):
+        return []
     if response.status_code == 202:
         accepted = _parse(ChatAccepted, response)
         raise QuantError(
             f"the service started durable execution {accepted.request_id} instead of "
             "streaming; wait for it with wait_for_execution()"
         )
-    answer = _parse(ChatResponse, response)
-    for event in _events_from_response(answer):
-        yield _frame_of(event)
-
-
-def _frame_of(event: StreamEvent) -> tuple[str, str]:
-    if isinstance(event, StartEvent):
-        return "start", json.dumps({"requestId": event.request_id, "model": event.model})
-    if isinstance(event, ContentEvent):
-        return "content", json.dumps({"delta": event.delta})
-    if isinstance(event, ToolRequestEvent):
-        uses = [u.model_dump(by_alias=True, exclude_none=True) for u in event.tool_uses]
-        return "tool_request", json.dumps({"toolUse": uses})
-    assert isinstance(event, DoneEvent)
-    payload: dict[str, Any] = {"complete": True, "finishReason": event.finish_reason}
-    if event.usage is not None:
-        payload["usage"] = event.usage.model_dump(by_alias=True, exclude_none=True)
-    if event.tool_uses:
-        payload["toolUse"] = [
-            u.model_dump(by_alias=True, exclude_none=True) for u in event.tool_uses
-        ]
-    return "done", json.dumps(payload)
+    return list(_events_from_response(_parse(ChatResponse, response)))
 
 
 class _Poller:

@@ -587,3 +587,21 @@ async def test_stream_not_retried_after_first_event(
     assert client.sleeps == []  # type: ignore[attr-defined]
     assert [type(e).__name__ for e in seen] == ["StartEvent", "ContentEvent"]
     assert not isinstance(info.value, QuantConnectionError)
+
+
+# ============================================================================ core bugs (reported)
+# The tests below expose bugs in quant_ai; they are kept here (failing) until the core is fixed.
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_stream_error_after_first_event_keeps_partial_text(
+    make_client: MakeClient, mode: str
+) -> None:
+    """A connection lost mid-stream must keep the text and request id received so far."""
+    handler = Script(mid_stream_failure(httpx.ReadError("connection reset by peer")), sse_ok)
+    client, _ = make_client(handler, max_retries=3)
+    with pytest.raises(QuantStreamError) as info:
+        await stream(client, mode)
+    assert info.value.partial_text == "Héllo "
+    assert info.value.request_id == "req-mid"
+    assert handler.calls == 1

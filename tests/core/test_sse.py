@@ -949,3 +949,100 @@ async def test_202_to_stream_raises(make_client: MakeClient, mode: str) -> None:
     with pytest.raises(QuantError, match="XkdVWiEfSwMEPrw=") as info:
         await collect(client, mode)
     assert not isinstance(info.value, QuantStreamError)
+
+
+# ============================================================================ core bugs (reported)
+# The tests below expose bugs in quant_ai; they are kept here (failing) until the core is fixed.
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_done_sentinel_ends_the_stream(make_client: MakeClient, mode: str) -> None:
+    """``data: [DONE]`` is an explicit end of stream (spec notes §3.3), not a truncation."""
+    body = (
+        frame("content", {"delta": "Hel"})
+        + frame("content", {"delta": "lo"})
+        + "data: [DONE]\n\n"
+        + frame("content", {"delta": " never"})
+    )
+    client, _ = make_client(sse_handler(body))
+    events = await collect(client, mode)
+    assert text_of(events) == "Hello"
+    response = accumulate(events).response()
+    assert response.text == "Hello"
+    assert response.finish_reason == "stop"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_json_answer_with_client_tools_is_not_complete(
+    make_client: MakeClient, mode: str
+) -> None:
+    """A JSON answer that requests client tools must give ``DoneEvent(complete=False)``,
+    as the SSE ``done`` with ``complete:false, stopReason:"tool_request"`` does."""
+    client, _ = make_client(lambda request: httpx.Response(200, json=BUFFERED), check=False)
+    events = await collect(client, mode)
+    done = events[-1]
+    assert isinstance(done, DoneEvent)
+    assert done.complete is False
+    assert done.finish_reason == "tool_use"
+
+
+# Bug: httpx-sse reports a frame without an ``event:`` line as event "message" (the SSE default
+# type), but parse_event only treats "" as "no event line".
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_docs_variant_without_event_lines(make_client: MakeClient, mode: str) -> None:
+    """``data: {"type": "content", "content": ...}`` frames with no ``event:`` line (docs)."""
+    body = (
+        frame(None, {"type": "content", "content": "Hel"})
+        + frame(None, {"type": "content", "content": "lo ✓"})
+        + frame(None, {"type": "done", "complete": True, "usage": USAGE})
+    )
+    client, _ = make_client(sse_handler(body))
+    events = await collect(client, mode)
+    assert [type(e) for e in events] == [ContentEvent, ContentEvent, DoneEvent]
+    assert text_of(events) == "Hello ✓"
+    assert accumulate(events).response().usage == Usage(
+        input_tokens=8, output_tokens=15, total_tokens=23
+    )
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_event_less_done_frame_ends_the_stream(make_client: MakeClient, mode: str) -> None:
+    body = frame("content", {"delta": "Hi"}) + frame(None, {"complete": True, "usage": USAGE})
+    client, _ = make_client(sse_handler(body))
+    events = await collect(client, mode)
+    assert [type(e) for e in events] == [ContentEvent, DoneEvent]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_event_less_error_frame_raises_its_message(
+    make_client: MakeClient, mode: str
+) -> None:
+    body = frame("content", {"delta": "Hi"}) + frame(None, {"error": "Model overloaded"})
+    client, _ = make_client(sse_handler(body))
+    with pytest.raises(QuantStreamError, match="Model overloaded") as info:
+        await collect(client, mode)
+    assert info.value.partial_text == "Hi"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "keepalive",
+    [": ping\n\n", "retry: 5000\n\n", "\n\n", "id: 9\n\n"],
+    ids=["comment", "retry-only", "blank-lines", "id-only"],
+)
+async def test_keepalive_frames_after_an_id_yield_nothing(
+    make_client: MakeClient, mode: str, keepalive: str
+) -> None:
+    """After an ``id:`` line (spec example), keep-alives must not surface as events."""
+    body = (
+        'id: chunk-0\nevent: start\ndata: {"requestId":"r1"}\n\n'
+        + keepalive
+        + 'id: chunk-1\nevent: content\ndata: {"delta":"Hello"}\n\n'
+        + keepalive
+        + 'id: chunk-2\nevent: done\ndata: {"complete":true}\n\n'
+    )
+    client, _ = make_client(sse_handler(body))
+    events = await collect(client, mode)
+    assert [type(e) for e in events] == [StartEvent, ContentEvent, DoneEvent]
