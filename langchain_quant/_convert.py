@@ -1,0 +1,855 @@
+"""Pure conversions between LangChain objects and ``quant_ai`` wire models.
+
+Nothing here does I/O. ``ChatQuant`` and friends call these functions; unit tests target them
+directly. The rules (each one is tested):
+
+* System messages, wherever they appear, are hoisted into ``systemPrompt`` (joined by a
+  blank line).
+* Consecutive turns of the same role are merged into one message (the API, like Bedrock,
+  wants user and assistant turns to alternate).
+* ``HumanMessage.name`` is dropped: the API has no field for it.
+* ``AIMessage.tool_calls`` are the source of truth for ``toolUse`` blocks; tool-use,
+  server-tool, reasoning and other non-text blocks in an AI message's content are dropped.
+* ``ToolMessage``s become ``toolResult`` blocks in the following user turn (parallel results
+  share one turn), keeping ``status`` (``success``/``error``).
+* Empty text is never sent: an empty assistant or user turn becomes ``"."`` and an empty tool
+  result becomes ``"(empty result)"``.
+* Images, PDFs (and csv/docx/xlsx documents) and videos are accepted as LangChain v1 standard
+  blocks, the older ``{"type": "image", "source_type": "base64", ...}`` form, OpenAI
+  ``image_url`` data URLs, the OpenAI ``file`` block and Anthropic ``source`` blocks.
+  Documents always get a name (their file name, else ``document-N``).
+* Media given by http(s) URL or provider file id are refused with a clear ``ValueError``: the
+  API takes inline bytes only and this package never fetches URLs on your behalf (no hidden
+  network I/O, no server-side request forgery). Download the file and pass base64.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast
+
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.messages.tool import tool_call, tool_call_chunk
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from quant_ai import (
+    ChatResponse,
+    DocumentBlock,
+    ImageBlock,
+    Message,
+    TextBlock,
+    Tool,
+    ToolResultBlock,
+    ToolSpec,
+    ToolUse,
+    ToolUseBlock,
+    Usage,
+    VideoBlock,
+)
+from quant_ai.types import (
+    DocumentContent,
+    ImageContent,
+    MediaSource,
+    ToolInputSchema,
+    ToolResultContent,
+    ToolUseContent,
+    VideoContent,
+)
+
+__all__ = [
+    "EMPTY_CONTENT",
+    "EMPTY_TOOL_RESULT",
+    "PROVIDER",
+    "SERVER_TOOLS",
+    "StreamConverter",
+    "ToolChoicePlan",
+    "convert_messages",
+    "convert_tools",
+    "plan_tool_choice",
+    "response_metadata",
+    "response_to_message",
+    "server_tool_blocks",
+    "usage_to_metadata",
+]
+
+PROVIDER = "quant"
+EMPTY_CONTENT = "."
+EMPTY_TOOL_RESULT = "(empty result)"
+SERVER_TOOLS: dict[str, str] = {
+    "get_weather": "Get the current weather for a location (executed by Quant AI).",
+    "calculate": "Evaluate a mathematical expression (executed by Quant AI).",
+    "search_web": "Search the web (executed by Quant AI).",
+    "generate_image": "Generate an image from a text prompt (executed by Quant AI).",
+}
+"""Built-in tools that the service runs itself; any other string names an org custom tool."""
+
+_IMAGE_FORMATS = {
+    "image/png": "png",
+    "image/jpeg": "jpeg",
+    "image/jpg": "jpeg",
+    "image/gif": "gif",
+    "image/webp": "webp",
+}
+_DOC_FORMATS = {
+    "application/pdf": "pdf",
+    "text/csv": "csv",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+}
+_VIDEO_FORMATS = {
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/x-matroska": "mkv",
+    "video/webm": "webm",
+}
+_SKIPPED_AI_BLOCKS = {
+    "tool_use",
+    "tool_call",
+    "tool_call_chunk",
+    "invalid_tool_call",
+    "server_tool_call",
+    "server_tool_call_chunk",
+    "server_tool_result",
+    "server_tool_use",
+    "reasoning",
+    "reasoning_content",
+    "thinking",
+    "redacted_thinking",
+}
+_DOC_NAME_BAD = re.compile(r"[^A-Za-z0-9\-\(\)\[\] ]+")
+
+
+# ----------------------------------------------------------------------------- media
+
+
+@dataclass
+class _Naming:
+    """Gives every document of a request a distinct, valid name."""
+
+    count: int = 0
+    used: set[str] = field(default_factory=set)
+
+    def name(self, given: str | None) -> str:
+        base = ""
+        if given:
+            stem = given.rsplit("/", 1)[-1]
+            if "." in stem:
+                stem = stem.rsplit(".", 1)[0]
+            base = " ".join(_DOC_NAME_BAD.sub("-", stem).split()).strip("-")
+        if not base:
+            self.count += 1
+            base = f"document-{self.count}"
+        name, k = base, 1
+        while name in self.used:
+            k += 1
+            name = f"{base}-{k}"
+        self.used.add(name)
+        return name
+
+
+def _parse_data_url(url: str) -> tuple[str | None, str]:
+    """Split ``data:<mime>;base64,<data>`` into ``(mime, data)``."""
+    head, sep, data = url.partition(",")
+    if not sep or not head.startswith("data:") or ";base64" not in head:
+        raise ValueError("only base64 data URLs are supported (data:<mime type>;base64,<data>)")
+    mime = head[5:].split(";", 1)[0] or None
+    return mime, data
+
+
+def _refuse_url(kind: str, url: str) -> ValueError:
+    shown = url if len(url) <= 80 else url[:77] + "..."
+    return ValueError(
+        f"{kind} given by URL ({shown}) is not supported: the Quant AI API takes inline bytes "
+        "only and langchain-quant does not fetch URLs for you. Download the file and pass it "
+        'as base64, e.g. {"type": "' + kind + '", "base64": ..., "mime_type": ...}.'
+    )
+
+
+def _sniff_image(data: str) -> str:
+    import base64
+
+    head = base64.b64decode(data[:32] + "=" * (-len(data[:32]) % 4), validate=False)
+    if head.startswith(b"\x89PNG"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"GIF8"):
+        return "gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    raise ValueError("cannot tell the image format: give mime_type (image/png, image/jpeg...)")
+
+
+def _image(data: str, mime: str | None) -> ImageBlock:
+    if mime:
+        fmt = _IMAGE_FORMATS.get(mime.lower())
+        if fmt is None:
+            raise ValueError(f"image type {mime!r} is not supported; use png, jpeg, gif or webp")
+    else:
+        fmt = _sniff_image(data)
+    return ImageBlock(
+        image=ImageContent(format=fmt, source=MediaSource.model_validate({"bytes": data}))
+    )
+
+
+def _document(data: str, mime: str | None, name: str | None, naming: _Naming) -> DocumentBlock:
+    fmt = _DOC_FORMATS.get((mime or "application/pdf").lower())
+    if fmt is None:
+        raise ValueError(
+            f"document type {mime!r} is not supported; use application/pdf, text/csv, docx or xlsx"
+        )
+    return DocumentBlock(
+        document=DocumentContent(
+            format=fmt,
+            name=naming.name(name),
+            source=MediaSource.model_validate({"bytes": data}),
+        )
+    )
+
+
+def _video(data: str, mime: str | None) -> VideoBlock:
+    fmt = _VIDEO_FORMATS.get((mime or "").lower())
+    if fmt is None:
+        raise ValueError(f"video type {mime!r} is not supported; use mp4, mov, mkv or webm")
+    return VideoBlock(
+        video=VideoContent(format=fmt, source=MediaSource.model_validate({"bytes": data}))
+    )
+
+
+def _file_name(block: Mapping[str, Any]) -> str | None:
+    for key in ("filename", "name", "title"):
+        if isinstance(block.get(key), str):
+            return cast(str, block[key])
+    for nested in ("extras", "metadata"):
+        inner = block.get(nested)
+        if isinstance(inner, Mapping):
+            for key in ("filename", "name", "title"):
+                if isinstance(inner.get(key), str):
+                    return cast(str, inner[key])
+    return None
+
+
+MediaBlock = ImageBlock | DocumentBlock | VideoBlock
+
+
+def _media_block(block: Mapping[str, Any], naming: _Naming) -> MediaBlock | None:
+    """Convert an image/file/video content block of any supported dialect, or return None."""
+    kind = block.get("type")
+    mime: str | None
+    data: Any
+    if kind == "image_url":  # OpenAI
+        raw = block.get("image_url")
+        url = raw.get("url") if isinstance(raw, Mapping) else raw
+        if not isinstance(url, str):
+            raise ValueError("image_url block without a url")
+        if not url.startswith("data:"):
+            raise _refuse_url("image", url)
+        mime, data = _parse_data_url(url)
+        return _image(data, mime)
+    if kind == "file" and isinstance(block.get("file"), Mapping):  # OpenAI file block
+        inner = block["file"]
+        if "file_data" not in inner:
+            raise ValueError(
+                "OpenAI file blocks need file_data (a base64 data URL); file ids are not "
+                "supported by the Quant AI API"
+            )
+        file_data = inner["file_data"]
+        if file_data.startswith("data:"):
+            mime, data = _parse_data_url(file_data)
+        else:
+            mime, data = "application/pdf", file_data
+        return _document(data, mime, _file_name(inner), naming)
+    if kind not in ("image", "file", "video", "document"):
+        return None
+    source = block.get("source")
+    if isinstance(source, Mapping):  # Anthropic {"source": {"type": "base64", ...}}
+        if source.get("type") != "base64":
+            raise _refuse_url("image" if kind == "image" else "file", str(source.get("url")))
+        mime, data = source.get("media_type"), source.get("data")
+    else:
+        source_type = block.get("source_type")
+        mime = block.get("mime_type")
+        if source_type == "url" or (source_type is None and "url" in block):
+            url = str(block.get("url") or "")
+            if url.startswith("data:"):
+                mime, data = _parse_data_url(url)
+            else:
+                raise _refuse_url("image" if kind == "image" else "file", url)
+        elif (
+            source_type == "id"
+            or "file_id" in block
+            or (source_type is None and "id" in block and "base64" not in block)
+        ):
+            raise ValueError(
+                f"{kind} blocks given by provider file id are not supported by the Quant AI "
+                "API; pass the bytes as base64"
+            )
+        elif source_type == "text" or "text" in block:
+            return None
+        else:
+            data = block.get("base64") if "base64" in block else block.get("data")
+    if not isinstance(data, str) or not data:
+        raise ValueError(f"{kind} block without base64 data")
+    if kind == "image":
+        return _image(data, mime)
+    if kind == "video":
+        return _video(data, mime)
+    return _document(data, mime, _file_name(block), naming)
+
+
+# ----------------------------------------------------------------------------- content
+
+
+UserBlock = TextBlock | ImageBlock | DocumentBlock | VideoBlock
+
+
+def _user_blocks(content: str | list[str | dict[str, Any]], naming: _Naming) -> list[UserBlock]:
+    if isinstance(content, str):
+        return [TextBlock(text=content)] if content.strip() else []
+    blocks: list[UserBlock] = []
+    for item in content:
+        if isinstance(item, str):
+            if item.strip():
+                blocks.append(TextBlock(text=item))
+            continue
+        kind = item.get("type")
+        if kind == "text" or (kind is None and "text" in item):
+            text = item.get("text") or ""
+            if text.strip():
+                blocks.append(TextBlock(text=text))
+            continue
+        if kind == "text-plain" or (kind == "file" and item.get("source_type") == "text"):
+            text = item.get("text") or ""
+            if text.strip():
+                blocks.append(TextBlock(text=text))
+            continue
+        if kind in ("audio", "input_audio"):
+            raise ValueError("audio input is not supported by the Quant AI API")
+        media = _media_block(item, naming)
+        if media is None:
+            raise ValueError(f"unsupported content block type {kind!r} in a user message")
+        blocks.append(media)
+    return blocks
+
+
+def _text_of(content: str | list[str | dict[str, Any]]) -> str:
+    if isinstance(content, str):
+        return content
+    parts: list[str] = []
+    for item in content:
+        if isinstance(item, str):
+            parts.append(item)
+        elif item.get("type") == "text" and isinstance(item.get("text"), str):
+            parts.append(item["text"])
+    return "".join(parts)
+
+
+def _ai_blocks(message: AIMessage) -> list[TextBlock | ToolUseBlock]:
+    blocks: list[TextBlock | ToolUseBlock] = []
+    content = message.content
+    if isinstance(content, str):
+        if content.strip():
+            blocks.append(TextBlock(text=content))
+    else:
+        for item in content:
+            if isinstance(item, str):
+                if item.strip():
+                    blocks.append(TextBlock(text=item))
+            elif item.get("type") == "text":
+                text = item.get("text") or ""
+                if text.strip():
+                    blocks.append(TextBlock(text=text))
+            # every other block (tool use, server tools, reasoning, media) is dropped
+    for call in message.tool_calls:
+        blocks.append(
+            ToolUseBlock(
+                tool_use=ToolUseContent(
+                    tool_use_id=call.get("id") or f"call_{call['name']}",
+                    name=call["name"],
+                    input=dict(call.get("args") or {}),
+                )
+            )
+        )
+    return blocks
+
+
+def _tool_result(message: ToolMessage, naming: _Naming) -> ToolResultBlock:
+    content = message.content
+    items: list[UserBlock]
+    if isinstance(content, str):
+        items = [TextBlock(text=content)] if content.strip() else []
+    else:
+        items = []
+        for item in content:
+            if isinstance(item, str):
+                if item.strip():
+                    items.append(TextBlock(text=item))
+                continue
+            kind = item.get("type")
+            if kind == "text":
+                if (item.get("text") or "").strip():
+                    items.append(TextBlock(text=item["text"]))
+                continue
+            media = _media_block(item, naming)
+            if media is None:
+                items.append(TextBlock(text=json.dumps(item, ensure_ascii=False, default=str)))
+            else:
+                items.append(media)
+    if not items:
+        items = [TextBlock(text=EMPTY_TOOL_RESULT)]
+    return ToolResultBlock(
+        tool_result=ToolResultContent(
+            tool_use_id=message.tool_call_id,
+            content=list(items),
+            status="error" if message.status == "error" else "success",
+        )
+    )
+
+
+def _role(message: BaseMessage) -> Literal["system", "user", "assistant", "tool"]:
+    if isinstance(message, SystemMessage):
+        return "system"
+    if isinstance(message, ToolMessage):
+        return "tool"
+    if isinstance(message, AIMessage):
+        return "assistant"
+    if isinstance(message, HumanMessage):
+        return "user"
+    if isinstance(message, ChatMessage):
+        role = message.role.lower()
+        if role in ("system", "developer"):
+            return "system"
+        if role in ("assistant", "ai"):
+            return "assistant"
+        if role in ("user", "human"):
+            return "user"
+    raise ValueError(f"unsupported message type {type(message).__name__} for Quant AI")
+
+
+def convert_messages(messages: Sequence[BaseMessage]) -> tuple[str | None, list[Message]]:
+    """Convert LangChain messages to ``(systemPrompt, messages)`` of the wire format.
+
+    Args:
+        messages: The conversation.
+
+    Returns:
+        The hoisted system prompt (None if there is none) and the alternating turns.
+
+    Raises:
+        ValueError: For content the API cannot take (audio, media by URL or file id, unknown
+            block types in user turns).
+    """
+    system: list[str] = []
+    turns: list[tuple[str, list[Any]]] = []
+    naming = _Naming()
+
+    def add(role: str, blocks: Sequence[Any]) -> None:
+        if turns and turns[-1][0] == role:
+            turns[-1][1].extend(blocks)
+        else:
+            turns.append((role, list(blocks)))
+
+    for message in messages:
+        role = _role(message)
+        if role == "system":
+            text = _text_of(message.content).strip()
+            if text:
+                system.append(text)
+        elif role == "tool":
+            add("user", [_tool_result(cast(ToolMessage, message), naming)])
+        elif role == "assistant":
+            add(
+                "assistant",
+                _ai_blocks(message)
+                if isinstance(message, AIMessage)
+                else _user_blocks(message.content, naming),
+            )
+        else:
+            add("user", _user_blocks(message.content, naming))
+
+    wire: list[Message] = []
+    for turn_role, blocks in turns:
+        if not blocks:
+            blocks = [TextBlock(text=EMPTY_CONTENT)]
+        if len(blocks) == 1 and isinstance(blocks[0], TextBlock):
+            wire.append(Message(role=turn_role, content=blocks[0].text))
+        else:
+            wire.append(Message(role=turn_role, content=blocks))
+    return ("\n\n".join(system) if system else None), wire
+
+
+# ----------------------------------------------------------------------------- tools
+
+
+def convert_tools(
+    tools: Iterable[Any], *, strict: bool | None = None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Convert tools to wire ``toolConfig.tools`` entries.
+
+    Args:
+        tools: Python functions, ``BaseTool``s, pydantic classes, JSON-schema or OpenAI tool
+            dicts, wire dicts (``{"toolSpec": ...}``) and names of server-side tools (str).
+        strict: Passed to ``convert_to_openai_tool`` (the API has no strict flag itself).
+
+    Returns:
+        ``(wire tool dicts, names of server-side tools)``.
+    """
+    wire: list[dict[str, Any]] = []
+    server: list[str] = []
+    for item in tools:
+        if isinstance(item, str):
+            server.append(item)
+            spec = ToolSpec(
+                name=item,
+                description=SERVER_TOOLS.get(item, f"The {item} tool (executed by Quant AI)."),
+            )
+            wire.append(Tool(tool_spec=spec).to_wire())
+            continue
+        if isinstance(item, Mapping) and "toolSpec" in item:
+            wire.append(Tool.model_validate(item).to_wire())
+            continue
+        function = convert_to_openai_tool(item, strict=strict)["function"]
+        schema = dict(function.get("parameters") or {})
+        schema.setdefault("type", "object")
+        schema.setdefault("properties", {})
+        spec = ToolSpec(
+            name=function["name"],
+            description=function.get("description") or function["name"],
+            input_schema=ToolInputSchema.model_validate({"json": schema}),
+        )
+        wire.append(Tool(tool_spec=spec).to_wire())
+    return wire, server
+
+
+@dataclass(frozen=True)
+class ToolChoicePlan:
+    """How a ``tool_choice`` is carried out without a native toolChoice field.
+
+    Attributes:
+        tools: The wire tools to send (possibly restricted or empty).
+        instruction: Text appended to the system prompt, or None.
+    """
+
+    tools: list[dict[str, Any]]
+    instruction: str | None
+
+
+def _choice_name(tool_choice: Any) -> str | None:
+    if isinstance(tool_choice, Mapping):
+        fn = tool_choice.get("function")
+        if isinstance(fn, Mapping) and isinstance(fn.get("name"), str):
+            return cast(str, fn["name"])
+        if isinstance(tool_choice.get("name"), str):
+            return str(tool_choice["name"])
+        tool = tool_choice.get("tool")
+        if isinstance(tool, Mapping) and isinstance(tool.get("name"), str):
+            return str(tool["name"])
+        kind = tool_choice.get("type")
+        return kind if isinstance(kind, str) else None
+    return None
+
+
+def plan_tool_choice(
+    tools: list[dict[str, Any]], tool_choice: Any, *, history_has_tools: bool
+) -> ToolChoicePlan:
+    """Carry out ``tool_choice`` on an API that has no toolChoice field.
+
+    * ``None`` / ``"auto"``: tools as they are; the model decides.
+    * ``"none"`` / ``False``: the tools are not sent, so the model cannot call one. When the
+      conversation already holds tool calls the tools are kept (the service needs their
+      definitions to accept that history) and the model is told not to call any.
+    * ``"any"`` / ``"required"`` / ``True``: all tools are sent and the system prompt tells the
+      model it must call one of them.
+    * a tool name (or ``{"type": "function", "function": {"name": ...}}`` /
+      ``{"type": "tool", "name": ...}``): only that tool is sent and the system prompt tells
+      the model to call it.
+
+    Forcing is an instruction, not a guarantee: a model may still answer in text.
+
+    Raises:
+        ValueError: For a tool name that is not among the bound tools.
+    """
+    if isinstance(tool_choice, Mapping):
+        name = _choice_name(tool_choice)
+        tool_choice = name if name not in ("function", "tool") else None
+    if tool_choice is None or tool_choice == "auto" or not tools:
+        return ToolChoicePlan(tools, None)
+    if tool_choice is False or tool_choice == "none":
+        if history_has_tools:
+            return ToolChoicePlan(tools, "Do not call any tool in this turn; answer in plain text.")
+        return ToolChoicePlan([], None)
+    if tool_choice is True or tool_choice in ("any", "required"):
+        return ToolChoicePlan(
+            tools,
+            "You must answer by calling one of the available tools; do not answer in plain text.",
+        )
+    if isinstance(tool_choice, str):
+        chosen = [t for t in tools if t["toolSpec"]["name"] == tool_choice]
+        if not chosen:
+            names = ", ".join(t["toolSpec"]["name"] for t in tools)
+            raise ValueError(f"tool_choice {tool_choice!r} is not a bound tool ({names})")
+        return ToolChoicePlan(
+            chosen,
+            f"You must answer by calling the tool `{tool_choice}`; do not answer in plain text.",
+        )
+    raise ValueError(f"unsupported tool_choice {tool_choice!r}")
+
+
+# ----------------------------------------------------------------------------- responses
+
+
+def usage_to_metadata(usage: Usage | None) -> UsageMetadata | None:
+    """Convert wire usage to LangChain ``UsageMetadata``."""
+    if usage is None:
+        return None
+    return UsageMetadata(
+        input_tokens=int(usage.input_tokens),
+        output_tokens=int(usage.output_tokens),
+        total_tokens=int(usage.total_tokens or usage.input_tokens + usage.output_tokens),
+    )
+
+
+def response_metadata(
+    *,
+    model: str | None,
+    finish_reason: str | None,
+    request_id: str | None,
+    usage: Usage | None,
+) -> dict[str, Any]:
+    """The ``response_metadata`` of a final message or chunk."""
+    meta: dict[str, Any] = {"model_provider": PROVIDER}
+    if model:
+        meta["model_name"] = model
+    if finish_reason:
+        meta["finish_reason"] = finish_reason
+    if request_id:
+        meta["request_id"] = request_id
+    if usage is not None and usage.cost_cents is not None:
+        meta["cost_cents"] = usage.cost_cents
+    return meta
+
+
+def server_tool_blocks(use: ToolUse, index: int | None = None) -> list[dict[str, Any]]:
+    """Standard ``server_tool_call`` / ``server_tool_result`` blocks of a service-run tool."""
+    tool_id = use.tool_use_id or use.execution_id or f"server_{use.name}"
+    call: dict[str, Any] = {
+        "type": "server_tool_call",
+        "id": tool_id,
+        "name": use.name,
+        "args": dict(use.input),
+    }
+    if use.execution_id:
+        call["extras"] = {"execution_id": use.execution_id}
+    blocks = [call]
+    status = (use.status or "").lower()
+    if use.result is not None or status in ("complete", "completed", "failed"):
+        result: dict[str, Any] = {
+            "type": "server_tool_result",
+            "tool_call_id": tool_id,
+            "status": "error" if status == "failed" else "success",
+        }
+        if use.result is not None:
+            result["output"] = use.result
+        blocks.append(result)
+    elif status:
+        call.setdefault("extras", {})["status"] = status
+    if index is not None:
+        for k, block in enumerate(blocks):
+            block["index"] = index + k
+    return blocks
+
+
+def response_to_message(response: ChatResponse, *, requested_model: str) -> AIMessage:
+    """Convert a buffered answer to an ``AIMessage``.
+
+    Client tool calls become ``tool_calls``; tools the service ran itself become
+    ``server_tool_call`` / ``server_tool_result`` content blocks (never ``tool_calls``, or an
+    agent would run them again).
+    """
+    server = response.server_tool_calls
+    content: str | list[str | dict[str, Any]]
+    if server:
+        blocks: list[str | dict[str, Any]] = []
+        for use in server:
+            blocks.extend(server_tool_blocks(use))
+        if response.text:
+            blocks.append({"type": "text", "text": response.text})
+        content = blocks
+    else:
+        content = response.text
+    return AIMessage(
+        content=content,
+        tool_calls=[
+            tool_call(name=use.name, args=dict(use.input), id=use.tool_use_id or None)
+            for use in response.tool_calls
+        ],
+        usage_metadata=usage_to_metadata(response.usage),
+        response_metadata=response_metadata(
+            model=response.model or requested_model,
+            finish_reason=response.finish_reason,
+            request_id=response.request_id,
+            usage=response.usage,
+        ),
+    )
+
+
+def tool_use_chunk(use: ToolUse, index: int) -> AIMessageChunk:
+    """A streamed client tool call: one complete ``tool_call_chunk`` (exact JSON args)."""
+    return AIMessageChunk(
+        content="",
+        tool_call_chunks=[
+            tool_call_chunk(
+                name=use.name,
+                args=json.dumps(use.input, ensure_ascii=False),
+                id=use.tool_use_id or None,
+                index=index,
+            )
+        ],
+    )
+
+
+class StreamConverter:
+    """Turns the core's stream events into ``AIMessageChunk``s (stateful, no I/O).
+
+    * ``content`` deltas become text chunks.
+    * Client tool calls become one ``tool_call_chunk`` each, with the complete JSON arguments
+      and a stable ``index`` (the API sends a tool call whole, not in pieces).
+    * Tools run by the service become ``server_tool_call`` / ``server_tool_result`` blocks.
+    * The ``done`` event becomes the last chunk, the only one with ``usage_metadata`` (when
+      ``stream_usage``), with ``model_name``, ``model_provider``, ``finish_reason``,
+      ``request_id`` and ``cost_cents`` in ``response_metadata``.
+    """
+
+    def __init__(self, requested_model: str, *, stream_usage: bool = True) -> None:
+        self.requested_model = requested_model
+        self.stream_usage = stream_usage
+        self.model: str | None = None
+        self.request_id: str | None = None
+        self.session_id: str | None = None
+        self.text_seen = False
+        self.tool_ids: set[str] = set()
+        self.tool_count = 0
+        self.block_index = 0
+        self.server_ids: dict[str, str] = {}
+        self.finished = False
+
+    def _server_chunk(self, blocks: list[dict[str, Any]]) -> AIMessageChunk:
+        for block in blocks:
+            block["index"] = f"server-{self.block_index}"
+            self.block_index += 1
+        return AIMessageChunk(content=cast(list[str | dict[str, Any]], blocks))
+
+    def _tool_uses(self, uses: Iterable[ToolUse]) -> list[AIMessageChunk]:
+        chunks: list[AIMessageChunk] = []
+        for use in uses:
+            key = use.tool_use_id or f"{use.name}:{json.dumps(use.input, sort_keys=True)}"
+            if use.server_executed:
+                if key in self.server_ids.values() and use.result is None:
+                    continue
+                self.server_ids[use.name] = key
+                chunks.append(self._server_chunk(server_tool_blocks(use)))
+                continue
+            if key in self.tool_ids:
+                continue
+            self.tool_ids.add(key)
+            # text, when there is some, is content block 0: tool calls follow it
+            chunks.append(tool_use_chunk(use, self.tool_count + (1 if self.text_seen else 0)))
+            self.tool_count += 1
+        return chunks
+
+    def feed(self, event: Any) -> list[AIMessageChunk]:
+        """Convert one event (``quant_ai`` stream event) to zero or more chunks."""
+        from quant_ai import (
+            ContentEvent,
+            DoneEvent,
+            SessionEvent,
+            StartEvent,
+            ToolCompleteEvent,
+            ToolRequestEvent,
+            ToolStartEvent,
+        )
+
+        if isinstance(event, ContentEvent):
+            if not event.delta:
+                return []
+            self.text_seen = True
+            return [AIMessageChunk(content=event.delta)]
+        if isinstance(event, StartEvent):
+            self.request_id = event.request_id or self.request_id
+            self.model = event.model or self.model
+            return []
+        if isinstance(event, SessionEvent):
+            self.session_id = event.session_id or self.session_id
+            return []
+        if isinstance(event, ToolRequestEvent):
+            return self._tool_uses(event.tool_uses)
+        if isinstance(event, ToolStartEvent):
+            tool_id = event.tool_use_id or f"server_{event.name}_{self.block_index}"
+            self.server_ids[event.name] = tool_id
+            return [
+                self._server_chunk(
+                    [
+                        {
+                            "type": "server_tool_call",
+                            "id": tool_id,
+                            "name": event.name,
+                            "args": dict(event.input or {}),
+                        }
+                    ]
+                )
+            ]
+        if isinstance(event, ToolCompleteEvent):
+            tool_id = event.tool_use_id or self.server_ids.get(event.name) or f"server_{event.name}"
+            block: dict[str, Any] = {
+                "type": "server_tool_result",
+                "tool_call_id": tool_id,
+                "status": "success",
+            }
+            if event.result is not None:
+                block["output"] = event.result
+            return [self._server_chunk([block])]
+        if isinstance(event, DoneEvent):
+            return self._done(event)
+        return []
+
+    def _done(self, event: Any) -> list[AIMessageChunk]:
+        chunks = self._tool_uses(event.tool_uses)
+        if event.content and not self.text_seen:
+            self.text_seen = True
+            chunks.append(AIMessageChunk(content=event.content))
+        finish = event.finish_reason or ("tool_use" if self.tool_count else "stop")
+        meta = response_metadata(
+            model=self.model or self.requested_model,
+            finish_reason=finish,
+            request_id=self.request_id,
+            usage=event.usage,
+        )
+        if self.session_id:
+            meta["session_id"] = self.session_id
+        if event.orchestration:
+            meta["orchestration"] = dict(event.orchestration)
+        usage = usage_to_metadata(event.usage) if self.stream_usage else None
+        if self.stream_usage and usage is None:
+            usage = UsageMetadata(input_tokens=0, output_tokens=0, total_tokens=0)
+        chunks.append(
+            AIMessageChunk(
+                content="",
+                usage_metadata=usage,
+                response_metadata=meta,
+                chunk_position="last",
+            )
+        )
+        self.finished = True
+        return chunks

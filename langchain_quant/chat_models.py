@@ -1,0 +1,668 @@
+"""``ChatQuant``: LangChain chat model over the Quant AI inference API."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from operator import itemgetter
+from typing import Any, Literal, cast
+
+import httpx
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.exceptions import OutputParserException
+from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
+from langchain_core.language_models.model_profile import ModelProfile
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
+from langchain_core.output_parsers.base import OutputParserLike
+from langchain_core.output_parsers.openai_tools import (
+    JsonOutputKeyToolsParser,
+    PydanticToolsParser,
+)
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableLambda, RunnableMap, RunnablePassthrough
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
+from langchain_core.utils.pydantic import is_basemodel_subclass
+from langchain_core.utils.utils import from_env, secret_from_env
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+
+from langchain_quant._convert import (
+    PROVIDER,
+    StreamConverter,
+    convert_messages,
+    convert_tools,
+    plan_tool_choice,
+    response_to_message,
+)
+from langchain_quant._profiles import get_profile
+from langchain_quant.errors import to_langchain_error
+from quant_ai import (
+    ChatRequest,
+    QuantClient,
+    QuantError,
+    ToolResultBlock,
+    ToolUseBlock,
+)
+from quant_ai.types import DEFAULT_CHAT_MODEL, Message
+
+__all__ = ["ChatQuant"]
+
+_CALL_FIELDS = (
+    "temperature",
+    "max_tokens",
+    "top_p",
+    "response_format",
+    "guardrails",
+    "long_context",
+    "session_id",
+)
+
+
+def _raise(exc: QuantError) -> None:
+    mapped = to_langchain_error(exc)
+    if mapped is exc:
+        raise exc
+    raise mapped from exc
+
+
+def _has_tool_history(messages: Sequence[Message]) -> bool:
+    return any(
+        isinstance(block, (ToolUseBlock, ToolResultBlock))
+        for message in messages
+        if not isinstance(message.content, str)
+        for block in message.content
+    )
+
+
+class ChatQuant(BaseChatModel):
+    """Quant AI chat models (Claude and Nova on Amazon Bedrock, hosted by QuantCDN).
+
+    Setup:
+        Install ``quant-ai`` with the LangChain extra and set your credentials:
+
+        ```bash
+        pip install "quant-ai[langchain]"
+        export QUANT_API_KEY="qc_..."
+        export QUANT_ORGANIZATION="my-org"
+        ```
+
+    Key init args — completion params:
+        model (str): Model id (alias ``model_id``), default ``amazon.nova-lite-v1:0``.
+        temperature (float | None): Sampling temperature, 0 to 2.
+        max_tokens (int | None): Maximum tokens to generate (1 to 65536).
+        top_p (float | None): Nucleus sampling, 0 to 1.
+        stop (list[str] | None): Up to 4 stop sequences (alias ``stop_sequences``).
+        response_format (dict | None): Wire ``responseFormat``, e.g. ``{"type": "json"}``.
+        guardrails (dict | None): Bedrock guardrails (``guardrailIdentifier``...).
+        long_context (bool | None): Enable the 1M-token context window.
+        session_id (str | None): A UUID to continue a server-side session.
+        model_kwargs (dict): Any other wire field, sent as given (camelCase).
+
+    Key init args — client params:
+        api_key (SecretStr | None): Key; default ``QUANT_API_KEY``. Not needed to construct.
+        organization (str | None): Organisation machine name; default ``QUANT_ORGANIZATION``.
+        base_url (str | None): Service root; default ``QUANT_BASE_URL`` or the public cloud.
+        timeout (float | httpx.Timeout | None): Request timeout (core default: 10 s connect,
+            120 s read).
+        max_retries (int): Retries of 408/409/429/5xx and connection errors (0 disables).
+        http_client / http_async_client: Your own ``httpx`` clients (proxies, TLS...).
+        client (quant_ai.QuantClient | None): A shared core client; overrides the above.
+        streaming (bool): Route ``invoke`` through the stream endpoint.
+        stream_usage (bool): Put token usage on the final streamed chunk (default True).
+
+    Instantiate:
+        ```python
+        from langchain_quant import ChatQuant
+
+        llm = ChatQuant(model="amazon.nova-lite-v1:0", temperature=0, max_tokens=512)
+        ```
+
+        Construction does no I/O and needs no key; the ``quant_ai.QuantClient`` is built on
+        first use and cached.
+
+    Invoke:
+        ```python
+        messages = [
+            ("system", "You are a helpful translator. Translate to French."),
+            ("human", "I love programming."),
+        ]
+        llm.invoke(messages)
+        # AIMessage(content="J'adore la programmation.", response_metadata={...},
+        #           usage_metadata={'input_tokens': 21, 'output_tokens': 7, 'total_tokens': 28})
+        ```
+
+    Stream:
+        ```python
+        for chunk in llm.stream(messages):
+            print(chunk.text, end="")
+
+        full = None
+        for chunk in llm.stream(messages):
+            full = chunk if full is None else full + chunk
+        full.usage_metadata  # on exactly one (the last) chunk
+        ```
+
+    Async:
+        ```python
+        await llm.ainvoke(messages)
+        async for chunk in llm.astream(messages):
+            ...
+        await llm.abatch([messages])
+        ```
+
+        Async methods use the core's ``httpx.AsyncClient``; nothing runs in a thread pool.
+
+    Tool calling:
+        ```python
+        from pydantic import BaseModel, Field
+
+
+        class GetWeather(BaseModel):
+            '''Get the current weather in a given location.'''
+
+            location: str = Field(..., description="The city, e.g. Sydney")
+
+
+        llm_with_tools = llm.bind_tools([GetWeather])
+        ai_msg = llm_with_tools.invoke("What's the weather in Sydney?")
+        ai_msg.tool_calls
+        # [{'name': 'GetWeather', 'args': {'location': 'Sydney'}, 'id': '...', 'type': 'tool_call'}]
+        ```
+
+        The native API has no ``toolChoice``. ``tool_choice`` is carried out as follows:
+        ``"auto"``/``None`` sends the tools; ``"none"`` does not send them (or, when the
+        history already holds tool calls, keeps them and tells the model not to call any);
+        ``"any"``/``"required"``/``True`` sends all tools and tells the model in the system
+        prompt that it must call one; a tool name sends only that tool and tells the model to
+        call it. Forcing is an instruction, not a guarantee.
+
+        Server-side tools (``get_weather``, ``calculate``, ``search_web``,
+        ``generate_image`` or org custom tools) are bound by name:
+        ``llm.bind_tools(["get_weather"])`` sets ``autoExecute`` and ``allowedTools``; the
+        service runs them and they appear as ``server_tool_call`` / ``server_tool_result``
+        content blocks, never as ``tool_calls``.
+
+    Structured output:
+        ```python
+        class Joke(BaseModel):
+            '''Joke to tell user.'''
+
+            setup: str
+            punchline: str
+
+
+        llm.with_structured_output(Joke).invoke("Tell me a joke about cats")
+        # Joke(setup='...', punchline='...')
+        ```
+
+        ``method="json_schema"`` (default) uses the native ``responseFormat`` with the
+        schema; ``"function_calling"`` forces a tool; ``"json_mode"`` asks for JSON (the
+        schema, when given, is sent too). A reply that does not parse raises
+        ``OutputParserException``.
+
+    JSON mode:
+        ```python
+        llm.with_structured_output(None, method="json_mode").invoke(
+            "Return a JSON object with keys 'a' and 'b'"
+        )
+        ```
+
+    Image input:
+        ```python
+        from langchain_core.messages import HumanMessage
+
+        message = HumanMessage(
+            content=[
+                {"type": "text", "text": "Describe this image"},
+                {"type": "image", "base64": image_b64, "mime_type": "image/png"},
+            ]
+        )
+        llm.invoke([message])
+        ```
+
+        PDFs (``{"type": "file", "base64": ..., "mime_type": "application/pdf"}``) and
+        videos work the same way. Media by URL are refused (download them and pass base64).
+
+    Token usage:
+        ```python
+        ai_msg = llm.invoke(messages)
+        ai_msg.usage_metadata
+        # {'input_tokens': 21, 'output_tokens': 7, 'total_tokens': 28}
+        ```
+
+    Response metadata:
+        ```python
+        ai_msg.response_metadata
+        # {'model_provider': 'quant', 'model_name': 'amazon.nova-lite-v1:0',
+        #  'finish_reason': 'stop', 'request_id': 'req-...', 'cost_cents': 0.0031}
+        ```
+    """
+
+    model_config = ConfigDict(
+        populate_by_name=True, arbitrary_types_allowed=True, protected_namespaces=()
+    )
+
+    model: str = Field(default=DEFAULT_CHAT_MODEL, alias="model_id")
+    """Model id, e.g. ``amazon.nova-lite-v1:0`` or ``anthropic.claude-sonnet-4-5``."""
+    temperature: float | None = None
+    """Sampling temperature (0 to 2)."""
+    max_tokens: int | None = None
+    """Maximum number of tokens to generate."""
+    top_p: float | None = None
+    """Nucleus sampling (0 to 1)."""
+    stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    """Default stop sequences (at most 4)."""
+    response_format: dict[str, Any] | None = None
+    """Wire ``responseFormat`` (``{"type": "json", "jsonSchema": {...}}``)."""
+    guardrails: dict[str, Any] | None = None
+    """Wire ``guardrails`` (``guardrailIdentifier``, ``guardrailVersion``, ``trace``)."""
+    long_context: bool | None = None
+    """Enable the 1M-token context window."""
+    session_id: str | None = None
+    """Server-side session to continue (a UUID)."""
+    api_key: SecretStr | None = Field(
+        default_factory=secret_from_env("QUANT_API_KEY", default=None)
+    )
+    """API key; default ``QUANT_API_KEY``."""
+    organization: str | None = Field(
+        default_factory=from_env(("QUANT_ORGANIZATION", "QUANT_ORGANISATION"), default=None)
+    )
+    """Organisation machine name; default ``QUANT_ORGANIZATION``."""
+    base_url: str | None = Field(default_factory=from_env("QUANT_BASE_URL", default=None))
+    """Service root; default ``QUANT_BASE_URL`` or ``https://dashboard.quantcdn.io``."""
+    timeout: float | httpx.Timeout | None = None
+    """Request timeout in seconds or an ``httpx.Timeout`` (None: the core's default)."""
+    max_retries: int = 2
+    """Retries of retryable failures (0 disables)."""
+    default_headers: dict[str, str] | None = None
+    """Extra headers sent with every request."""
+    http_client: httpx.Client | None = Field(default=None, exclude=True)
+    """Your own sync ``httpx.Client`` (you close it)."""
+    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
+    """Your own ``httpx.AsyncClient`` (you close it)."""
+    client: QuantClient | None = Field(default=None, exclude=True)
+    """A shared ``quant_ai.QuantClient``; when given, the client params above are unused."""
+    streaming: bool = False
+    """Route ``invoke`` through the stream endpoint."""
+    stream_usage: bool = True
+    """Put token usage on the final streamed chunk."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Other wire fields of the chat request, sent as given."""
+
+    _quant_client: QuantClient | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _build_extra(cls, values: Any) -> Any:
+        """Move unknown init kwargs into ``model_kwargs`` (with a warning)."""
+        if not isinstance(values, dict):
+            return values
+        known: set[str] = set()
+        for name, info in cls.model_fields.items():
+            known.add(name)
+            if info.alias:
+                known.add(info.alias)
+        extra = {k: v for k, v in values.items() if k not in known}
+        if not extra:
+            return values
+        values = {k: v for k, v in values.items() if k in known}
+        model_kwargs = dict(values.get("model_kwargs") or {})
+        for key, value in extra.items():
+            warnings.warn(
+                f"{key} is not a ChatQuant field; it is sent as a wire field via model_kwargs",
+                UserWarning,
+                stacklevel=4,
+            )
+            model_kwargs[key] = value
+        values["model_kwargs"] = model_kwargs
+        return values
+
+    # ------------------------------------------------------------------ identity
+
+    @property
+    def _llm_type(self) -> str:
+        return "quant-chat"
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """ChatQuant can be serialized with ``dumpd`` (the key is kept out)."""
+        return True
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        """Secret fields and the environment variables they load from."""
+        return {"api_key": "QUANT_API_KEY"}
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "top_p": self.top_p,
+            "stop": self.stop,
+            "response_format": self.response_format,
+            "guardrails": self.guardrails,
+            "long_context": self.long_context,
+            "model_kwargs": self.model_kwargs,
+        }
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider=PROVIDER,
+            ls_model_name=str(kwargs.get("model") or kwargs.get("model_id") or self.model),
+            ls_model_type="chat",
+            ls_temperature=kwargs.get("temperature", self.temperature),
+        )
+        max_tokens = kwargs.get("max_tokens", self.max_tokens)
+        if max_tokens:
+            params["ls_max_tokens"] = max_tokens
+        ls_stop = stop or kwargs.get("stop") or self.stop
+        if ls_stop:
+            params["ls_stop"] = list(ls_stop)
+        return params
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        return get_profile(self.model)
+
+    # ------------------------------------------------------------------ client
+
+    @property
+    def quant_client(self) -> QuantClient:
+        """The ``quant_ai.QuantClient`` in use (built on first use and cached)."""
+        if self.client is not None:
+            return self.client
+        if self._quant_client is None:
+            self._quant_client = QuantClient(
+                api_key=self.api_key,
+                organization=self.organization,
+                base_url=self.base_url,
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+                http_client=self.http_client,
+                async_http_client=self.http_async_client,
+                default_headers=self.default_headers,
+            )
+        return self._quant_client
+
+    def __getstate__(self) -> dict[Any, Any]:
+        state = super().__getstate__()
+        private = state.get("__pydantic_private__")
+        if private:
+            state["__pydantic_private__"] = {**private, "_quant_client": None}
+        return state
+
+    # ------------------------------------------------------------------ requests
+
+    def _request(
+        self, messages: Sequence[BaseMessage], stop: list[str] | None, kwargs: Mapping[str, Any]
+    ) -> ChatRequest:
+        """Build the wire request of one call (pure apart from reading fields)."""
+        call = dict(kwargs)
+        for key in ("ls_structured_output_format", "stream", "stream_usage"):
+            call.pop(key, None)
+        model = call.pop("model", None) or call.pop("model_id", None) or self.model
+        tools = call.pop("tools", None) or []
+        tool_choice = call.pop("tool_choice", None)
+        auto_execute = call.pop("auto_execute", None)
+        allowed_tools = call.pop("allowed_tools", None)
+        system, wire = convert_messages(messages)
+        fields: dict[str, Any] = {name: getattr(self, name) for name in _CALL_FIELDS}
+        for name in _CALL_FIELDS:
+            if name in call:
+                fields[name] = call.pop(name)
+        stop_sequences = stop if stop is not None else call.pop("stop", None) or self.stop
+        plan = plan_tool_choice(list(tools), tool_choice, history_has_tools=_has_tool_history(wire))
+        if plan.instruction:
+            system = f"{system}\n\n{plan.instruction}" if system else plan.instruction
+        tool_config: dict[str, Any] | None = None
+        if plan.tools or auto_execute is not None or allowed_tools:
+            tool_config = {
+                "tools": plan.tools or None,
+                "autoExecute": auto_execute,
+                "allowedTools": allowed_tools or None,
+            }
+        body: dict[str, Any] = {
+            **self.model_kwargs,
+            **call,
+            "messages": wire,
+            "modelId": model,
+            "systemPrompt": system,
+            "stopSequences": list(stop_sequences) if stop_sequences else None,
+            "toolConfig": tool_config,
+            "temperature": fields["temperature"],
+            "maxTokens": fields["max_tokens"],
+            "topP": fields["top_p"],
+            "responseFormat": fields["response_format"],
+            "guardrails": fields["guardrails"],
+            "longContext": fields["long_context"],
+            "sessionId": fields["session_id"],
+        }
+        return ChatRequest.model_validate({k: v for k, v in body.items() if v is not None})
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        request = self._request(messages, stop, kwargs)
+        try:
+            response = self.quant_client.chat(request)
+        except QuantError as exc:
+            _raise(exc)
+            raise  # pragma: no cover
+        return self._result(response_to_message(response, requested_model=request.model_id))
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        request = self._request(messages, stop, kwargs)
+        try:
+            response = await self.quant_client.achat(request)
+        except QuantError as exc:
+            _raise(exc)
+            raise  # pragma: no cover
+        return self._result(response_to_message(response, requested_model=request.model_id))
+
+    @staticmethod
+    def _result(message: AIMessage) -> ChatResult:
+        meta = message.response_metadata
+        info = {"finish_reason": meta.get("finish_reason")} if meta.get("finish_reason") else None
+        return ChatResult(
+            generations=[ChatGeneration(message=message, generation_info=info)],
+            llm_output={"model_name": meta.get("model_name"), "request_id": meta.get("request_id")},
+        )
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        stream_usage = bool(kwargs.get("stream_usage", self.stream_usage))
+        request = self._request(messages, stop, kwargs)
+        converter = StreamConverter(request.model_id, stream_usage=stream_usage)
+        try:
+            for event in self.quant_client.stream_chat(request):
+                for chunk in converter.feed(event):
+                    generation = ChatGenerationChunk(message=chunk)
+                    if run_manager:
+                        run_manager.on_llm_new_token(chunk.text, chunk=generation)
+                    yield generation
+        except QuantError as exc:
+            _raise(exc)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        stream_usage = bool(kwargs.get("stream_usage", self.stream_usage))
+        request = self._request(messages, stop, kwargs)
+        converter = StreamConverter(request.model_id, stream_usage=stream_usage)
+        try:
+            async for event in self.quant_client.astream_chat(request):
+                for chunk in converter.feed(event):
+                    generation = ChatGenerationChunk(message=chunk)
+                    if run_manager:
+                        await run_manager.on_llm_new_token(chunk.text, chunk=generation)
+                    yield generation
+        except QuantError as exc:
+            _raise(exc)
+
+    # ------------------------------------------------------------------ tools
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool | str],
+        *,
+        tool_choice: dict[str, Any] | str | bool | None = None,
+        strict: bool | None = None,
+        auto_execute: bool | None = None,
+        allowed_tools: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools to the model.
+
+        Args:
+            tools: Python functions, ``BaseTool``s, pydantic classes, JSON-schema or OpenAI
+                tool dicts, wire dicts (``{"toolSpec": ...}``), and names (str) of tools the
+                service runs itself (``get_weather``, ``calculate``, ``search_web``,
+                ``generate_image`` or an org custom tool).
+            tool_choice: ``"auto"``, ``"none"``, ``"any"``/``"required"``/``True`` or a tool
+                name. The API has no toolChoice: see the class docstring for how each is
+                carried out.
+            strict: Passed to ``convert_to_openai_tool`` (no wire effect: the API has no
+                strict mode).
+            auto_execute: Let the service run the allowed tools (``toolConfig.autoExecute``).
+                Defaults to True when server-side tool names are bound.
+            allowed_tools: Tools the service may run (``toolConfig.allowedTools``); server-side
+                tool names are always added.
+            **kwargs: Other arguments bound to the model (wire fields).
+
+        Returns:
+            A runnable that calls the model with the tools.
+
+        Raises:
+            ValueError: If ``tool_choice`` names a tool that is not bound.
+        """
+        wire, server = convert_tools(tools, strict=strict)
+        allowed = list(dict.fromkeys([*(allowed_tools or []), *server]))
+        if server and auto_execute is None:
+            auto_execute = True
+        if isinstance(tool_choice, str) and tool_choice not in ("auto", "none", "any", "required"):
+            plan_tool_choice(wire, tool_choice, history_has_tools=False)  # validates the name
+        bound: dict[str, Any] = {"tools": wire, **kwargs}
+        if tool_choice is not None:
+            bound["tool_choice"] = tool_choice
+        if auto_execute is not None:
+            bound["auto_execute"] = auto_execute
+        if allowed:
+            bound["allowed_tools"] = allowed
+        return super().bind(**bound)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type | None = None,
+        *,
+        method: Literal["json_schema", "function_calling", "json_mode"] = "json_schema",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
+        """Return a runnable whose output follows ``schema``.
+
+        Args:
+            schema: A pydantic class, TypedDict, JSON schema or OpenAI tool dict (optional for
+                ``json_mode``).
+            method: ``"json_schema"`` (native ``responseFormat`` with the schema, default),
+                ``"function_calling"`` (the schema as a forced tool) or ``"json_mode"``
+                (``responseFormat`` JSON; say in the prompt what to return; a schema, when
+                given, is sent as well).
+            include_raw: Return ``{"raw", "parsed", "parsing_error"}`` instead of raising.
+            strict: Accepted for compatibility; the API has no strict mode.
+            **kwargs: Unused; an error if given.
+
+        Returns:
+            A runnable returning a pydantic instance or a dict.
+
+        Raises:
+            ValueError: For a bad method, a missing schema or unexpected kwargs.
+            OutputParserException: At run time, when the reply does not parse (unless
+                ``include_raw``).
+        """
+        if kwargs:
+            raise ValueError(f"Received unsupported arguments {sorted(kwargs)}")
+        is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
+        if method == "function_calling":
+            if schema is None:
+                raise ValueError("schema is required for method='function_calling'")
+            tool_name = convert_to_openai_tool(schema)["function"]["name"]
+            llm = self.bind_tools(
+                [schema],
+                tool_choice=tool_name,
+                strict=strict,
+                ls_structured_output_format={
+                    "kwargs": {"method": method, "strict": strict},
+                    "schema": convert_to_openai_tool(schema),
+                },
+            )
+            tools_parser: OutputParserLike[Any] = (
+                PydanticToolsParser(tools=[cast(type, schema)], first_tool_only=True)
+                if is_pydantic
+                else JsonOutputKeyToolsParser(key_name=tool_name, first_tool_only=True)
+            )
+            parser: Runnable[Any, Any] = tools_parser | RunnableLambda(_require_parsed)
+        elif method in ("json_schema", "json_mode"):
+            if method == "json_schema" and schema is None:
+                raise ValueError("schema is required for method='json_schema'")
+            response_format: dict[str, Any] = {"type": "json"}
+            if schema is not None:
+                # json_mode with a schema sends it too: the API has one JSON mode and the
+                # schema only makes the reply more reliable.
+                response_format["jsonSchema"] = convert_to_json_schema(cast(Any, schema))
+            llm = self.bind(
+                response_format=response_format,
+                ls_structured_output_format={
+                    "kwargs": {"method": method, "strict": strict},
+                    "schema": (
+                        convert_to_json_schema(cast(Any, schema)) if schema is not None else None
+                    ),
+                },
+            )
+            parser = (
+                PydanticOutputParser(pydantic_object=cast(type[BaseModel], schema))
+                if is_pydantic
+                else JsonOutputParser()
+            )
+        else:
+            raise ValueError(
+                f"method must be 'json_schema', 'function_calling' or 'json_mode', not {method!r}"
+            )
+        if not include_raw:
+            return llm | parser
+        parser_assign = RunnablePassthrough.assign(
+            parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
+        )
+        parser_none = RunnablePassthrough.assign(parsed=lambda _: None)
+        with_fallback = parser_assign.with_fallbacks([parser_none], exception_key="parsing_error")
+        return RunnableMap(raw=llm) | with_fallback
+
+
+def _require_parsed(value: Any) -> Any:
+    """Refuse a missing tool call instead of returning None silently."""
+    if value is None:
+        raise OutputParserException(
+            "The model did not call the structured-output tool; no output to parse."
+        )
+    return value

@@ -1,0 +1,393 @@
+"""``NovaCanvasTool``: an agent-ready image generation tool over Amazon Nova Canvas."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
+from langchain_core.tools import BaseTool
+from langchain_core.utils.utils import from_env, secret_from_env
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+
+from langchain_quant.errors import to_langchain_error
+from quant_ai import (
+    GeneratedImage,
+    ImageGenerationConfig,
+    ImageGenerationRequest,
+    ImageGenerationResponse,
+    QuantClient,
+    QuantError,
+)
+from quant_ai.types import (
+    DEFAULT_IMAGE_MODEL,
+    BackgroundRemovalParams,
+    ColorGuidedGenerationParams,
+    ImageVariationParams,
+    InPaintingParams,
+    OutPaintingParams,
+    TextToImageParams,
+)
+
+__all__ = [
+    "NovaCanvasInput",
+    "NovaCanvasTool",
+    "build_image_request",
+    "images_to_content_blocks",
+    "load_image",
+]
+
+TaskType = Literal[
+    "TEXT_IMAGE",
+    "COLOR_GUIDED_GENERATION",
+    "IMAGE_VARIATION",
+    "INPAINTING",
+    "OUTPAINTING",
+    "BACKGROUND_REMOVAL",
+]
+Style = Literal[
+    "3D_ANIMATED_FAMILY_FILM",
+    "DESIGN_SKETCH",
+    "FLAT_VECTOR_ILLUSTRATION",
+    "GRAPHIC_NOVEL_ILLUSTRATION",
+    "MAXIMALISM",
+    "MIDCENTURY_RETRO",
+    "PHOTOREALISM",
+    "SOFT_DIGITAL_PAINTING",
+]
+
+
+class NovaCanvasInput(BaseModel):
+    """Arguments of :class:`NovaCanvasTool`."""
+
+    prompt: str | None = Field(
+        default=None,
+        description="What the image should show (1-1024 characters). Required for every task "
+        "except BACKGROUND_REMOVAL.",
+    )
+    negative_prompt: str | None = Field(
+        default=None, description="What the image should not show (1-1024 characters)."
+    )
+    style: Style | None = Field(default=None, description="A visual style (TEXT_IMAGE only).")
+    width: int | None = Field(default=None, description="Width in pixels, e.g. 1024.")
+    height: int | None = Field(default=None, description="Height in pixels, e.g. 1024.")
+    quality: Literal["standard", "premium"] | None = Field(default=None)
+    cfg_scale: float | None = Field(
+        default=None, ge=1.1, le=10, description="How closely to follow the prompt (1.1-10)."
+    )
+    seed: int | None = Field(default=None, ge=0, le=2147483646)
+    number_of_images: int | None = Field(default=None, ge=1, le=5)
+    task_type: TaskType = Field(
+        default="TEXT_IMAGE",
+        description="TEXT_IMAGE (default), COLOR_GUIDED_GENERATION, IMAGE_VARIATION, "
+        "INPAINTING, OUTPAINTING or BACKGROUND_REMOVAL.",
+    )
+    images: list[str | bytes] | None = Field(
+        default=None,
+        description="Input images as file paths, base64 text or data URLs: the image to edit "
+        "(INPAINTING, OUTPAINTING, BACKGROUND_REMOVAL), the references (IMAGE_VARIATION, up to "
+        "5), the reference (COLOR_GUIDED_GENERATION) or a condition image (TEXT_IMAGE).",
+    )
+    mask_prompt: str | None = Field(
+        default=None, description="Which part to edit, in words (INPAINTING, OUTPAINTING)."
+    )
+    mask_image: str | bytes | None = Field(
+        default=None, description="Mask image (path, base64 or data URL) for (in/out)painting."
+    )
+    colors: list[str] | None = Field(
+        default=None, description="1-10 hex colours like '#FF8800' (COLOR_GUIDED_GENERATION)."
+    )
+    similarity_strength: float | None = Field(
+        default=None, ge=0.2, le=1.0, description="Closeness to the inputs (IMAGE_VARIATION)."
+    )
+    outpainting_mode: Literal["DEFAULT", "PRECISE"] | None = None
+
+
+def load_image(value: str | bytes, *, allow_paths: bool = True) -> str:
+    """Return an input image as base64 text.
+
+    Args:
+        value: Raw bytes, a data URL, base64 text or (when allowed) a file path.
+        allow_paths: Accept file paths.
+
+    Raises:
+        ValueError: If the value is none of these.
+    """
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if value.startswith("data:"):
+        head, _, data = value.partition(",")
+        if ";base64" not in head:
+            raise ValueError("only base64 data URLs are supported")
+        return data
+    if allow_paths and len(value) < 4096 and os.path.isfile(value):
+        return base64.b64encode(Path(value).read_bytes()).decode("ascii")
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        hint = "an existing file path, " if allow_paths else ""
+        raise ValueError(f"an input image must be {hint}base64 text, a data URL or bytes") from None
+    return value
+
+
+def build_image_request(
+    args: NovaCanvasInput, *, model: str, region: str | None, allow_paths: bool = True
+) -> ImageGenerationRequest:
+    """Build the wire request of one tool call (pure apart from reading image files).
+
+    Raises:
+        ValueError: When the task lacks what it needs (a prompt, an image...).
+    """
+    images = [load_image(i, allow_paths=allow_paths) for i in args.images or []]
+    mask = load_image(args.mask_image, allow_paths=allow_paths) if args.mask_image else None
+    task = args.task_type
+    if task != "BACKGROUND_REMOVAL" and not args.prompt:
+        raise ValueError(f"{task} needs a prompt")
+    if task in ("INPAINTING", "OUTPAINTING", "BACKGROUND_REMOVAL") and len(images) != 1:
+        raise ValueError(f"{task} needs exactly one input image")
+    if task == "IMAGE_VARIATION" and not 1 <= len(images) <= 5:
+        raise ValueError("IMAGE_VARIATION needs 1 to 5 input images")
+    fields: dict[str, Any] = {"task_type": task, "model_id": model, "region": region}
+    if task == "TEXT_IMAGE":
+        if len(images) > 1:
+            raise ValueError("TEXT_IMAGE takes at most one condition image")
+        fields["text_to_image_params"] = TextToImageParams(
+            text=args.prompt,
+            negative_text=args.negative_prompt,
+            style=args.style,
+            condition_image=images[0] if images else None,
+        )
+    elif task == "COLOR_GUIDED_GENERATION":
+        fields["color_guided_generation_params"] = ColorGuidedGenerationParams(
+            colors=args.colors,
+            reference_image=images[0] if images else None,
+            text=args.prompt,
+            negative_text=args.negative_prompt,
+        )
+    elif task == "IMAGE_VARIATION":
+        fields["image_variation_params"] = ImageVariationParams(
+            images=images,
+            similarity_strength=args.similarity_strength,
+            text=args.prompt,
+            negative_text=args.negative_prompt,
+        )
+    elif task == "INPAINTING":
+        fields["in_painting_params"] = InPaintingParams(
+            image=images[0],
+            mask_image=mask,
+            mask_prompt=args.mask_prompt,
+            text=args.prompt,
+            negative_text=args.negative_prompt,
+        )
+    elif task == "OUTPAINTING":
+        fields["out_painting_params"] = OutPaintingParams(
+            image=images[0],
+            mask_image=mask,
+            mask_prompt=args.mask_prompt,
+            out_painting_mode=args.outpainting_mode,
+            text=args.prompt,
+            negative_text=args.negative_prompt,
+        )
+    else:
+        fields["background_removal_params"] = BackgroundRemovalParams(image=images[0])
+    config = ImageGenerationConfig(
+        width=args.width,
+        height=args.height,
+        quality=args.quality,
+        cfg_scale=args.cfg_scale,
+        seed=args.seed,
+        number_of_images=args.number_of_images,
+    )
+    if task != "BACKGROUND_REMOVAL" and config.to_wire():
+        fields["image_generation_config"] = config
+    return ImageGenerationRequest(**fields)
+
+
+def images_to_content_blocks(images: list[GeneratedImage]) -> list[dict[str, Any]]:
+    """LangChain standard image blocks of generated images (for a ``ToolMessage``)."""
+    return [
+        {"type": "image", "base64": image.to_base64(), "mime_type": image.mime_type}
+        for image in images
+    ]
+
+
+class NovaCanvasTool(BaseTool):
+    """Generate and edit images with Amazon Nova Canvas through Quant AI.
+
+    Setup:
+        ```bash
+        pip install "quant-ai[langchain]"
+        export QUANT_API_KEY="qc_..."
+        export QUANT_ORGANIZATION="my-org"
+        ```
+
+    Instantiation:
+        ```python
+        from langchain_quant import NovaCanvasTool
+
+        tool = NovaCanvasTool(output_dir="images")  # output_dir is optional
+        ```
+
+    Invocation with args:
+        ```python
+        tool.invoke({"prompt": "A lighthouse at dusk", "width": 512, "height": 512})
+        # 'Generated 1 image (image/png) with Nova Canvas (TEXT_IMAGE). Saved to: images/...'
+        ```
+
+        Other tasks take input images as file paths, base64 text, data URLs or bytes:
+        ``{"task_type": "BACKGROUND_REMOVAL", "images": ["photo.png"]}``.
+
+    Invocation with ToolCall:
+        ```python
+        message = tool.invoke(
+            {"name": "nova_canvas", "args": {"prompt": "A red fox"}, "id": "1",
+             "type": "tool_call"}
+        )
+        message.content   # short text summary (and file paths when output_dir is set)
+        message.artifact  # list[quant_ai.GeneratedImage]: bytes + mime_type
+        images_to_content_blocks(message.artifact)  # standard image blocks
+        ```
+
+        With ``include_images_in_content=True`` the content is a list of a text block and
+        standard image blocks, so a multimodal model sees the images.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, protected_namespaces=())
+
+    name: str = "nova_canvas"
+    description: str = (
+        "Generate an image from a text prompt with Amazon Nova Canvas, or edit images "
+        "(variation, inpainting, outpainting, background removal, colour-guided generation). "
+        "Input: a prompt and optional size, style, quality, seed and number of images."
+    )
+    args_schema: type[BaseModel] = NovaCanvasInput
+    response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
+
+    model: str = DEFAULT_IMAGE_MODEL
+    """Image model id."""
+    region: str | None = None
+    """Bedrock region of the model (us-east-1, ap-northeast-1, eu-west-1)."""
+    output_dir: str | None = None
+    """Directory to save the images to (their paths go in the content)."""
+    include_images_in_content: bool = False
+    """Put the images as standard image blocks in the content too."""
+    allow_file_paths: bool = True
+    """Accept input images as local file paths (turn off when the caller is untrusted)."""
+    api_key: SecretStr | None = Field(
+        default_factory=secret_from_env("QUANT_API_KEY", default=None)
+    )
+    """API key; default ``QUANT_API_KEY``."""
+    organization: str | None = Field(
+        default_factory=from_env(("QUANT_ORGANIZATION", "QUANT_ORGANISATION"), default=None)
+    )
+    """Organisation machine name; default ``QUANT_ORGANIZATION``."""
+    base_url: str | None = Field(default_factory=from_env("QUANT_BASE_URL", default=None))
+    """Service root; default ``QUANT_BASE_URL``."""
+    timeout: float | httpx.Timeout | None = None
+    """Request timeout (None: the core's image default, up to 6 minutes)."""
+    max_retries: int = 2
+    """Retries of retryable failures."""
+    http_client: httpx.Client | None = Field(default=None, exclude=True)
+    """Your own sync ``httpx.Client``."""
+    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
+    """Your own ``httpx.AsyncClient``."""
+    client: QuantClient | None = Field(default=None, exclude=True)
+    """A shared ``quant_ai.QuantClient`` (e.g. the one of a ``ChatQuant``)."""
+
+    _quant_client: QuantClient | None = PrivateAttr(default=None)
+
+    @property
+    def quant_client(self) -> QuantClient:
+        """The ``quant_ai.QuantClient`` in use (built on first use and cached)."""
+        if self.client is not None:
+            return self.client
+        if self._quant_client is None:
+            self._quant_client = QuantClient(
+                api_key=self.api_key,
+                organization=self.organization,
+                base_url=self.base_url,
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+                http_client=self.http_client,
+                async_http_client=self.http_async_client,
+            )
+        return self._quant_client
+
+    def _request(self, kwargs: dict[str, Any]) -> ImageGenerationRequest:
+        args = NovaCanvasInput(**kwargs)
+        return build_image_request(
+            args, model=self.model, region=self.region, allow_paths=self.allow_file_paths
+        )
+
+    def _save(self, images: list[GeneratedImage]) -> list[str]:
+        if not self.output_dir:
+            return []
+        folder = Path(self.output_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for image in images:
+            digest = hashlib.sha256(image.data).hexdigest()[:16]
+            path = folder / f"nova-canvas-{digest}.{image.extension}"
+            path.write_bytes(image.data)
+            paths.append(str(path))
+        return paths
+
+    def _output(
+        self, request: ImageGenerationRequest, response: ImageGenerationResponse, paths: list[str]
+    ) -> tuple[str | list[str | dict[str, Any]], list[GeneratedImage]]:
+        images = list(response.images)
+        if images:
+            kinds = ", ".join(sorted({image.mime_type for image in images}))
+            plural = "image" if len(images) == 1 else "images"
+            text = (
+                f"Generated {len(images)} {plural} ({kinds}) with Nova Canvas "
+                f"({request.task_type})."
+            )
+        else:
+            text = f"No image was generated ({request.task_type})."
+        if paths:
+            text += " Saved to: " + ", ".join(paths)
+        if response.error:
+            text += f" Note from the service: {response.error}"
+        if self.include_images_in_content and images:
+            content: list[str | dict[str, Any]] = [{"type": "text", "text": text}]
+            content.extend(images_to_content_blocks(images))
+            return content, images
+        return text, images
+
+    def _run(
+        self,
+        run_manager: CallbackManagerForToolRun | None = None,
+        **kwargs: Any,
+    ) -> tuple[str | list[str | dict[str, Any]], list[GeneratedImage]]:
+        request = self._request(kwargs)
+        try:
+            response = self.quant_client.generate_image(request)
+        except QuantError as exc:
+            mapped = to_langchain_error(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+        return self._output(request, response, self._save(list(response.images)))
+
+    async def _arun(
+        self,
+        run_manager: AsyncCallbackManagerForToolRun | None = None,
+        **kwargs: Any,
+    ) -> tuple[str | list[str | dict[str, Any]], list[GeneratedImage]]:
+        request = await asyncio.to_thread(self._request, kwargs)
+        try:
+            response = await self.quant_client.agenerate_image(request)
+        except QuantError as exc:
+            mapped = to_langchain_error(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+        paths = await asyncio.to_thread(self._save, list(response.images))
+        return self._output(request, response, paths)
