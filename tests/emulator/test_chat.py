@@ -32,10 +32,12 @@ def test_text_answer_is_deterministic_and_consistent(client: httpx.Client) -> No
     assert a == b
     assert a["response"]["role"] == "assistant"
     assert "Tell me about CDNs" in a["response"]["content"]
-    assert a["finishReason"] == "stop" and a["model"] == MODEL
+    assert a["finishReason"] == "stop"
+    assert a["model"] == MODEL
     usage = a["usage"]
     assert usage["totalTokens"] == usage["inputTokens"] + usage["outputTokens"]
-    assert usage["inputTokens"] > 0 and usage["outputTokens"] > 0
+    assert usage["inputTokens"] > 0
+    assert usage["outputTokens"] > 0
     # nova-lite: 0.06 / 0.24 USD per million tokens
     expected = (usage["inputTokens"] * 0.06 + usage["outputTokens"] * 0.24) / 1e6 * 100
     assert usage["costCents"] == pytest.approx(expected, rel=1e-3)
@@ -70,7 +72,9 @@ def test_rag_langchain_style_and_system_context(client: httpx.Client) -> None:
 
 def test_max_tokens_truncates_with_length(client: httpx.Client) -> None:
     full = chat(client, chat_body("Please write a long reply about oceans and ships"))
-    cut = chat(client, {**chat_body("Please write a long reply about oceans and ships"), "maxTokens": 3})
+    cut = chat(
+        client, {**chat_body("Please write a long reply about oceans and ships"), "maxTokens": 3}
+    )
     assert cut["finishReason"] == "length"
     assert cut["usage"]["outputTokens"] == 3
     assert full["response"]["content"].startswith(cut["response"]["content"])
@@ -98,7 +102,11 @@ def test_system_turn_and_multiturn(client: httpx.Client) -> None:
 
 @pytest.mark.parametrize(
     ("model_id", "status"),
-    [("anthropic.claude-unknown", 400), ("amazon.titan-embed-text-v2:0", 400), ("amazon.nova-canvas-v1:0", 400)],
+    [
+        ("anthropic.claude-unknown", 400),
+        ("amazon.titan-embed-text-v2:0", 400),
+        ("amazon.nova-canvas-v1:0", 400),
+    ],
 )
 def test_chat_with_non_chat_model_is_400(client: httpx.Client, model_id: str, status: int) -> None:
     r = client.post("/ai/chat", json={**chat_body("x"), "modelId": model_id})
@@ -132,11 +140,19 @@ def test_documents_videos_and_several_images(client: httpx.Client) -> None:
     content = [
         {"image": {"format": "png", "source": {"bytes": b64(blue)}}},
         {"image": {"format": "png", "source": {"bytes": b64(green)}}},
-        {"document": {"format": "pdf", "name": "report", "source": {"bytes": b64(b"%PDF-1.4 fake")}}},
+        {
+            "document": {
+                "format": "pdf",
+                "name": "report",
+                "source": {"bytes": b64(b"%PDF-1.4 fake")},
+            }
+        },
         {"video": {"format": "mp4", "source": {"bytes": b64(b"\x00\x00\x00\x18ftypmp42")}}},
         {"text": "What do the images show?"},
     ]
-    text = chat(client, {"modelId": MODEL, "messages": [{"role": "user", "content": content}]})["response"]["content"]
+    text = chat(client, {"modelId": MODEL, "messages": [{"role": "user", "content": content}]})[
+        "response"
+    ]["content"]
     assert f"2 images (png, {len(blue)} bytes; png, {len(green)} bytes)" in text
     assert "1 document (pdf, 13 bytes, named report)" in text
     assert "1 video (mp4, 12 bytes)" in text
@@ -145,11 +161,15 @@ def test_documents_videos_and_several_images(client: httpx.Client) -> None:
 
 def test_image_bytes_must_match_format(client: httpx.Client) -> None:
     content = [{"image": {"format": "jpeg", "source": {"bytes": b64(png(2, 2, (0, 0, 0)))}}}]
-    r = client.post("/ai/chat", json={"modelId": MODEL, "messages": [{"role": "user", "content": content}]})
+    r = client.post(
+        "/ai/chat", json={"modelId": MODEL, "messages": [{"role": "user", "content": content}]}
+    )
     assert r.status_code == 400
     assert "messages.0.content.0.image.source.bytes" in r.json()["errors"]
     content = [{"image": {"format": "png", "source": {"bytes": "not base64!"}}}]
-    r = client.post("/ai/chat", json={"modelId": MODEL, "messages": [{"role": "user", "content": content}]})
+    r = client.post(
+        "/ai/chat", json={"modelId": MODEL, "messages": [{"role": "user", "content": content}]}
+    )
     assert r.status_code == 400
 
 
@@ -159,11 +179,16 @@ WEATHER = {
     "toolSpec": {
         "name": "get_weather",
         "description": "Get the current weather for a city",
-        "inputSchema": {"json": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
-            "required": ["city"],
-        }},
+        "inputSchema": {
+            "json": {
+                "type": "object",
+                "properties": {
+                    "city": {"type": "string"},
+                    "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+                },
+                "required": ["city"],
+            }
+        },
     }
 }
 
@@ -173,11 +198,13 @@ def _arith(name: str) -> dict[str, Any]:
         "toolSpec": {
             "name": name,
             "description": f"{name.capitalize()} two integers",
-            "inputSchema": {"json": {
-                "type": "object",
-                "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
-                "required": ["a", "b"],
-            }},
+            "inputSchema": {
+                "json": {
+                    "type": "object",
+                    "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+                    "required": ["a", "b"],
+                }
+            },
         }
     }
 
@@ -186,7 +213,9 @@ TOOLS = {"tools": [WEATHER, _arith("add"), _arith("multiply")]}
 
 
 def test_single_tool_request(client: httpx.Client) -> None:
-    body = chat(client, {**chat_body("What's the weather in Paris in fahrenheit?"), "toolConfig": TOOLS})
+    body = chat(
+        client, {**chat_body("What's the weather in Paris in fahrenheit?"), "toolConfig": TOOLS}
+    )
     assert body["finishReason"] == "tool_use"
     tool = body["response"]["toolUse"]
     assert isinstance(tool, dict)
@@ -196,7 +225,9 @@ def test_single_tool_request(client: httpx.Client) -> None:
 
 
 def test_several_tools_at_once(client: httpx.Client) -> None:
-    body = chat(client, {**chat_body("What is the weather in Paris and in London?"), "toolConfig": TOOLS})
+    body = chat(
+        client, {**chat_body("What is the weather in Paris and in London?"), "toolConfig": TOOLS}
+    )
     assert [(t["name"], t["input"]) for t in body["response"]["toolUse"]] == [
         ("get_weather", {"city": "Paris"}),
         ("get_weather", {"city": "London"}),
@@ -210,36 +241,64 @@ def test_several_tools_at_once(client: httpx.Client) -> None:
 
 def test_unrelated_text_with_tools_answers_in_text(client: httpx.Client) -> None:
     body = chat(client, {**chat_body("Hello there"), "toolConfig": TOOLS})
-    assert body["finishReason"] == "stop" and "toolUse" not in body["response"]
+    assert body["finishReason"] == "stop"
+    assert "toolUse" not in body["response"]
 
 
 def test_nested_schema_arguments(client: httpx.Client) -> None:
-    spec = {"toolSpec": {"name": "book_flight", "description": "Book a flight", "inputSchema": {"json": {
-        "type": "object",
-        "properties": {
-            "route": {"type": "object", "properties": {"origin": {"type": "string"}, "destination": {"type": "string"}},
-                      "required": ["origin", "destination"]},
-            "passengers": {"type": "integer", "minimum": 1},
-            "window_seat": {"type": "boolean"},
-            "tags": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+    spec = {
+        "toolSpec": {
+            "name": "book_flight",
+            "description": "Book a flight",
+            "inputSchema": {
+                "json": {
+                    "type": "object",
+                    "properties": {
+                        "route": {
+                            "type": "object",
+                            "properties": {
+                                "origin": {"type": "string"},
+                                "destination": {"type": "string"},
+                            },
+                            "required": ["origin", "destination"],
+                        },
+                        "passengers": {"type": "integer", "minimum": 1},
+                        "window_seat": {"type": "boolean"},
+                        "tags": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                    },
+                    "required": ["route", "passengers", "tags"],
+                }
+            },
+        }
+    }
+    body = chat(
+        client,
+        {
+            **chat_body("Book a flight from Sydney to Tokyo for 2 people with a window seat"),
+            "toolConfig": {"tools": [spec]},
         },
-        "required": ["route", "passengers", "tags"],
-    }}}}
-    body = chat(client, {**chat_body("Book a flight from Sydney to Tokyo for 2 people with a window seat"),
-                         "toolConfig": {"tools": [spec]}})
+    )
     args = body["response"]["toolUse"]["input"]
     assert args["route"] == {"origin": "Sydney", "destination": "Tokyo"}
-    assert args["passengers"] == 2 and args["window_seat"] is True
-    assert isinstance(args["tags"], list) and args["tags"]
+    assert args["passengers"] == 2
+    assert args["window_seat"] is True
+    assert isinstance(args["tags"], list)
+    assert args["tags"]
 
 
-def _tool_turns(request_text: str, tool_use: list[dict[str, Any]], results: list[str]) -> list[dict[str, Any]]:
+def _tool_turns(
+    request_text: str, tool_use: list[dict[str, Any]], results: list[str]
+) -> list[dict[str, Any]]:
     return [
         {"role": "user", "content": request_text},
         {"role": "assistant", "content": [{"toolUse": t} for t in tool_use]},
-        {"role": "user", "content": [
-            {"toolResult": {"toolUseId": t["toolUseId"], "content": [{"text": r}]}} for t, r in zip(tool_use, results)
-        ]},
+        {
+            "role": "user",
+            "content": [
+                {"toolResult": {"toolUseId": t["toolUseId"], "content": [{"text": r}]}}
+                for t, r in zip(tool_use, results, strict=False)
+            ],
+        },
     ]
 
 
@@ -249,7 +308,10 @@ def test_tool_result_turn_gives_text_answer(client: httpx.Client) -> None:
     messages = _tool_turns("What's the weather in Oslo?", [tool], ["12C and rainy"])
     final = chat(client, {"modelId": MODEL, "messages": messages, "toolConfig": TOOLS})
     assert final["finishReason"] == "stop"
-    assert final["response"]["content"] == "Based on the tool results: get_weather returned 12C and rainy."
+    assert (
+        final["response"]["content"]
+        == "Based on the tool results: get_weather returned 12C and rainy."
+    )
 
 
 def test_two_rounds_with_then(client: httpx.Client) -> None:
@@ -263,7 +325,18 @@ def test_two_rounds_with_then(client: httpx.Client) -> None:
     assert (tool["name"], tool["input"]) == ("add", {"a": 2, "b": 3})
     messages += [
         {"role": "assistant", "content": [{"toolUse": tool}]},
-        {"role": "user", "content": [{"toolResult": {"toolUseId": tool["toolUseId"], "content": [{"text": "5"}], "status": "success"}}]},
+        {
+            "role": "user",
+            "content": [
+                {
+                    "toolResult": {
+                        "toolUseId": tool["toolUseId"],
+                        "content": [{"text": "5"}],
+                        "status": "success",
+                    }
+                }
+            ],
+        },
     ]
     third = chat(client, {"modelId": MODEL, "messages": messages, "toolConfig": TOOLS})
     assert third["finishReason"] == "stop"
@@ -272,47 +345,72 @@ def test_two_rounds_with_then(client: httpx.Client) -> None:
 
 
 def test_auto_execute_server_tools(client: httpx.Client) -> None:
-    body = chat(client, {
-        **chat_body("What is the weather in Paris?"),
-        "toolConfig": {"autoExecute": True, "allowedTools": ["get_weather"]},
-    })
+    body = chat(
+        client,
+        {
+            **chat_body("What is the weather in Paris?"),
+            "toolConfig": {"autoExecute": True, "allowedTools": ["get_weather"]},
+        },
+    )
     assert body["finishReason"] == "stop"
     executed = body["response"]["toolUse"]
-    assert executed["status"] == "complete" and executed["name"] == "get_weather"
+    assert executed["status"] == "complete"
+    assert executed["name"] == "get_weather"
     assert executed["result"]["location"] == "Paris"
     assert executed["result"]["temperature"] in body["response"]["content"]
 
 
 def test_auto_execute_calculate_is_real_arithmetic(client: httpx.Client) -> None:
-    body = chat(client, {
-        **chat_body("calculate 12 * (3 + 4)"),
-        "allowedTools": ["calculate"],
-        "toolConfig": {"autoExecute": True},
-    })
+    body = chat(
+        client,
+        {
+            **chat_body("calculate 12 * (3 + 4)"),
+            "allowedTools": ["calculate"],
+            "toolConfig": {"autoExecute": True},
+        },
+    )
     assert body["response"]["toolUse"]["result"] == {"expression": "12 * (3 + 4)", "result": 84}
     assert '"result": 84' in body["response"]["content"]
 
 
 def test_auto_execute_mixed_returns_client_tools(client: httpx.Client) -> None:
-    body = chat(client, {
-        **chat_body("search the web for museums and add 2 and 3"),
-        "toolConfig": {"tools": [_arith("add")], "autoExecute": True, "allowedTools": ["search_web", "add"]},
-    })
+    body = chat(
+        client,
+        {
+            **chat_body("search the web for museums and add 2 and 3"),
+            "toolConfig": {
+                "tools": [_arith("add")],
+                "autoExecute": True,
+                "allowedTools": ["search_web", "add"],
+            },
+        },
+    )
     assert body["finishReason"] == "tool_use"
     items = body["response"]["toolUse"]
-    assert [(i["name"], i.get("status")) for i in items] == [("search_web", "complete"), ("add", None)]
+    assert [(i["name"], i.get("status")) for i in items] == [
+        ("search_web", "complete"),
+        ("add", None),
+    ]
     assert items[0]["result"]["query"] == "museums"
     assert items[1]["input"] == {"a": 2, "b": 3}
 
 
 def test_auto_execute_needs_allow_list(client: httpx.Client) -> None:
-    r = client.post("/ai/chat", json={**chat_body("weather in Rome"), "toolConfig": {"autoExecute": True}})
-    assert r.status_code == 400 and "toolConfig.allowedTools" in r.json()["errors"]
+    r = client.post(
+        "/ai/chat", json={**chat_body("weather in Rome"), "toolConfig": {"autoExecute": True}}
+    )
+    assert r.status_code == 400
+    assert "toolConfig.allowedTools" in r.json()["errors"]
 
 
 def test_not_allowed_server_tool_goes_to_client(client: httpx.Client) -> None:
-    body = chat(client, {**chat_body("weather in Rome"),
-                         "toolConfig": {"tools": [WEATHER], "autoExecute": True, "allowedTools": ["calculate"]}})
+    body = chat(
+        client,
+        {
+            **chat_body("weather in Rome"),
+            "toolConfig": {"tools": [WEATHER], "autoExecute": True, "allowedTools": ["calculate"]},
+        },
+    )
     assert body["finishReason"] == "tool_use"
     assert "status" not in body["response"]["toolUse"]
 
@@ -338,10 +436,18 @@ class Person(pydantic.BaseModel):
 def test_response_format_with_pydantic_schema(client: httpx.Client) -> None:
     schema = Person.model_json_schema()
     assert "$defs" in schema
-    body = chat(client, {**chat_body("Anna is 31 years old, an active user with 2 pets"),
-                         "responseFormat": {"type": "json", "jsonSchema": schema}})
+    body = chat(
+        client,
+        {
+            **chat_body("Anna is 31 years old, an active user with 2 pets"),
+            "responseFormat": {"type": "json", "jsonSchema": schema},
+        },
+    )
     person = Person.model_validate_json(body["response"]["content"])
-    assert person.name == "Anna" and person.age == 31 and person.role == "user" and person.active
+    assert person.name == "Anna"
+    assert person.age == 31
+    assert person.role == "user"
+    assert person.active
 
 
 def test_response_format_without_schema_is_json_object(client: httpx.Client) -> None:

@@ -31,7 +31,9 @@ def test_accepted_shape_and_encoded_poll_url(client: httpx.Client) -> None:
     rid = accepted["requestId"]
     assert any(c in rid for c in "+/=")
     assert accepted["pollUrl"] == "/ai/chat/executions/" + quote(rid, safe="")
-    assert accepted["status"] == "queued" and accepted["sessionId"] and accepted["message"]
+    assert accepted["status"] == "queued"
+    assert accepted["sessionId"]
+    assert accepted["message"]
 
 
 def test_progression_to_complete(client: httpx.Client) -> None:
@@ -39,9 +41,14 @@ def test_progression_to_complete(client: httpx.Client) -> None:
     statuses = [poll(client, accepted) for _ in range(4)]
     assert [s["status"] for s in statuses] == ["pending", "running", "complete", "complete"]
     result = statuses[2]["result"]
-    assert result["response"] == {"role": "assistant", "content": 'Emulated answer to "durable hello".'}
-    assert result["usage"]["costCents"] > 0 and result["toolExecutions"] == []
-    assert statuses[2]["awsStatus"] == "SUCCEEDED" and statuses[2]["requestId"] == accepted["requestId"]
+    assert result["response"] == {
+        "role": "assistant",
+        "content": 'Emulated answer to "durable hello".',
+    }
+    assert result["usage"]["costCents"] > 0
+    assert result["toolExecutions"] == []
+    assert statuses[2]["awsStatus"] == "SUCCEEDED"
+    assert statuses[2]["requestId"] == accepted["requestId"]
 
 
 def test_stream_route_async_and_session(client: httpx.Client) -> None:
@@ -63,15 +70,23 @@ def test_callback_round_trip_and_single_use(client: httpx.Client) -> None:
     accepted = submit(client, {**chat_body("What's the weather in Sydney?"), "toolConfig": TOOLS})
     waiting = _until(client, accepted, "waiting_callback")
     assert waiting["pendingTools"] == [
-        {"name": "get_weather", "toolUseId": waiting["pendingTools"][0]["toolUseId"], "input": {"city": "Sydney"}}
+        {
+            "name": "get_weather",
+            "toolUseId": waiting["pendingTools"][0]["toolUseId"],
+            "input": {"city": "Sydney"},
+        }
     ]
     callback = {
         "callbackId": waiting["callbackId"],
-        "toolResults": [{"toolUseId": waiting["pendingTools"][0]["toolUseId"], "result": {"temperature": "24C"}}],
+        "toolResults": [
+            {"toolUseId": waiting["pendingTools"][0]["toolUseId"], "result": {"temperature": "24C"}}
+        ],
     }
     r = client.post("/ai/chat/callback", json=callback)
     assert checked("submitToolCallback", r) == {
-        "success": True, "message": "Callback submitted successfully", "callbackId": waiting["callbackId"],
+        "success": True,
+        "message": "Callback submitted successfully",
+        "callbackId": waiting["callbackId"],
     }
     again = client.post("/ai/chat/callback", json=callback)
     assert again.status_code == 404
@@ -79,20 +94,28 @@ def test_callback_round_trip_and_single_use(client: httpx.Client) -> None:
     assert poll(client, accepted)["status"] == "running"
     done = poll(client, accepted)
     assert done["status"] == "complete"
-    assert done["result"]["response"]["content"] == 'Based on the tool results: get_weather returned {"temperature": "24C"}.'
+    assert (
+        done["result"]["response"]["content"]
+        == 'Based on the tool results: get_weather returned {"temperature": "24C"}.'
+    )
 
 
 def test_two_callback_rounds(client: httpx.Client) -> None:
-    accepted = submit(client, {**chat_body("Get the weather in Paris then multiply 6 by 7"), "toolConfig": TOOLS})
+    accepted = submit(
+        client, {**chat_body("Get the weather in Paris then multiply 6 by 7"), "toolConfig": TOOLS}
+    )
     names = []
     for round_no in range(2):
         waiting = _until(client, accepted, "waiting_callback")
         tool = waiting["pendingTools"][0]
         names.append((tool["name"], tool["input"]))
-        r = client.post("/ai/chat/callback", json={
-            "callbackId": waiting["callbackId"],
-            "toolResults": [{"toolUseId": tool["toolUseId"], "result": {"value": round_no}}],
-        })
+        r = client.post(
+            "/ai/chat/callback",
+            json={
+                "callbackId": waiting["callbackId"],
+                "toolResults": [{"toolUseId": tool["toolUseId"], "result": {"value": round_no}}],
+            },
+        )
         assert r.status_code == 200
     assert names == [("get_weather", {"city": "Paris"}), ("multiply", {"a": 6, "b": 7})]
     done = _until(client, accepted, "complete")
@@ -100,8 +123,13 @@ def test_two_callback_rounds(client: httpx.Client) -> None:
 
 
 def test_auto_executed_tools_in_durable_result(client: httpx.Client) -> None:
-    accepted = submit(client, {**chat_body("calculate 2 ** 10"),
-                               "toolConfig": {"autoExecute": True, "allowedTools": ["calculate"]}})
+    accepted = submit(
+        client,
+        {
+            **chat_body("calculate 2 ** 10"),
+            "toolConfig": {"autoExecute": True, "allowedTools": ["calculate"]},
+        },
+    )
     done = _until(client, accepted, "complete")
     assert done["result"]["toolExecutions"][0]["result"]["result"] == 1024
 
@@ -109,13 +137,15 @@ def test_auto_executed_tools_in_durable_result(client: httpx.Client) -> None:
 def test_failure_marker(client: httpx.Client) -> None:
     accepted = submit(client, chat_body("please [[fail]] now"))
     failed = _until(client, accepted, "failed")
-    assert failed["error"]["ErrorType"] == "EmulatedFailure" and failed["error"]["ErrorMessage"]
+    assert failed["error"]["ErrorType"] == "EmulatedFailure"
+    assert failed["error"]["ErrorMessage"]
     assert failed["awsStatus"] == "FAILED"
 
 
 def test_unknown_execution_is_404(client: httpx.Client) -> None:
     r = client.get("/ai/chat/executions/" + quote("nope+/=", safe=""))
-    assert r.status_code == 404 and r.json() == {"message": "Execution not found"}
+    assert r.status_code == 404
+    assert r.json() == {"message": "Execution not found"}
 
 
 @pytest.mark.parametrize(
@@ -125,10 +155,16 @@ def test_unknown_execution_is_404(client: httpx.Client) -> None:
         ({"callbackId": "cb-x"}, 400, "toolResults"),
         ({"callbackId": "", "toolResults": [{"toolUseId": "a", "result": {}}]}, 400, "callbackId"),
         ({"callbackId": "cb-x", "toolResults": []}, 400, "toolResults"),
-        ({"callbackId": "cb-unknown", "toolResults": [{"toolUseId": "a", "result": {}}]}, 404, None),
+        (
+            {"callbackId": "cb-unknown", "toolResults": [{"toolUseId": "a", "result": {}}]},
+            404,
+            None,
+        ),
     ],
 )
-def test_callback_errors(client: httpx.Client, body: dict[str, Any], status: int, field: str | None) -> None:
+def test_callback_errors(
+    client: httpx.Client, body: dict[str, Any], status: int, field: str | None
+) -> None:
     r = client.post("/ai/chat/callback", json=body)
     assert r.status_code == status
     if field:
@@ -139,21 +175,29 @@ def test_callback_must_answer_every_pending_tool(client: httpx.Client) -> None:
     accepted = submit(client, {**chat_body("weather in Paris and in Rome"), "toolConfig": TOOLS})
     waiting = _until(client, accepted, "waiting_callback")
     assert len(waiting["pendingTools"]) == 2
-    r = client.post("/ai/chat/callback", json={
-        "callbackId": waiting["callbackId"],
-        "toolResults": [{"toolUseId": waiting["pendingTools"][0]["toolUseId"], "result": {}}],
-    })
-    assert r.status_code == 400 and "toolResults" in r.json()["errors"]
+    r = client.post(
+        "/ai/chat/callback",
+        json={
+            "callbackId": waiting["callbackId"],
+            "toolResults": [{"toolUseId": waiting["pendingTools"][0]["toolUseId"], "result": {}}],
+        },
+    )
+    assert r.status_code == 400
+    assert "toolResults" in r.json()["errors"]
     assert poll(client, accepted)["status"] == "waiting_callback"
 
 
 def test_invalid_async_body_is_400_up_front(client: httpx.Client) -> None:
     r = client.post("/ai/chat", json={**chat_body("x"), "modelId": "nope", "async": True})
-    assert r.status_code == 400 and "modelId" in r.json()["errors"]
+    assert r.status_code == 400
+    assert "modelId" in r.json()["errors"]
 
 
 def test_zero_polls_per_state_and_arn_lookup() -> None:
-    with QuantEmulator(execution_polls_per_state=0) as emu, httpx.Client(base_url=emu.api_base, headers=AUTH) as c:
+    with (
+        QuantEmulator(execution_polls_per_state=0) as emu,
+        httpx.Client(base_url=emu.api_base, headers=AUTH) as c,
+    ):
         accepted = c.post("/ai/chat", json={**chat_body("fast"), "async": True}).json()
         first = checked("getDurableExecutionStatus", c.get(accepted["pollUrl"].lstrip("/")))
         assert first["status"] == "complete"
@@ -166,5 +210,9 @@ async def test_async_polling(aclient: httpx.AsyncClient) -> None:
     accepted = checked("chatInference", r)
     statuses = []
     for _ in range(3):
-        statuses.append(checked("getDurableExecutionStatus", await aclient.get(accepted["pollUrl"].lstrip("/")))["status"])
+        statuses.append(
+            checked(
+                "getDurableExecutionStatus", await aclient.get(accepted["pollUrl"].lstrip("/"))
+            )["status"]
+        )
     assert statuses == ["pending", "running", "complete"]

@@ -53,25 +53,32 @@ def test_header_latency(client: httpx.Client) -> None:
 
 def test_buffered_drop(client: httpx.Client) -> None:
     with pytest.raises(httpx.RemoteProtocolError):
-        client.post("/ai/chat", json=chat_body("drop"), headers={"X-Emulator-Fault": "drop_after=0"})
+        client.post(
+            "/ai/chat", json=chat_body("drop"), headers={"X-Emulator-Fault": "drop_after=0"}
+        )
 
 
 @pytest.mark.parametrize("value", ["status=abc", "colour=red", "status", "rate=3", "status=42"])
 def test_malformed_fault_header_is_400(client: httpx.Client, value: str) -> None:
     r = client.get("/ai/models", headers={"X-Emulator-Fault": value})
-    assert r.status_code == 400 and "X-Emulator-Fault" in r.json()["errors"]
+    assert r.status_code == 400
+    assert "X-Emulator-Fault" in r.json()["errors"]
 
 
 def test_server_level_faults() -> None:
-    with QuantEmulator(fault_status=429, fault_count=2, retry_after=2) as emu, \
-            httpx.Client(base_url=emu.api_base, headers=AUTH) as c:
+    with (
+        QuantEmulator(fault_status=429, fault_count=2, retry_after=2) as emu,
+        httpx.Client(base_url=emu.api_base, headers=AUTH) as c,
+    ):
         codes = [c.get("/ai/models") for _ in range(3)]
         assert [r.status_code for r in codes] == [429, 429, 200]
         assert codes[0].headers["retry-after"] == "2"
         emu.reset()
         assert c.get("/ai/models").status_code == 429
-    with QuantEmulator(failure_rate=0.5, failure_seed=1, failure_status=500) as emu, \
-            httpx.Client(base_url=emu.api_base, headers=AUTH) as c:
+    with (
+        QuantEmulator(failure_rate=0.5, failure_seed=1, failure_status=500) as emu,
+        httpx.Client(base_url=emu.api_base, headers=AUTH) as c,
+    ):
         first = [c.get("/ai/models").status_code for _ in range(10)]
         emu.reset()
         assert [c.get("/ai/models").status_code for _ in range(10)] == first
@@ -79,8 +86,12 @@ def test_server_level_faults() -> None:
 
 
 def test_server_level_stream_faults_and_route_latency() -> None:
-    with QuantEmulator(drop_after_events=1, event_delay_ms=5, route_latency_ms={"embeddings": 50}) as emu, \
-            httpx.Client(base_url=emu.api_base, headers=AUTH) as c:
+    with (
+        QuantEmulator(
+            drop_after_events=1, event_delay_ms=5, route_latency_ms={"embeddings": 50}
+        ) as emu,
+        httpx.Client(base_url=emu.api_base, headers=AUTH) as c,
+    ):
         with pytest.raises(httpx.RemoteProtocolError):
             c.post("/ai/chat/stream", json=chat_body("x")).read()
         started = time.perf_counter()
@@ -90,18 +101,25 @@ def test_server_level_stream_faults_and_route_latency() -> None:
 
 
 def test_wild_server_and_content_events_config() -> None:
-    with QuantEmulator(shapes="wild", content_events=3, chunking="char") as emu, \
-            httpx.Client(base_url=emu.api_base, headers=AUTH) as c:
+    with (
+        QuantEmulator(shapes="wild", content_events=3, chunking="char") as emu,
+        httpx.Client(base_url=emu.api_base, headers=AUTH) as c,
+    ):
         text = c.post("/ai/chat/stream", json=chat_body("abc")).text
-        assert "event:" not in text and text.count('"type":"content"') == 3
+        assert "event:" not in text
+        assert text.count('"type":"content"') == 3
 
 
 async def test_two_hundred_requests_in_flight(emulator: QuantEmulator) -> None:
     limits = httpx.Limits(max_connections=250, max_keepalive_connections=250)
     fault = {"X-Emulator-Fault": "latency=300", **AUTH}
-    async with httpx.AsyncClient(base_url=emulator.api_base, headers=fault, limits=limits, timeout=20) as c:
+    async with httpx.AsyncClient(
+        base_url=emulator.api_base, headers=fault, limits=limits, timeout=20
+    ) as c:
         started = time.perf_counter()
-        responses = await asyncio.gather(*[c.get("/ai/models/amazon.nova-lite-v1%3A0") for _ in range(200)])
+        responses = await asyncio.gather(
+            *[c.get("/ai/models/amazon.nova-lite-v1%3A0") for _ in range(200)]
+        )
         elapsed = time.perf_counter() - started
     print(f"200 concurrent requests with 300 ms latency took {elapsed:.2f}s")
     assert all(r.status_code == 200 for r in responses)
@@ -113,8 +131,12 @@ async def test_async_faults(aclient: httpx.AsyncClient) -> None:
     first = await aclient.post("/ai/embeddings", json={"input": "x"}, headers=fault)
     second = await aclient.post("/ai/embeddings", json={"input": "x"}, headers=fault)
     assert (first.status_code, second.status_code) == (503, 200)
-    with pytest.raises(httpx.RemoteProtocolError):  # noqa: PT012
-        async with aclient.stream("POST", "/ai/chat/stream", json=chat_body("async drop now please"),
-                                  headers={"X-Emulator-Fault": "drop_after=3;event_delay=5"}) as r:
+    with pytest.raises(httpx.RemoteProtocolError):
+        async with aclient.stream(
+            "POST",
+            "/ai/chat/stream",
+            json=chat_body("async drop now please"),
+            headers={"X-Emulator-Fault": "drop_after=3;event_delay=5"},
+        ) as r:
             async for _ in r.aiter_bytes():
                 pass

@@ -22,13 +22,14 @@ def embed(client: httpx.Client, **body: Any) -> dict[str, Any]:
 
 
 def cos(a: list[float], b: list[float]) -> float:
-    return sum(x * y for x, y in zip(a, b)) / (math.hypot(*a) * math.hypot(*b))
+    return sum(x * y for x, y in zip(a, b, strict=False)) / (math.hypot(*a) * math.hypot(*b))
 
 
 @pytest.mark.parametrize("dim", [256, 512, 1024, 8192])
 def test_embedding_dimensions(client: httpx.Client, dim: int) -> None:
     body = embed(client, input="hello world", dimensions=dim)
-    assert body["dimension"] == dim and len(body["embeddings"]) == dim
+    assert body["dimension"] == dim
+    assert len(body["embeddings"]) == dim
     assert body["model"] == "amazon.titan-embed-text-v2:0"
     assert math.isclose(math.hypot(*body["embeddings"]), 1.0, rel_tol=1e-6)
 
@@ -47,7 +48,8 @@ def test_unnormalized_and_titan_v1(client: httpx.Client) -> None:
     raw = embed(client, input="a a a b", normalize=False)["embeddings"]
     assert math.hypot(*raw) > 1.5
     v1 = embed(client, input="x", modelId="amazon.titan-embed-text-v1:0")
-    assert v1["dimension"] == 1536 and len(v1["embeddings"]) == 1536
+    assert v1["dimension"] == 1536
+    assert len(v1["embeddings"]) == 1536
 
 
 @pytest.mark.parametrize(
@@ -73,7 +75,8 @@ def test_hundred_texts_are_fast(client: httpx.Client) -> None:
     r = client.post("/ai/embeddings", json={"input": texts})
     elapsed = time.perf_counter() - started
     print(f"100-text embeddings round trip: {elapsed * 1000:.1f} ms")
-    assert r.status_code == 200 and len(r.json()["embeddings"]) == 100
+    assert r.status_code == 200
+    assert len(r.json()["embeddings"]) == 100
     assert elapsed < 0.25
 
 
@@ -95,23 +98,30 @@ def generate(client: httpx.Client, body: dict[str, Any], **headers: str) -> dict
 
 
 def test_text_image_default_size_and_determinism(client: httpx.Client) -> None:
-    body = {"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "a lighthouse", "style": "PHOTOREALISM"}}
+    body = {
+        "taskType": "TEXT_IMAGE",
+        "textToImageParams": {"text": "a lighthouse", "style": "PHOTOREALISM"},
+    }
     started = time.perf_counter()
     out = generate(client, body)
     print(f"1024x1024 generation: {(time.perf_counter() - started) * 1000:.1f} ms")
     width, height, raw = png_info(base64.b64decode(out["images"][0]))
-    assert (width, height) == (1024, 1024) and len(raw) == 1024 * (1 + 3 * 1024)
+    assert (width, height) == (1024, 1024)
+    assert len(raw) == 1024 * (1 + 3 * 1024)
     assert generate(client, body) == out
     other = generate(client, {**body, "imageGenerationConfig": {"seed": 7}})
     assert other["images"] != out["images"]
 
 
 def test_color_guided_uses_colours_and_count(client: httpx.Client) -> None:
-    out = generate(client, {
-        "taskType": "COLOR_GUIDED_GENERATION",
-        "colorGuidedGenerationParams": {"colors": ["#FF0000", "#00FF00"], "text": "abstract"},
-        "imageGenerationConfig": {**SMALL, "numberOfImages": 3},
-    })
+    out = generate(
+        client,
+        {
+            "taskType": "COLOR_GUIDED_GENERATION",
+            "colorGuidedGenerationParams": {"colors": ["#FF0000", "#00FF00"], "text": "abstract"},
+            "imageGenerationConfig": {**SMALL, "numberOfImages": 3},
+        },
+    )
     assert len(out["images"]) == 3
     _, _, raw = png_info(base64.b64decode(out["images"][0]))
     assert raw[1:4] in (b"\xff\x00\x00", b"\x00\xff\x00")
@@ -120,12 +130,28 @@ def test_color_guided_uses_colours_and_count(client: httpx.Client) -> None:
 @pytest.mark.parametrize(
     "body",
     [
-        {"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "edge", "conditionImage": IMG,
-                                                          "controlMode": "SEGMENTATION", "controlStrength": 0.5}},
-        {"taskType": "IMAGE_VARIATION", "imageVariationParams": {"images": [IMG], "similarityStrength": 0.5}},
-        {"taskType": "INPAINTING", "inPaintingParams": {"image": IMG, "maskPrompt": "the cat", "text": "a dog"}},
+        {
+            "taskType": "TEXT_IMAGE",
+            "textToImageParams": {
+                "text": "edge",
+                "conditionImage": IMG,
+                "controlMode": "SEGMENTATION",
+                "controlStrength": 0.5,
+            },
+        },
+        {
+            "taskType": "IMAGE_VARIATION",
+            "imageVariationParams": {"images": [IMG], "similarityStrength": 0.5},
+        },
+        {
+            "taskType": "INPAINTING",
+            "inPaintingParams": {"image": IMG, "maskPrompt": "the cat", "text": "a dog"},
+        },
         {"taskType": "INPAINTING", "inPaintingParams": {"image": IMG, "maskImage": IMG}},
-        {"taskType": "OUTPAINTING", "outPaintingParams": {"image": IMG, "maskPrompt": "sky", "outPaintingMode": "PRECISE"}},
+        {
+            "taskType": "OUTPAINTING",
+            "outPaintingParams": {"image": IMG, "maskPrompt": "sky", "outPaintingMode": "PRECISE"},
+        },
         {"taskType": "BACKGROUND_REMOVAL", "backgroundRemovalParams": {"image": IMG}},
     ],
 )
@@ -136,8 +162,17 @@ def test_image_tasks_keep_input_size(client: httpx.Client, body: dict[str, Any])
 
 
 def test_virtual_try_on_returns_mask(client: httpx.Client) -> None:
-    out = generate(client, {"taskType": "VIRTUAL_TRY_ON",
-                            "virtualTryOnParams": {"sourceImage": IMG, "referenceImage": IMG, "maskType": "GARMENT"}})
+    out = generate(
+        client,
+        {
+            "taskType": "VIRTUAL_TRY_ON",
+            "virtualTryOnParams": {
+                "sourceImage": IMG,
+                "referenceImage": IMG,
+                "maskType": "GARMENT",
+            },
+        },
+    )
     assert png_info(base64.b64decode(out["maskImage"]))[:2] == (64, 64)
 
 
@@ -145,29 +180,94 @@ def test_virtual_try_on_returns_mask(client: httpx.Client) -> None:
     ("body", "field"),
     [
         ({"taskType": "TEXT_IMAGE"}, "textToImageParams"),
-        ({"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "x"}, "backgroundRemovalParams": {"image": IMG}},
-         "backgroundRemovalParams"),
-        ({"taskType": "TEXT_IMAGE", "textToImageParams": {"style": "PHOTOREALISM"}}, "textToImageParams.text"),
-        ({"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "x", "controlMode": "CANNY_EDGE"}},
-         "textToImageParams.conditionImage"),
-        ({"taskType": "COLOR_GUIDED_GENERATION", "colorGuidedGenerationParams": {"text": "x"}},
-         "colorGuidedGenerationParams.colors"),
-        ({"taskType": "COLOR_GUIDED_GENERATION", "colorGuidedGenerationParams": {"text": "x", "colors": ["red"]}},
-         "colorGuidedGenerationParams.colors.0"),
-        ({"taskType": "INPAINTING", "inPaintingParams": {"image": IMG}}, "inPaintingParams.maskImage"),
-        ({"taskType": "INPAINTING", "inPaintingParams": {"image": IMG, "maskImage": IMG, "maskPrompt": "x"}},
-         "inPaintingParams.maskImage"),
-        ({"taskType": "BACKGROUND_REMOVAL", "backgroundRemovalParams": {"image": b64(b"GIF89a....")}},
-         "backgroundRemovalParams.image"),
-        ({"taskType": "BACKGROUND_REMOVAL", "backgroundRemovalParams": {}}, "backgroundRemovalParams.image"),
-        ({"taskType": "VIRTUAL_TRY_ON", "virtualTryOnParams": {"sourceImage": IMG}}, "virtualTryOnParams.referenceImage"),
-        ({"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "x"}, "imageGenerationConfig": {"width": 100, "height": 64}},
-         "imageGenerationConfig.width"),
-        ({"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "x"}, "imageGenerationConfig": {"width": 2048, "height": 256}},
-         "imageGenerationConfig.height"),
-        ({"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "x"}, "imageGenerationConfig": {"numberOfImages": 6}},
-         "imageGenerationConfig.numberOfImages"),
-        ({"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "x"}, "modelId": "amazon.nova-lite-v1:0"}, "modelId"),
+        (
+            {
+                "taskType": "TEXT_IMAGE",
+                "textToImageParams": {"text": "x"},
+                "backgroundRemovalParams": {"image": IMG},
+            },
+            "backgroundRemovalParams",
+        ),
+        (
+            {"taskType": "TEXT_IMAGE", "textToImageParams": {"style": "PHOTOREALISM"}},
+            "textToImageParams.text",
+        ),
+        (
+            {
+                "taskType": "TEXT_IMAGE",
+                "textToImageParams": {"text": "x", "controlMode": "CANNY_EDGE"},
+            },
+            "textToImageParams.conditionImage",
+        ),
+        (
+            {"taskType": "COLOR_GUIDED_GENERATION", "colorGuidedGenerationParams": {"text": "x"}},
+            "colorGuidedGenerationParams.colors",
+        ),
+        (
+            {
+                "taskType": "COLOR_GUIDED_GENERATION",
+                "colorGuidedGenerationParams": {"text": "x", "colors": ["red"]},
+            },
+            "colorGuidedGenerationParams.colors.0",
+        ),
+        (
+            {"taskType": "INPAINTING", "inPaintingParams": {"image": IMG}},
+            "inPaintingParams.maskImage",
+        ),
+        (
+            {
+                "taskType": "INPAINTING",
+                "inPaintingParams": {"image": IMG, "maskImage": IMG, "maskPrompt": "x"},
+            },
+            "inPaintingParams.maskImage",
+        ),
+        (
+            {
+                "taskType": "BACKGROUND_REMOVAL",
+                "backgroundRemovalParams": {"image": b64(b"GIF89a....")},
+            },
+            "backgroundRemovalParams.image",
+        ),
+        (
+            {"taskType": "BACKGROUND_REMOVAL", "backgroundRemovalParams": {}},
+            "backgroundRemovalParams.image",
+        ),
+        (
+            {"taskType": "VIRTUAL_TRY_ON", "virtualTryOnParams": {"sourceImage": IMG}},
+            "virtualTryOnParams.referenceImage",
+        ),
+        (
+            {
+                "taskType": "TEXT_IMAGE",
+                "textToImageParams": {"text": "x"},
+                "imageGenerationConfig": {"width": 100, "height": 64},
+            },
+            "imageGenerationConfig.width",
+        ),
+        (
+            {
+                "taskType": "TEXT_IMAGE",
+                "textToImageParams": {"text": "x"},
+                "imageGenerationConfig": {"width": 2048, "height": 256},
+            },
+            "imageGenerationConfig.height",
+        ),
+        (
+            {
+                "taskType": "TEXT_IMAGE",
+                "textToImageParams": {"text": "x"},
+                "imageGenerationConfig": {"numberOfImages": 6},
+            },
+            "imageGenerationConfig.numberOfImages",
+        ),
+        (
+            {
+                "taskType": "TEXT_IMAGE",
+                "textToImageParams": {"text": "x"},
+                "modelId": "amazon.nova-lite-v1:0",
+            },
+            "modelId",
+        ),
         ({"taskType": "PAINT"}, "taskType"),
     ],
 )
@@ -178,13 +278,24 @@ def test_image_validation(client: httpx.Client, body: dict[str, Any], field: str
 
 
 def test_moderation_partial_success(client: httpx.Client) -> None:
-    out = generate(client, {"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "a [[blocked]] thing"},
-                            "imageGenerationConfig": {**SMALL, "numberOfImages": 3}})
-    assert len(out["images"]) == 2 and "moderation" in out["error"]
+    out = generate(
+        client,
+        {
+            "taskType": "TEXT_IMAGE",
+            "textToImageParams": {"text": "a [[blocked]] thing"},
+            "imageGenerationConfig": {**SMALL, "numberOfImages": 3},
+        },
+    )
+    assert len(out["images"]) == 2
+    assert "moderation" in out["error"]
 
 
 def test_wild_data_url_images(client: httpx.Client) -> None:
-    body = {"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "x"}, "imageGenerationConfig": SMALL}
+    body = {
+        "taskType": "TEXT_IMAGE",
+        "textToImageParams": {"text": "x"},
+        "imageGenerationConfig": SMALL,
+    }
     r = client.post("/ai/image-generation", json=body, headers={"X-Emulator-Shapes": "wild"})
     url = r.json()["images"][0]
     assert url.startswith("data:image/png;base64,")
@@ -194,23 +305,36 @@ def test_wild_data_url_images(client: httpx.Client) -> None:
 # -- models ----------------------------------------------------------------------------------
 
 EXPECTED = {
-    "amazon.nova-lite-v1:0", "amazon.nova-pro-v1:0", "amazon.nova-micro-v1:0",
-    "anthropic.claude-3-5-sonnet-20241022-v2:0", "anthropic.claude-sonnet-4-20250514-v1:0",
-    "anthropic.claude-sonnet-4-5", "anthropic.claude-sonnet-4-6", "amazon.titan-embed-text-v2:0",
-    "amazon.titan-embed-text-v1:0", "amazon.nova-canvas-v1:0",
+    "amazon.nova-lite-v1:0",
+    "amazon.nova-pro-v1:0",
+    "amazon.nova-micro-v1:0",
+    "anthropic.claude-3-5-sonnet-20241022-v2:0",
+    "anthropic.claude-sonnet-4-20250514-v1:0",
+    "anthropic.claude-sonnet-4-5",
+    "anthropic.claude-sonnet-4-6",
+    "amazon.titan-embed-text-v2:0",
+    "amazon.titan-embed-text-v1:0",
+    "amazon.nova-canvas-v1:0",
 }
 
 
 def test_list_models_and_features(client: httpx.Client) -> None:
     body = checked("listAIModels", client.get("/ai/models"))
-    assert {m["id"] for m in body["models"]} == EXPECTED and body["count"] == 10
+    assert {m["id"] for m in body["models"]} == EXPECTED
+    assert body["count"] == 10
     item = next(m for m in body["models"] if m["id"] == "anthropic.claude-sonnet-4-6")
-    assert item["capabilities"]["toolUse"] and item["capabilities"]["supportsTools"]
-    assert item["contextWindow"] == 200_000 and item["maxOutputTokens"] > 0
+    assert item["capabilities"]["toolUse"]
+    assert item["capabilities"]["supportsTools"]
+    assert item["contextWindow"] == 200_000
+    assert item["maxOutputTokens"] > 0
     chat = checked("listAIModels", client.get("/ai/models", params={"feature": "chat"}))
-    assert all(m["capabilities"]["text"] for m in chat["models"]) and chat["count"] == 7
+    assert all(m["capabilities"]["text"] for m in chat["models"])
+    assert chat["count"] == 7
     emb = client.get("/ai/models", params={"feature": "embeddings"}).json()
-    assert {m["id"] for m in emb["models"]} == {"amazon.titan-embed-text-v2:0", "amazon.titan-embed-text-v1:0"}
+    assert {m["id"] for m in emb["models"]} == {
+        "amazon.titan-embed-text-v2:0",
+        "amazon.titan-embed-text-v1:0",
+    }
     vision = client.get("/ai/models", params={"feature": "vision"}).json()
     assert "amazon.nova-micro-v1:0" not in {m["id"] for m in vision["models"]}
     assert client.get("/ai/models", params={"feature": "streaming"}).json()["count"] == 7
@@ -224,7 +348,9 @@ def test_get_model(client: httpx.Client, path: str) -> None:
     body = checked("getAIModel", client.get("/ai/models/" + path))
     assert body["id"] == "amazon.nova-pro-v1:0"
     assert body["pricing"] == {"inputPerMToken": 0.8, "outputPerMToken": 3.2, "currency": "USD"}
-    assert body["capabilities"]["supportsVision"] and body["available"] and not body["deprecated"]
+    assert body["capabilities"]["supportsVision"]
+    assert body["available"]
+    assert not body["deprecated"]
 
 
 def test_unknown_model_404(client: httpx.Client) -> None:

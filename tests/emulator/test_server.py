@@ -36,8 +36,13 @@ def test_base_urls(emulator: QuantEmulator) -> None:
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer"}, {"Authorization": "Basic abc"},
-     {"Authorization": "Bearer two words"}, {"Authorization": "qc_token"}],
+    [
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer two words"},
+        {"Authorization": "qc_token"},
+    ],
 )
 def test_bad_or_missing_token_is_401(emulator: QuantEmulator, headers: dict[str, str]) -> None:
     r = httpx.post(emulator.api_base + "/ai/chat", json=chat_body("hi"), headers=headers)
@@ -49,15 +54,20 @@ def test_bad_or_missing_token_is_401(emulator: QuantEmulator, headers: dict[str,
 
 
 def test_token_never_echoed(client: httpx.Client) -> None:
-    r = client.post("/ai/chat", json={"modelId": "nope", "messages": [{"role": "user", "content": "x"}]})
+    r = client.post(
+        "/ai/chat", json={"modelId": "nope", "messages": [{"role": "user", "content": "x"}]}
+    )
     assert r.status_code == 400
     assert "qc_test_token" not in r.text
 
 
 def test_uk_spelling_and_any_org(emulator: QuantEmulator) -> None:
     for spelling in ("organisations", "organizations"):
-        r = httpx.post(f"{emulator.base_url}/api/v3/{spelling}/acme-org/ai/chat",
-                       json=chat_body("hello"), headers=AUTH)
+        r = httpx.post(
+            f"{emulator.base_url}/api/v3/{spelling}/acme-org/ai/chat",
+            json=chat_body("hello"),
+            headers=AUTH,
+        )
         assert r.status_code == 200
         checked("chatInference", r)
     r = httpx.get(f"{emulator.base_url}/api/v3/orgs/acme/ai/models", headers=AUTH)
@@ -86,8 +96,18 @@ def test_malformed_json_is_400(client: httpx.Client) -> None:
         ({**chat_body("x"), "maxTokens": 0}, "maxTokens"),
         ({**chat_body("x"), "unknownField": 1}, "unknownField"),
         ({**chat_body("x"), "stopSequences": ["a", "b", "c", "d", "e"]}, "stopSequences"),
-        ({"modelId": MODEL, "messages": [{"role": "user", "content": [{"image": {"format": "bmp", "source": {"bytes": "AAAA"}}}]}]},
-         "messages.0.content.0.image.format"),
+        (
+            {
+                "modelId": MODEL,
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [{"image": {"format": "bmp", "source": {"bytes": "AAAA"}}}],
+                    }
+                ],
+            },
+            "messages.0.content.0.image.format",
+        ),
     ],
 )
 def test_schema_violations_name_the_field(client: httpx.Client, body: dict, field: str) -> None:
@@ -95,7 +115,8 @@ def test_schema_violations_name_the_field(client: httpx.Client, body: dict, fiel
     assert r.status_code == 400, r.text
     payload = r.json()
     assert field in payload["errors"], payload
-    assert isinstance(payload["errors"][field], list) and payload["errors"][field]
+    assert isinstance(payload["errors"][field], list)
+    assert payload["errors"][field]
     assert field in payload["message"]
 
 
@@ -113,7 +134,8 @@ def test_keep_alive_reuses_one_connection(emulator: QuantEmulator) -> None:
                 c.get("/ai/models")
         assert emu.connections == 3
         httpx.post(emu.base_url + "/_emulator/reset")
-        assert emu.connections == 0 and emu.requests == 0
+        assert emu.connections == 0
+        assert emu.requests == 0
 
 
 def test_config_validation() -> None:
@@ -157,9 +179,20 @@ def test_cli_parser_has_emulator_flags() -> None:
     from quant_ai.cli import build_parser
 
     args = build_parser().parse_args(
-        ["emulator", "--port", "0", "--route-latency", "embeddings=50", "--wild", "--content-events", "5"]
+        [
+            "emulator",
+            "--port",
+            "0",
+            "--route-latency",
+            "embeddings=50",
+            "--wild",
+            "--content-events",
+            "5",
+        ]
     )
-    assert args.port == 0 and args.route_latency == [("embeddings", 50.0)]
-    assert args.wild and args.content_events == 5
+    assert args.port == 0
+    assert args.route_latency == [("embeddings", 50.0)]
+    assert args.wild
+    assert args.content_events == 5
     with pytest.raises(SystemExit):
         build_parser().parse_args(["emulator", "--route-latency", "bad"])
