@@ -1,0 +1,328 @@
+"""Write the notebooks under ``notebooks/`` and execute them with their outputs saved.
+
+Usage::
+
+    python scripts/build_notebooks.py            # against the emulator (no token needed)
+
+The cells are defined here so that the notebooks stay reviewable as code; the committed
+``.ipynb`` files carry the outputs of the last run. ``tests/test_notebooks.py`` executes every
+notebook again so that none of them rots.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "notebooks"
+
+SETUP = """\
+import os
+
+# Use the real service when a token is set, else start the built-in emulator.
+if not (os.environ.get("QUANT_API_KEY") and os.environ.get("QUANT_ORGANIZATION")):
+    from quant_ai.emulator import QuantEmulator
+
+    emulator = QuantEmulator().start()
+    os.environ.update(
+        QUANT_API_KEY="emulator-key", QUANT_ORGANIZATION="demo", QUANT_BASE_URL=emulator.base_url
+    )
+    print("Using the built-in emulator")
+else:
+    print("Using the Quant AI service")"""
+
+NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
+    "01_langchain_quickstart.ipynb": [
+        (
+            "md",
+            "# LangChain quickstart with `ChatQuant`\n\nInvoke, stream, async, batch, tools, "
+            "structured output and multimodal input. Runs against the built-in emulator "
+            "unless `QUANT_API_KEY` and `QUANT_ORGANIZATION` are set.",
+        ),
+        ("code", SETUP),
+        ("md", "## Invoke"),
+        (
+            "code",
+            "from langchain_quant import ChatQuant\n\n"
+            'llm = ChatQuant(model="amazon.nova-lite-v1:0", temperature=0.2)\n'
+            'message = llm.invoke("What is the capital of Australia?")\n'
+            "print(message.content)\nprint(message.usage_metadata)\n"
+            'print({k: message.response_metadata[k] for k in ("model_name", "finish_reason")})',
+        ),
+        ("md", "## Stream"),
+        (
+            "code",
+            'for chunk in llm.stream("Tell me about the platypus in one sentence."):\n'
+            '    print(chunk.content, end="|")',
+        ),
+        ("md", "## Async and batch"),
+        (
+            "code",
+            'reply = await llm.ainvoke("Say hello in French.")\nprint(reply.content)\n\n'
+            'async for chunk in llm.astream("Count to three."):\n    print(chunk.content, end="")\n'
+            "print()\n"
+            'for answer in llm.batch(["Name a colour.", "Name a fruit."]):\n'
+            "    print(answer.content)",
+        ),
+        ("md", "## Tool calling"),
+        (
+            "code",
+            "from langchain_core.messages import HumanMessage, ToolMessage\n"
+            "from langchain_core.tools import tool\n\n\n"
+            "@tool\ndef get_population(city: str) -> int:\n"
+            '    """Get the population of a city."""\n'
+            '    return {"Sydney": 5_450_000, "Perth": 2_310_000}.get(city, 0)\n\n\n'
+            "with_tools = llm.bind_tools([get_population])\n"
+            'messages = [HumanMessage("What is the population of Perth?")]\n'
+            "reply = with_tools.invoke(messages)\nprint(reply.tool_calls)\n"
+            "messages.append(reply)\n"
+            "for call in reply.tool_calls:\n"
+            '    messages.append(ToolMessage(str(get_population.invoke(call["args"])), tool_call_id=call["id"]))\n'
+            "print(with_tools.invoke(messages).content)",
+        ),
+        ("md", "## Structured output"),
+        (
+            "code",
+            "from pydantic import BaseModel, Field\n\n\n"
+            "class City(BaseModel):\n"
+            '    name: str = Field(description="The city")\n'
+            '    country: str = Field(description="Its country")\n'
+            '    founded: int = Field(description="Year founded")\n\n\n'
+            "extractor = llm.with_structured_output(City)\n"
+            'extractor.invoke("Melbourne, Australia, was founded in 1835.")',
+        ),
+        ("md", "## Multimodal input\n\nImages and PDFs go in as standard content blocks."),
+        (
+            "code",
+            "import base64\n\n"
+            "png = base64.b64decode(\n"
+            '    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="\n'
+            ")\n"
+            "question = HumanMessage(\n"
+            "    content=[\n"
+            '        {"type": "image", "base64": base64.b64encode(png).decode(), "mime_type": "image/png"},\n'
+            '        {"type": "text", "text": "What is in this image?"},\n'
+            "    ]\n"
+            ")\nprint(llm.invoke([question]).content)",
+        ),
+    ],
+    "02_llamaindex_rag.ipynb": [
+        (
+            "md",
+            "# LlamaIndex RAG with `QuantEmbedding` and `QuantLLM`\n\n"
+            "Index, query engine, chat engine and token counting.",
+        ),
+        ("code", SETUP),
+        (
+            "code",
+            "from importlib import resources\n\n"
+            "from llama_index.core import Document, Settings, VectorStoreIndex\n"
+            "from llama_index_quant import QuantEmbedding, QuantLLM\n\n"
+            'Settings.llm = QuantLLM(model="amazon.nova-lite-v1:0")\n'
+            "Settings.embed_model = QuantEmbedding(dimensions=512)\n\n"
+            "documents = [\n"
+            '    Document(text=f.read_text("utf-8"), metadata={"file": f.name})\n'
+            '    for f in resources.files("quant_demo").joinpath("data").iterdir()\n'
+            '    if f.name.endswith(".md")\n'
+            "]\n"
+            "index = VectorStoreIndex.from_documents(documents)\nlen(documents)",
+        ),
+        ("md", "## Query engine"),
+        (
+            "code",
+            "engine = index.as_query_engine(similarity_top_k=2)\n"
+            'response = engine.query("Who designed Canberra?")\nprint(response)\n'
+            "for node in response.source_nodes:\n"
+            '    print(node.metadata["file"], round(node.score, 3))',
+        ),
+        ("md", "## Chat engine"),
+        (
+            "code",
+            'chat = index.as_chat_engine(chat_mode="context")\n'
+            'print(chat.chat("When did the reef become a World Heritage Area?"))',
+        ),
+        (
+            "md",
+            "## Token counting\n\n`TokenCountingHandler` sees the real token counts Quant reports.",
+        ),
+        (
+            "code",
+            "from llama_index.core.callbacks import CallbackManager, TokenCountingHandler\n\n"
+            "counter = TokenCountingHandler()\n"
+            "Settings.callback_manager = CallbackManager([counter])\n"
+            "engine = index.as_query_engine(similarity_top_k=1)\n"
+            'engine.query("What do platypus males carry on their hind legs?")\n'
+            'print("prompt tokens:", counter.prompt_llm_token_count)\n'
+            'print("completion tokens:", counter.completion_llm_token_count)',
+        ),
+    ],
+    "03_agents_and_tools.ipynb": [
+        (
+            "md",
+            "# Agents and tools\n\nA LangChain tool loop, a LlamaIndex `FunctionAgent`, "
+            "tools the service runs itself, and durable executions.",
+        ),
+        ("code", SETUP),
+        ("md", "## LangChain: a manual tool loop"),
+        (
+            "code",
+            "from langchain_core.messages import HumanMessage, ToolMessage\n"
+            "from langchain_core.tools import tool\n"
+            "from langchain_quant import ChatQuant\n\n\n"
+            '@tool\ndef add(a: float, b: float) -> float:\n    """Add two numbers a and b."""\n'
+            "    return a + b\n\n\n"
+            "llm = ChatQuant().bind_tools([add])\n"
+            'messages = [HumanMessage("Add 17 and 25.")]\n'
+            "while True:\n"
+            "    reply = llm.invoke(messages)\n"
+            "    messages.append(reply)\n"
+            "    if not reply.tool_calls:\n"
+            "        break\n"
+            "    for call in reply.tool_calls:\n"
+            '        messages.append(ToolMessage(str(add.invoke(call["args"])), tool_call_id=call["id"]))\n'
+            "print(reply.content)",
+        ),
+        ("md", "## LlamaIndex: FunctionAgent"),
+        (
+            "code",
+            "from llama_index.core.agent.workflow import FunctionAgent\n"
+            "from llama_index.core.tools import FunctionTool\n"
+            "from llama_index_quant import QuantLLM\n\n\n"
+            "def multiply(a: float, b: float) -> float:\n"
+            '    """Multiply two numbers a and b."""\n'
+            "    return a * b\n\n\n"
+            "agent = FunctionAgent(tools=[FunctionTool.from_defaults(multiply)], llm=QuantLLM())\n"
+            'print(await agent.run("Multiply 12 by 12."))',
+        ),
+        (
+            "md",
+            "## Tools the service runs itself\n\nName Quant's built-in tools; the service "
+            "executes them and returns the final answer. The executed calls come back as "
+            "`server_tool_call` / `server_tool_result` blocks, never as `tool_calls` an agent "
+            "would run again.",
+        ),
+        (
+            "code",
+            'server_side = ChatQuant().bind_tools(["get_weather"])\n'
+            'reply = server_side.invoke("What is the weather in Paris?")\n'
+            "print(reply.text)\nprint(reply.tool_calls)\n"
+            'print([block["type"] for block in reply.content if isinstance(block, dict)])',
+        ),
+        (
+            "md",
+            "## Durable executions\n\n`async: true` starts a durable execution; the client "
+            "polls it and answers the tools it asks for.",
+        ),
+        (
+            "code",
+            "from quant_ai import QuantClient\n\n"
+            "client = QuantClient()\n"
+            'tools = {"tools": [{"toolSpec": {"name": "lookup_order", "description": "Look up an order",\n'
+            '           "inputSchema": {"json": {"type": "object", "properties": {"order": {"type": "string"}},\n'
+            '                                    "required": ["order"]}}}}]}\n'
+            'started = client.start_chat(messages=[{"role": "user", "content": "Look up order 42"}],\n'
+            "                            tool_config=tools)\n"
+            'print("stored id:", started.request_id)\n'
+            "final = client.wait_for_execution(\n"
+            "    started.request_id,\n"
+            '    tool_handler=lambda pending: {p.tool_use_id: {"status": "shipped"} for p in pending},\n'
+            "    initial_delay=0.1,\n"
+            ')\nprint(final.status, "-", final.result.response.content)',
+        ),
+    ],
+    "04_nova_canvas.ipynb": [
+        ("md", "# Nova Canvas image generation\n\nEvery task type, shown inline."),
+        ("code", SETUP),
+        (
+            "code",
+            "from IPython.display import Image, display\n"
+            "from quant_ai import QuantClient\n\n"
+            "client = QuantClient()\n"
+            'size = {"width": 320, "height": 320}\n'
+            "first = client.generate_image(QuantClient.text_to_image_request(\n"
+            '    "a lighthouse at dusk", style="PHOTOREALISM", seed=7, **size)).images[0]\n'
+            "display(Image(data=first.data))",
+        ),
+        (
+            "code",
+            "tasks = {\n"
+            '    "TEXT_IMAGE with conditioning": {"task_type": "TEXT_IMAGE", "text_to_image_params": {\n'
+            '        "text": "a lighthouse", "condition_image": first.data, "control_mode": "CANNY_EDGE"}},\n'
+            '    "COLOR_GUIDED_GENERATION": {"task_type": "COLOR_GUIDED_GENERATION", "color_guided_generation_params": {\n'
+            '        "text": "a lighthouse", "colors": ["#1E3A8A", "#F59E0B"]}},\n'
+            '    "IMAGE_VARIATION": {"task_type": "IMAGE_VARIATION", "image_variation_params": {\n'
+            '        "images": [first.data], "similarity_strength": 0.7, "text": "in winter"}},\n'
+            '    "INPAINTING": {"task_type": "INPAINTING", "in_painting_params": {\n'
+            '        "image": first.data, "mask_prompt": "the sky", "text": "a starry sky"}},\n'
+            '    "OUTPAINTING": {"task_type": "OUTPAINTING", "out_painting_params": {\n'
+            '        "image": first.data, "mask_prompt": "the lighthouse", "text": "a wide beach"}},\n'
+            '    "BACKGROUND_REMOVAL": {"task_type": "BACKGROUND_REMOVAL", "background_removal_params": {\n'
+            '        "image": first.data}},\n'
+            '    "VIRTUAL_TRY_ON": {"task_type": "VIRTUAL_TRY_ON", "virtual_try_on_params": {\n'
+            '        "sourceImage": first.data, "referenceImage": first.data}},\n'
+            "}\n"
+            "for title, request in tasks.items():\n"
+            "    result = client.generate_image(request, image_generation_config=size)\n"
+            '    print(title, [f"{len(i.data)} bytes {i.mime_type}" for i in result.images])\n'
+            "    display(Image(data=result.images[0].data))",
+        ),
+        ("md", "## As a LangChain tool"),
+        (
+            "code",
+            "from langchain_quant import NovaCanvasTool\n\n"
+            'message = NovaCanvasTool().invoke({"name": "nova_canvas", "id": "call-1", "type": "tool_call",\n'
+            '                                   "args": {"prompt": "a red fox", "width": 320, "height": 320}})\n'
+            "print(message.content)\n"
+            "display(Image(data=message.artifact[0].data))",
+        ),
+    ],
+}
+
+
+def build(name: str, cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
+    """A notebook from ``(kind, source)`` cells."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.metadata["language_info"] = {"name": "python"}
+    for kind, source in cells:
+        if kind == "md":
+            nb.cells.append(nbformat.v4.new_markdown_cell(source))
+        else:
+            nb.cells.append(nbformat.v4.new_code_cell(source))
+    return nb
+
+
+def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 120) -> nbformat.NotebookNode:
+    """Run every cell (raising on the first error); return the notebook with outputs."""
+    env_backup = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("QUANT_")}
+    try:
+        NotebookClient(
+            nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
+        ).execute()
+    finally:
+        os.environ.update(env_backup)
+    return nb
+
+
+def main() -> int:
+    OUT.mkdir(exist_ok=True)
+    for name, cells in NOTEBOOKS.items():
+        nb = execute(build(name, cells), OUT)
+        for cell in nb.cells:  # keep the committed outputs free of machine details
+            cell.get("metadata", {}).pop("execution", None)
+        nbformat.write(nb, OUT / name)
+        print(f"wrote notebooks/{name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
