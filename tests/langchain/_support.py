@@ -201,6 +201,22 @@ def tiny_pdf(text: str = "Dummy PDF file") -> bytes:
     return bytes(out)
 
 
+def tiny_wav(samples: int = 64) -> bytes:
+    """A short silent 8 kHz mono WAV."""
+    data = b"\x00\x00" * samples
+    fmt = struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16)
+    return (
+        b"RIFF"
+        + struct.pack("<I", 36 + len(data))
+        + b"WAVEfmt "
+        + struct.pack("<I", 16)
+        + fmt
+        + b"data"
+        + struct.pack("<I", len(data))
+        + data
+    )
+
+
 def b64(data: bytes) -> str:
     """Base64 text of bytes."""
     return base64.b64encode(data).decode("ascii")

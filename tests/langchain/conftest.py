@@ -53,6 +53,7 @@ def vcr_cassette_dir() -> str:
 _MEDIA = {
     "agentic-rag-output.png": ("image/png", _support.tiny_png),
     "dummy.pdf": ("application/pdf", _support.tiny_pdf),
+    "Northern_Flicker_202280456.wav": ("audio/wav", _support.tiny_wav),
 }
 
 

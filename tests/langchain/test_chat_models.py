@@ -1,0 +1,410 @@
+"""ChatQuant over a contract-checked MockTransport: every request is validated against the spec."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from typing import Any
+
+import httpx
+import pytest
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.exceptions import (
+    ContextOverflowError,
+    ModelAuthenticationError,
+    ModelRateLimitError,
+    OutputParserException,
+)
+from langchain_core.load import dumpd, dumps
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel
+
+from langchain_quant import ChatQuant
+from langchain_quant.errors import QuantModelStreamError
+from quant_ai import QuantError, QuantRateLimitError, QuantValidationError
+
+SECRET = "qc_super_secret_value_123"
+
+
+def answer(text: str = "ok", tool_use: Any = None, finish: str = "stop") -> dict[str, Any]:
+    response: dict[str, Any] = {"role": "assistant", "content": text}
+    if tool_use is not None:
+        response["toolUse"] = tool_use
+    return {
+        "response": response,
+        "model": "amazon.nova-lite-v1:0",
+        "requestId": "req-1",
+        "finishReason": finish,
+        "usage": {"inputTokens": 5, "outputTokens": 3, "totalTokens": 8, "costCents": 0.02},
+    }
+
+
+def sse(*frames: tuple[str, dict[str, Any]]) -> httpx.Response:
+    text = "".join(f"event: {e}\ndata: {json.dumps(d)}\n\n" for e, d in frames)
+    return httpx.Response(200, text=text, headers={"content-type": "text/event-stream"})
+
+
+STREAM = (
+    ("start", {"requestId": "req-2", "model": "amazon.nova-lite-v1:0", "streaming": True}),
+    ("content", {"delta": "Hel", "complete": False}),
+    ("content", {"delta": "lo", "complete": False}),
+    ("done", {"complete": True, "usage": {"inputTokens": 2, "outputTokens": 2, "totalTokens": 4}}),
+)
+
+
+def chat(make_client: Any, handler: Any, **kwargs: Any) -> tuple[ChatQuant, Any]:
+    client, transport = make_client(handler, max_retries=kwargs.pop("max_retries", 2))
+    return ChatQuant(client=client, **kwargs), transport
+
+
+def body_of(transport: Any, n: int = -1) -> dict[str, Any]:
+    return transport.requests[n][1]
+
+
+def test_invoke_sends_every_field(make_client: Any) -> None:
+    llm, transport = chat(
+        make_client,
+        lambda r: httpx.Response(200, json=answer()),
+        model="anthropic.claude-sonnet-4-5",
+        temperature=0.2,
+        max_tokens=50,
+        top_p=0.9,
+        stop_sequences=["END"],
+        guardrails={"guardrailIdentifier": "g1", "guardrailVersion": "1", "trace": "enabled"},
+        long_context=True,
+        session_id="5b2a3b0e-8a9c-4f6e-9d3c-1a2b3c4d5e6f",
+        model_kwargs={"allowedTools": ["calculate"]},
+    )
+    msg = llm.invoke([SystemMessage("Be brief."), HumanMessage("Hi")])
+    assert msg.text == "ok"
+    assert body_of(transport) == {
+        "messages": [{"role": "user", "content": "Hi"}],
+        "modelId": "anthropic.claude-sonnet-4-5",
+        "systemPrompt": "Be brief.",
+        "temperature": 0.2,
+        "maxTokens": 50,
+        "topP": 0.9,
+        "stopSequences": ["END"],
+        "guardrails": {"guardrailIdentifier": "g1", "guardrailVersion": "1", "trace": "enabled"},
+        "longContext": True,
+        "sessionId": "5b2a3b0e-8a9c-4f6e-9d3c-1a2b3c4d5e6f",
+        "allowedTools": ["calculate"],
+    }
+    assert msg.response_metadata["cost_cents"] == 0.02
+    assert msg.usage_metadata == {"input_tokens": 5, "output_tokens": 3, "total_tokens": 8}
+
+
+def test_per_call_overrides_and_ls_params(make_client: Any) -> None:
+    llm, transport = chat(make_client, lambda r: httpx.Response(200, json=answer()))
+    llm.invoke("Hi", model="amazon.nova-pro-v1:0", stop=["x"], temperature=1.0, max_tokens=7)
+    body = body_of(transport)
+    assert (body["modelId"], body["stopSequences"], body["temperature"], body["maxTokens"]) == (
+        "amazon.nova-pro-v1:0",
+        ["x"],
+        1.0,
+        7,
+    )
+    params = llm._get_ls_params(stop=["x"], model="amazon.nova-pro-v1:0", max_tokens=7)
+    assert params == {
+        "ls_provider": "quant",
+        "ls_model_name": "amazon.nova-pro-v1:0",
+        "ls_model_type": "chat",
+        "ls_temperature": None,
+        "ls_max_tokens": 7,
+        "ls_stop": ["x"],
+    }
+
+
+def test_unknown_init_kwargs_go_to_model_kwargs() -> None:
+    with pytest.warns(UserWarning, match="topK"):
+        llm = ChatQuant(topK=5)
+    assert llm.model_kwargs == {"topK": 5}
+
+
+def test_aliases_model_id_and_stop_sequences() -> None:
+    llm = ChatQuant(model_id="amazon.nova-pro-v1:0", stop_sequences=["a"])
+    assert (llm.model, llm.stop) == ("amazon.nova-pro-v1:0", ["a"])
+
+
+class Recorder(BaseCallbackHandler):
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
+        self.log.append(f"token:{token}")
+
+
+def test_stream_fires_callback_before_each_chunk(make_client: Any) -> None:
+    llm, transport = chat(make_client, lambda r: sse(*STREAM))
+    log: list[str] = []
+    chunks = []
+    for chunk in llm.stream("Hi", config={"callbacks": [Recorder(log)]}):
+        log.append(f"chunk:{chunk.text}")
+        chunks.append(chunk)
+    assert log[:4] == ["token:Hel", "chunk:Hel", "token:lo", "chunk:lo"]
+    assert [c.usage_metadata is not None for c in chunks] == [False, False, True]
+    assert transport.requests[0][0] == "chatInferenceStream"
+
+
+async def test_astream_fires_callback_before_each_chunk(make_client: Any) -> None:
+    llm, _ = chat(make_client, lambda r: sse(*STREAM))
+    log: list[str] = []
+    full = None
+    async for chunk in llm.astream("Hi", config={"callbacks": [Recorder(log)]}):
+        log.append(f"chunk:{chunk.text}")
+        full = chunk if full is None else full + chunk
+    assert log[:4] == ["token:Hel", "chunk:Hel", "token:lo", "chunk:lo"]
+    assert full is not None
+    assert full.text == "Hello"
+    assert full.response_metadata["request_id"] == "req-2"
+
+
+def test_streaming_true_routes_invoke_through_stream(make_client: Any) -> None:
+    llm, transport = chat(make_client, lambda r: sse(*STREAM), streaming=True)
+    assert llm.invoke("Hi").text == "Hello"
+    assert transport.requests[0][0] == "chatInferenceStream"
+
+
+async def test_ainvoke_uses_the_async_client(make_client: Any) -> None:
+    llm, transport = chat(make_client, lambda r: httpx.Response(200, json=answer("async")))
+    assert (await llm.ainvoke("Hi")).text == "async"
+    assert transport.requests[0][0] == "chatInference"
+
+
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+def test_bind_tools_server_side_names(make_client: Any) -> None:
+    llm, transport = chat(make_client, lambda r: httpx.Response(200, json=answer()))
+    llm.bind_tools([add, "get_weather", "calculate"]).invoke("weather?")
+    config = body_of(transport)["toolConfig"]
+    assert [t["toolSpec"]["name"] for t in config["tools"]] == ["add", "get_weather", "calculate"]
+    assert config["autoExecute"] is True
+    assert config["allowedTools"] == ["get_weather", "calculate"]
+
+
+def test_bind_tools_tool_choice_none_drops_tools(make_client: Any) -> None:
+    llm, transport = chat(make_client, lambda r: httpx.Response(200, json=answer()))
+    llm.bind_tools([add], tool_choice="none").invoke("hi")
+    assert "toolConfig" not in body_of(transport)
+
+
+def test_bind_tools_named_choice_restricts_and_instructs(make_client: Any) -> None:
+    llm, transport = chat(make_client, lambda r: httpx.Response(200, json=answer()))
+
+    def mul(a: int, b: int) -> int:
+        """Multiply."""
+        return a * b
+
+    llm.bind_tools([add, mul], tool_choice="mul").invoke([SystemMessage("S"), HumanMessage("x")])
+    body = body_of(transport)
+    assert [t["toolSpec"]["name"] for t in body["toolConfig"]["tools"]] == ["mul"]
+    assert body["systemPrompt"].startswith("S\n\nYou must answer by calling the tool `mul`")
+
+
+def test_bind_tools_unknown_choice_fails_early() -> None:
+    with pytest.raises(ValueError, match="not a bound tool"):
+        ChatQuant().bind_tools([add], tool_choice="nope")
+
+
+def test_unicode_tool_arguments_round_trip(make_client: Any) -> None:
+    use = {"toolUseId": "t1", "name": "add", "input": {"name": "你好啊集团"}}
+    llm, transport = chat(
+        make_client,
+        lambda r: httpx.Response(200, json=answer("", use, "tool_use")),
+    )
+    msg = llm.bind_tools([add]).invoke("Create 你好啊集团")
+    assert msg.tool_calls[0]["args"] == {"name": "你好啊集团"}
+    llm.invoke([HumanMessage("x"), msg])
+    assert body_of(transport)["messages"][1]["content"][0]["toolUse"]["input"] == {
+        "name": "你好啊集团"
+    }
+
+
+def test_server_tool_calls_are_content_blocks_not_tool_calls(make_client: Any) -> None:
+    use = [
+        {
+            "toolUseId": "s1",
+            "name": "get_weather",
+            "input": {},
+            "status": "complete",
+            "result": {"t": 1},
+        }
+    ]
+    llm, _ = chat(make_client, lambda r: httpx.Response(200, json=answer("Sunny", use)))
+    msg = llm.bind_tools(["get_weather"]).invoke("weather?")
+    assert msg.tool_calls == []
+    assert msg.content[0]["type"] == "server_tool_call"
+
+
+class Person(BaseModel):
+    name: str
+    age: int
+
+
+def test_structured_output_json_schema_uses_response_format(make_client: Any) -> None:
+    llm, transport = chat(
+        make_client, lambda r: httpx.Response(200, json=answer('{"name": "Ann", "age": 3}'))
+    )
+    assert llm.with_structured_output(Person).invoke("x") == Person(name="Ann", age=3)
+    fmt = body_of(transport)["responseFormat"]
+    assert fmt["type"] == "json"
+    assert fmt["jsonSchema"]["properties"].keys() == {"name", "age"}
+
+
+def test_structured_output_bad_json_raises(make_client: Any) -> None:
+    llm, _ = chat(make_client, lambda r: httpx.Response(200, json=answer("not json")))
+    with pytest.raises(OutputParserException):
+        llm.with_structured_output(Person).invoke("x")
+    raw = llm.with_structured_output(Person, include_raw=True).invoke("x")
+    assert raw["parsed"] is None
+    assert isinstance(raw["parsing_error"], OutputParserException)
+
+
+def test_structured_output_function_calling_without_call_raises(make_client: Any) -> None:
+    llm, _ = chat(make_client, lambda r: httpx.Response(200, json=answer("no tool")))
+    for schema in (Person, Person.model_json_schema()):
+        with pytest.raises(OutputParserException):
+            llm.with_structured_output(schema, method="function_calling").invoke("x")
+
+
+def test_structured_output_function_calling(make_client: Any) -> None:
+    use = {"toolUseId": "t1", "name": "Person", "input": {"name": "Bo", "age": 4}}
+    llm, transport = chat(
+        make_client, lambda r: httpx.Response(200, json=answer("", use, "tool_use"))
+    )
+    assert llm.with_structured_output(Person, method="function_calling").invoke("x") == Person(
+        name="Bo", age=4
+    )
+    assert [t["toolSpec"]["name"] for t in body_of(transport)["toolConfig"]["tools"]] == ["Person"]
+
+
+def test_json_mode_without_schema(make_client: Any) -> None:
+    llm, transport = chat(make_client, lambda r: httpx.Response(200, json=answer('{"a": 1}')))
+    assert llm.with_structured_output(None, method="json_mode").invoke("x") == {"a": 1}
+    assert body_of(transport)["responseFormat"] == {"type": "json"}
+
+
+def error(status: int, message: str) -> Any:
+    return lambda r: httpx.Response(status, json={"message": message})
+
+
+def test_errors_are_dual_classes(make_client: Any) -> None:
+    llm, _ = chat(make_client, error(429, "slow down"), max_retries=0)
+    with pytest.raises(ModelRateLimitError) as info:
+        llm.invoke("x")
+    assert isinstance(info.value, QuantRateLimitError)
+    assert info.value.status_code == 429
+    assert isinstance(info.value.__cause__, QuantRateLimitError)
+
+    llm, _ = chat(make_client, error(401, "bad token"), max_retries=0)
+    with pytest.raises(ModelAuthenticationError):
+        llm.invoke("x")
+
+    llm, _ = chat(make_client, error(400, "Input is too long for the context window"))
+    with pytest.raises(ContextOverflowError):
+        llm.invoke("x")
+
+
+async def test_stream_errors_are_dual_classes(make_client: Any) -> None:
+    llm, _ = chat(
+        make_client,
+        lambda r: sse(STREAM[0], STREAM[1], ("error", {"error": "model overloaded"})),
+    )
+    with pytest.raises(QuantModelStreamError, match="overloaded"):
+        async for _ in llm.astream("x"):
+            pass
+
+
+def test_validation_errors_stay_value_errors(make_client: Any) -> None:
+    llm, transport = chat(make_client, lambda r: httpx.Response(200, json=answer()))
+    with pytest.raises(QuantValidationError, match="sessionId"):
+        llm.invoke("x", session_id="not-a-uuid")
+    assert transport.requests == []
+
+
+def test_construction_needs_no_key_and_does_no_io() -> None:
+    llm = ChatQuant()
+    assert llm._quant_client is None
+    with pytest.raises(QuantError, match="QUANT_API_KEY"):
+        llm.invoke("x")
+
+
+def test_client_is_lazy_cached_and_picklable() -> None:
+    llm = ChatQuant(api_key=SECRET, organization="acme")
+    clone = pickle.loads(pickle.dumps(llm))
+    assert clone.api_key is not None
+    assert clone.api_key.get_secret_value() == SECRET
+    first = llm.quant_client
+    assert llm.quant_client is first
+    again = pickle.loads(pickle.dumps(llm))
+    assert again._quant_client is None
+
+
+def test_key_never_shown(make_client: Any) -> None:
+    llm = ChatQuant(api_key=SECRET, organization="acme")
+    assert SECRET not in repr(llm)
+    assert SECRET not in str(llm)
+    assert SECRET not in dumps(llm)
+    assert SECRET not in json.dumps(llm._identifying_params, default=str)
+    assert SECRET not in repr(llm.quant_client)
+
+
+def test_dumpd_keeps_the_key_out() -> None:
+    data = dumpd(ChatQuant(api_key=SECRET))
+    assert data["kwargs"]["api_key"] == {"lc": 1, "type": "secret", "id": ["QUANT_API_KEY"]}
+    assert ChatQuant(api_key=SECRET).lc_secrets == {"api_key": "QUANT_API_KEY"}
+
+
+def test_errors_do_not_carry_the_key(make_client: Any) -> None:
+    client, _ = make_client(error(403, "denied"), api_key=SECRET, max_retries=0)
+    with pytest.raises(QuantError) as info:
+        ChatQuant(client=client).invoke("x")
+    assert SECRET not in str(info.value)
+    assert SECRET not in repr(info.value.__dict__)
+
+
+@pytest.mark.parametrize(
+    ("model", "max_input", "pdf"),
+    [
+        ("amazon.nova-lite-v1:0", 300_000, True),
+        ("amazon.nova-micro-v1:0", 128_000, False),
+        ("anthropic.claude-sonnet-4-5", 200_000, True),
+    ],
+)
+def test_profile(model: str, max_input: int, pdf: bool) -> None:
+    profile = ChatQuant(model=model).profile
+    assert profile is not None
+    assert profile["max_input_tokens"] == max_input
+    assert profile["pdf_inputs"] is pdf
+    assert profile["tool_calling"]
+    assert profile["structured_output"]
+
+
+def test_profile_unknown_model() -> None:
+    assert ChatQuant(model="some.unknown-model").profile is None
+
+
+def test_identity() -> None:
+    llm = ChatQuant(temperature=0.5)
+    assert llm._llm_type == "quant-chat"
+    assert llm._identifying_params["temperature"] == 0.5
+    assert ChatQuant.is_lc_serializable()
+
+
+def test_history_with_tool_messages(make_client: Any) -> None:
+    llm, transport = chat(make_client, lambda r: httpx.Response(200, json=answer()))
+    history = [
+        HumanMessage("add 1 and 2"),
+        AIMessage("", tool_calls=[{"name": "add", "args": {"a": 1, "b": 2}, "id": "t1"}]),
+    ]
+    from langchain_core.messages import ToolMessage
+
+    llm.bind_tools([add], tool_choice="none").invoke(
+        [*history, ToolMessage("3", tool_call_id="t1")]
+    )
+    body = body_of(transport)
+    assert body["toolConfig"]["tools"][0]["toolSpec"]["name"] == "add"  # kept for the history
+    assert "Do not call any tool" in body["systemPrompt"]
