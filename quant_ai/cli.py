@@ -93,8 +93,27 @@ def _run_emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="run the end-to-end demo (LangChain and LlamaIndex; emulator unless a token is set)",
+        add_help=False,  # --help goes to the demo's own parser
+    )
+    p.set_defaults(func=lambda args: _run_demo([]))
+
+
+def _run_demo(argv: list[str]) -> int:
+    try:
+        from quant_demo import main as demo_main
+    except ImportError as exc:  # the demo needs both frameworks and the emulator
+        print(f"The demo needs the extras: pip install 'quant-ai[all]' ({exc})", file=sys.stderr)
+        return 2
+    return demo_main(argv)
+
+
 _COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     _add_emulator,
+    _add_demo,
 )
 
 
@@ -109,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``quant-ai`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["demo"]:  # every further argument belongs to the demo's own parser
+        return _run_demo(argv[1:])
     args = build_parser().parse_args(argv)
     func: Command = args.func
     return func(args)
