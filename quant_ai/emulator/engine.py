@@ -228,7 +228,11 @@ def _h(text: str) -> int:
 def execute_builtin(name: str, args: dict[str, Any]) -> dict[str, Any]:
     """Run a built-in tool deterministically and return its result object."""
     if name == "get_weather":
-        loc = str(args.get("location", "Unknown"))
+        loc = str(
+            args.get("location")
+            or args.get("city")
+            or next((v for v in args.values() if isinstance(v, str) and v), "Unknown")
+        )
         temp = 5 + _h(loc.lower()) % 25
         fahrenheit = args.get("unit") == "fahrenheit"
         label = f"{round(temp * 9 / 5 + 32)}F" if fahrenheit else f"{temp}C"
@@ -505,7 +509,9 @@ _RAG_CHAIN = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _CTX_ONLY = re.compile(
-    r"(?:context information is below\.?\s*-{3,}\s*(?P<a>.*?)\s*-{3,}|context\s*:\s*(?P<b>.*))",
+    r"(?:context information is below\.?\s*-{3,}\s*(?P<a>.*?)\s*-{3,}"
+    r"|relevant documents for the context:\s*(?P<c>.*?)\s*(?:instruction:|$)"
+    r"|context\s*:\s*(?P<b>.*))",
     re.IGNORECASE | re.DOTALL,
 )
 
@@ -524,7 +530,7 @@ def _rag(req: ChatRequest, qidx: int) -> str | None:
     if found is None and req.system:
         m = _CTX_ONLY.search(req.system)
         if m:
-            found = (m.group("a") or m.group("b") or "", question_text)
+            found = (m.group("a") or m.group("c") or m.group("b") or "", question_text)
     if found is None:
         return None
     ctx, question = found
@@ -534,11 +540,15 @@ def _rag(req: ChatRequest, qidx: int) -> str | None:
         for s in re.split(r"(?<=[.!?])\s+|\n+", ctx)
         if s.strip() and not re.fullmatch(r"[\w\s_-]*:\s*\S*", s.strip())
     ]
-    best, best_score = None, 0
-    for s in sentences:
-        score = len(qwords & set(content_words(s)))
+    sentences = [s for s in sentences if not s.startswith("#")]  # markdown headings
+    bags = [set(content_words(s)) for s in sentences]
+    # A question word found in few sentences says more than one found in many.
+    weight = {w: 1.0 / sum(w in bag for bag in bags) for w in qwords if any(w in b for b in bags)}
+    best, best_score = None, 0.0
+    for sentence, bag in zip(sentences, bags, strict=True):
+        score = sum(weight.get(w, 0.0) for w in bag & qwords)
         if score > best_score:
-            best, best_score = s, score
+            best, best_score = sentence, score
     if best is None:
         return "I don't know based on the given context."
     return best

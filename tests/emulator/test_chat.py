@@ -70,6 +70,31 @@ def test_rag_langchain_style_and_system_context(client: httpx.Client) -> None:
     assert chat(client, body)["response"]["content"] == "Berlin is the capital of Germany."
 
 
+def test_rag_skips_headings_and_weighs_rare_words(client: httpx.Client) -> None:
+    context = (
+        "# How Canberra became the capital\n\n"
+        "Canberra was chosen as the site of the capital in 1908.\n"
+        "The city was designed by Walter Burley Griffin.\n"
+        "Parliament first sat in Canberra in 1927."
+    )
+    text = f"Context: {context}\n\nQuestion: Who designed Canberra?"
+    answer = chat(client, chat_body(text))["response"]["content"]
+    assert answer == "The city was designed by Walter Burley Griffin."
+
+
+def test_rag_llamaindex_context_chat_engine_system_prompt(client: httpx.Client) -> None:
+    system = (
+        "The following is a friendly conversation between a user and an AI assistant.\n"
+        "Here are the relevant documents for the context:\n\n"
+        "The reef became a World Heritage Area in 1981. Corals expel algae when water is warm.\n"
+        "\nInstruction: Based on the above documents, provide a detailed answer."
+    )
+    body = {**chat_body("When did the reef become a World Heritage Area?"), "systemPrompt": system}
+    assert chat(client, body)["response"]["content"] == (
+        "The reef became a World Heritage Area in 1981."
+    )
+
+
 def test_max_tokens_truncates_with_length(client: httpx.Client) -> None:
     full = chat(client, chat_body("Please write a long reply about oceans and ships"))
     cut = chat(
@@ -458,3 +483,12 @@ def test_response_format_without_schema_is_json_object(client: httpx.Client) -> 
 async def test_async_client_chat(aclient: httpx.AsyncClient) -> None:
     r = await aclient.post("/ai/chat", json=chat_body("async hello"))
     assert "async hello" in checked("chatInference", r)["response"]["content"]
+
+
+def test_builtin_weather_reads_location_or_city() -> None:
+    from quant_ai.emulator.engine import execute_builtin
+
+    by_location = execute_builtin("get_weather", {"location": "Paris"})
+    assert by_location["location"] == "Paris"
+    assert execute_builtin("get_weather", {"city": "Paris"}) == by_location
+    assert execute_builtin("get_weather", {})["location"] == "Unknown"
