@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from quant_ai.emulator.catalog import MODELS, Model
@@ -60,8 +61,36 @@ def chat_request_from_native(body: dict[str, Any]) -> ChatRequest:
         messages=messages,
         system=system,
         tools=tools,
+        tool_choice=tool_choice_from_instructions(system, [t.name for t in tools]),
         auto_execute=auto,
         response_format=dict(response_format) if response_format is not None else None,
         max_tokens=body.get("maxTokens"),
         stop=list(body.get("stopSequences") or []),
     )
+
+
+_MUST_CALL_NAMED = re.compile(r"\bcall(?:ing)? the tool [`'\"]?([A-Za-z0-9_-]+)", re.IGNORECASE)
+_MUST_CALL_ANY = re.compile(
+    r"\bmust (?:answer by )?call(?:ing)? (?:one of the |a |an )?(?:available )?tools?\b",
+    re.IGNORECASE,
+)
+_MUST_NOT_CALL = re.compile(r"\b(?:do not|don't|never) call any tools?\b", re.IGNORECASE)
+
+
+def tool_choice_from_instructions(system: str, tool_names: list[str]) -> str:
+    """Follow a tool instruction in the system prompt, as an instruction-tuned model would.
+
+    The native API has no toolChoice, so clients ask in words: "You must answer by calling the
+    tool `X`" forces X, "You must call one of the available tools" forces some tool, "Do not
+    call any tool" forbids them. Anything else is ``auto``.
+    """
+    if not system or not tool_names:
+        return "auto"
+    if _MUST_NOT_CALL.search(system):
+        return "none"
+    named = _MUST_CALL_NAMED.search(system)
+    if named and named.group(1) in tool_names:
+        return named.group(1)
+    if _MUST_CALL_ANY.search(system):
+        return "required"
+    return "auto"

@@ -53,6 +53,11 @@ _WORD_RE = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 _MISSING = object()
 
 
+_QUOTED_RE = re.compile(
+    r'"([^"]+)"|\u201c([^\u201d]+)\u201d|\u300c([^\u300d]+)\u300d|(?<!\w)\'([^\']+)\'(?!\w)'
+)
+
+
 class Filler:
     """Fill schemas from one piece of text; values are consumed in order.
 
@@ -84,6 +89,7 @@ class Filler:
             if w.lower() not in STOPWORDS and norm_word(w) not in self.exclude
         ]
         self.lower_words = [w.lower() for w in _WORD_RE.findall(text)]
+        self.quoted = [next(g for g in m if g) for m in _QUOTED_RE.findall(text) if any(m)]
 
     # -- public -----------------------------------------------------------------------------
 
@@ -261,7 +267,9 @@ class Filler:
         if value is not None:
             return value, True
         found = True
-        if words & _EXPRESSION:
+        if self.quoted and not words & _EXPRESSION:  # a quoted phrase is meant literally
+            value = self.quoted.pop(0)
+        elif words & _EXPRESSION:
             value = find_expression(self.text)
         elif words & (_LOCATION | _NAMEISH) or name.lower().endswith("name"):
             value = self._take_caps() or self._take_word()

@@ -492,3 +492,67 @@ def test_builtin_weather_reads_location_or_city() -> None:
     assert by_location["location"] == "Paris"
     assert execute_builtin("get_weather", {"city": "Paris"}) == by_location
     assert execute_builtin("get_weather", {})["location"] == "Unknown"
+
+
+@pytest.mark.parametrize(
+    ("system", "expected"),
+    [
+        (
+            "You must answer by calling the tool `get_weather`; do not answer in plain text.",
+            "get_weather",
+        ),
+        (
+            "You must answer by calling one of the available tools; do not answer in plain text.",
+            "required",
+        ),
+        ("Do not call any tool in this turn; answer in plain text.", "none"),
+        ("You are helpful.", "auto"),
+        ("You must answer by calling the tool `unknown_tool`.", "auto"),
+    ],
+)
+def test_tool_instructions_in_the_system_prompt(system: str, expected: str) -> None:
+    from quant_ai.emulator.native import tool_choice_from_instructions
+
+    assert tool_choice_from_instructions(system, ["get_weather", "calculate"]) == expected
+
+
+def test_forced_tool_is_called_even_for_small_talk(client: httpx.Client) -> None:
+    tools = {
+        "tools": [
+            {
+                "toolSpec": {
+                    "name": "magic_function",
+                    "description": "Applies a magic function to an input.",
+                    "inputSchema": {
+                        "json": {
+                            "type": "object",
+                            "properties": {"input": {"type": "integer"}},
+                            "required": ["input"],
+                        }
+                    },
+                }
+            }
+        ]
+    }
+    body = {**chat_body("Hello!"), "toolConfig": tools}
+    assert chat(client, body)["finishReason"] == "stop"
+    forced = {**body, "systemPrompt": "You must answer by calling the tool `magic_function`."}
+    answer = chat(client, forced)
+    assert answer["finishReason"] == "tool_use"
+    use = answer["response"]["toolUse"]
+    assert (use if isinstance(use, dict) else use[0])["name"] == "magic_function"
+
+
+def test_quoted_phrases_fill_string_arguments() -> None:
+    from quant_ai.emulator.schema_fill import Filler
+
+    schema = {
+        "type": "object",
+        "properties": {"customer_name": {"type": "string"}},
+        "required": ["customer_name"],
+    }
+    text = "Create a customer named '你好啊集团' (Hello Group) - a Chinese technology company"
+    assert Filler(text, schema).fill(schema) == {"customer_name": "你好啊集团"}
+    assert Filler('Rename it to "Blue Whale"', schema).fill(schema) == {
+        "customer_name": "Blue Whale"
+    }

@@ -97,30 +97,6 @@ class _ChatSuite(ChatModelIntegrationTests):
     def test_audio_inputs(self, model: BaseChatModel) -> None:
         super().test_audio_inputs(model)
 
-    @pytest.mark.xfail(
-        reason="The native API has no toolChoice: a forced choice is a system-prompt "
-        "instruction, which the deterministic emulator does not follow for 'Hello!' "
-        "(it calls a tool only when the user text matches one)."
-    )
-    def test_tool_choice(self, model: BaseChatModel) -> None:
-        super().test_tool_choice(model)
-
-    @pytest.mark.xfail(
-        reason="The emulator fills the customer_name argument with a word of the prompt, "
-        "not the quoted Chinese name; Unicode round-trips are covered by "
-        "tests/langchain/test_chat_models.py::test_unicode_tool_arguments_round_trip."
-    )
-    def test_unicode_tool_call_integration(
-        self,
-        model: BaseChatModel,
-        *,
-        tool_choice: str | None = None,
-        force_tool_call: bool = True,
-    ) -> None:
-        super().test_unicode_tool_call_integration(
-            model, tool_choice=tool_choice, force_tool_call=force_tool_call
-        )
-
 
 @pytest.mark.vcr
 class TestChatQuantStandard(_ChatSuite):
