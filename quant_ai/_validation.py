@@ -28,6 +28,7 @@ from .types import (
 __all__ = [
     "IMAGE_FORMATS",
     "MAX_EMBEDDING_TEXTS",
+    "MAX_MEDIA_BYTES",
     "MAX_PAYLOAD_BYTES",
     "check_payload_size",
     "validate_callback",
@@ -41,7 +42,10 @@ IMAGE_FORMATS = ("png", "jpeg", "gif", "webp")
 VIDEO_FORMATS = ("mp4", "mov", "mkv", "webm")
 DOCUMENT_FORMATS = ("pdf", "csv", "docx", "xlsx")
 MAX_STOP_SEQUENCES = 4
-MAX_PAYLOAD_BYTES = 25 * 1024 * 1024
+MAX_MEDIA_BYTES = 25 * 1024 * 1024
+"""The API's limit on the media of one request (decoded bytes)."""
+MAX_PAYLOAD_BYTES = MAX_MEDIA_BYTES * 4 // 3 + 2 * 1024 * 1024
+"""The largest JSON body sent: 25 MB of media as base64, plus 2 MB for everything else."""
 MAX_EMBEDDING_TEXTS = 100
 TITAN_V2_DIMENSIONS = (256, 512, 1024)
 SPEC_DIMENSIONS = (256, 512, 1024, 8192)
@@ -87,6 +91,19 @@ def _choice(field: str, value: str | None, allowed: Iterable[str]) -> None:
 def _text_len(field: str, value: str | None, lo: int = 1, hi: int = 1024) -> None:
     if value is not None and not (lo <= len(value) <= hi):
         raise _fail(field, f"length {len(value)} is out of range; use {lo} to {hi} characters")
+
+
+def _media_bytes(block: object) -> int:
+    """Decoded size of a block's media (base64 length * 3/4), tool results included."""
+    if isinstance(block, ImageBlock):
+        return len(block.image.source.data) * 3 // 4
+    if isinstance(block, VideoBlock):
+        return len(block.video.source.data) * 3 // 4
+    if isinstance(block, DocumentBlock):
+        return len(block.document.source.data) * 3 // 4
+    if isinstance(block, ToolResultBlock):
+        return sum(_media_bytes(inner) for inner in block.tool_result.content)
+    return 0
 
 
 def _validate_block(path: str, role: str, block: object, *, in_tool_result: bool = False) -> None:
@@ -146,8 +163,17 @@ def validate_chat(request: ChatRequest) -> None:
     """
     if not request.messages:
         raise _fail("messages", "at least one message is required")
+    media = 0
     for i, message in enumerate(request.messages):
         _validate_message(i, message)
+        if not isinstance(message.content, str):
+            media += sum(_media_bytes(block) for block in message.content)
+    if media > MAX_MEDIA_BYTES:
+        raise _fail(
+            "messages",
+            f"the media add up to {media / 1e6:.1f} MB; the API takes at most 25 MB per "
+            "request (send smaller or fewer images, videos or documents)",
+        )
     if not request.model_id:
         raise _fail("modelId", "a model id is required (e.g. amazon.nova-lite-v1:0)")
     _range("temperature", request.temperature, 0, 2)
@@ -204,12 +230,12 @@ def validate_chat(request: ChatRequest) -> None:
 
 
 def check_payload_size(body: bytes) -> None:
-    """Refuse a request body larger than the API's 25 MB limit."""
+    """Refuse a request body larger than 25 MB of base64 media plus 2 MB."""
     if len(body) > MAX_PAYLOAD_BYTES:
         raise _fail(
             "messages",
-            f"the request is {len(body) / 1e6:.1f} MB; the API takes at most 25 MB in total "
-            "(send smaller or fewer media)",
+            f"the request body is {len(body) / 1e6:.1f} MB; the API takes at most 25 MB of "
+            "media per request (send smaller or fewer media)",
         )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
@@ -85,11 +84,13 @@ def _coerce(model: type[M], value: Any, kwargs: Mapping[str, Any]) -> M:
     raise QuantValidationError(f"expected a {model.__name__} or a mapping, got {type(value)!r}")
 
 
-def _dump(model: pydantic.BaseModel, **overrides: Any) -> bytes:
-    """Serialize a request with camelCase names, unset fields omitted."""
-    data = model.model_dump(by_alias=True, exclude_none=True, mode="json")
-    data.update(overrides)
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+def _dump(model: pydantic.BaseModel) -> bytes:
+    """Serialize a request straight to JSON bytes (camelCase, unset fields omitted).
+
+    pydantic's serializer writes the bytes in one pass, so a large media payload exists once
+    as base64 text in the model and once as the body, never as further copies.
+    """
+    body = model.__pydantic_serializer__.to_json(model, by_alias=True, exclude_none=True)
     v.check_payload_size(body)
     return body
 
@@ -248,8 +249,9 @@ class QuantClient:
         v.validate_chat(request)
         if stream:
             request = request.model_copy(update={"stream": None})
-        overrides: dict[str, Any] = {"async": True} if durable else {}
-        return _dump(request, **overrides)
+        if durable:
+            request = request.model_copy(update={"async_": True})
+        return _dump(request)
 
     def _chat_result(self, response: httpx.Response) -> ChatResponse:
         if response.status_code == 202:

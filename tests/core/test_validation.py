@@ -9,7 +9,8 @@ import pytest
 
 from quant_ai import QuantClient, QuantValidationError
 
-BIG = "A" * (26 * 1024 * 1024)
+BIG = "A" * (34 * 1024 * 1024)  # 25.5 MB once decoded
+HALF = "A" * (18 * 1024 * 1024)  # 13.5 MB once decoded
 PNG = "iVBORw0KGgo="
 
 
@@ -157,11 +158,48 @@ CHAT_CASES: list[tuple[str, dict[str, Any], str]] = [
         "toolConfig.tools.0.toolSpec.inputSchema.json",
     ),
     (
-        "payload over 25 MB",
+        "media over 25 MB",
         {"messages": user([{"image": {"format": "png", "source": {"bytes": BIG}}}])},
         "messages",
     ),
     ("wrong type", {"messages": "hello"}, "messages"),
+    (
+        "media over 25 MB in two images",
+        {
+            "messages": user(
+                [
+                    {"image": {"format": "png", "source": {"bytes": HALF}}},
+                    {"image": {"format": "png", "source": {"bytes": HALF}}},
+                ]
+            )
+        },
+        "messages",
+    ),
+    (
+        "media over 25 MB inside a tool result",
+        {
+            "messages": user(
+                [
+                    {
+                        "toolResult": {
+                            "toolUseId": "t",
+                            "content": [
+                                {
+                                    "document": {
+                                        "format": "pdf",
+                                        "name": "d",
+                                        "source": {"bytes": BIG},
+                                    }
+                                }
+                            ],
+                        }
+                    }
+                ]
+            )
+        },
+        "messages",
+    ),
+    ("body over the limit", {"messages": user("x" * (36 * 1024 * 1024))}, "messages"),
 ]
 
 
@@ -403,3 +441,27 @@ def test_messages_say_what_to_change(client: tuple[QuantClient, list[httpx.Reque
         quant.embed(["x"] * 101)
     with pytest.raises(QuantValidationError, match=r"allowedTools"):
         quant.chat(messages=user("x"), tool_config={"autoExecute": True})
+
+
+def test_a_20_mb_image_is_accepted_and_sent(make_client) -> None:  # type: ignore[no-untyped-def]
+    import base64
+
+    import httpx as _httpx
+
+    sizes: list[int] = []
+
+    def handler(request: _httpx.Request) -> _httpx.Response:
+        sizes.append(len(request.content))
+        return _httpx.Response(200, json={"response": {"role": "assistant", "content": "ok"}})
+
+    quant, _ = make_client(handler, check=False)
+    image = base64.b64encode(bytes(20 * 1024 * 1024)).decode()
+    assert (
+        quant.chat(
+            messages=user(
+                [{"image": {"format": "png", "source": {"bytes": image}}}, {"text": "hi"}]
+            )
+        ).text
+        == "ok"
+    )
+    assert sizes[0] > 20 * 1024 * 1024 * 4 // 3
