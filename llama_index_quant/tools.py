@@ -195,7 +195,7 @@ class NovaCanvasToolSpec(BaseToolSpec):
         summary += f" ({details})" if details else ""
         summary += ": " + ", ".join(names) if names else "."
         if self.output_dir is not None and names:
-            summary += f" (saved in {self.output_dir})"
+            summary += " (saved in the output directory)"
         if response.error:
             summary += f" Some images were blocked: {response.error}"
         return [TextBlock(text=summary), *blocks]
