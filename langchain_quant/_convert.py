@@ -47,6 +47,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from quant_ai import (
     ChatResponse,
     DocumentBlock,
+    ExecutionStatus,
     ImageBlock,
     Message,
     TextBlock,
@@ -73,10 +74,12 @@ __all__ = [
     "EMPTY_TOOL_RESULT",
     "PROVIDER",
     "SERVER_TOOLS",
+    "SERVER_TOOL_SCHEMAS",
     "StreamConverter",
     "ToolChoicePlan",
     "convert_messages",
     "convert_tools",
+    "execution_to_message",
     "plan_tool_choice",
     "response_metadata",
     "response_to_message",
@@ -94,6 +97,31 @@ SERVER_TOOLS: dict[str, str] = {
     "generate_image": "Generate an image from a text prompt (executed by Quant AI).",
 }
 """Built-in tools that the service runs itself; any other string names an org custom tool."""
+
+SERVER_TOOL_SCHEMAS: dict[str, dict[str, Any]] = {
+    "get_weather": {
+        "type": "object",
+        "properties": {"location": {"type": "string", "description": "City name"}},
+        "required": ["location"],
+    },
+    "calculate": {
+        "type": "object",
+        "properties": {"expression": {"type": "string", "description": "e.g. 12 * 7"}},
+        "required": ["expression"],
+    },
+    "search_web": {
+        "type": "object",
+        "properties": {"query": {"type": "string", "description": "What to search for"}},
+        "required": ["query"],
+    },
+    "generate_image": {
+        "type": "object",
+        "properties": {"prompt": {"type": "string", "description": "What to draw"}},
+        "required": ["prompt"],
+    },
+}
+"""Input schemas sent with the built-in tools, so the model knows their arguments (the
+service's ``GET /ai/tools`` holds the authoritative specs)."""
 
 _IMAGE_FORMATS = {
     "image/png": "png",
@@ -511,9 +539,13 @@ def convert_tools(
     for item in tools:
         if isinstance(item, str):
             server.append(item)
+            known = SERVER_TOOL_SCHEMAS.get(item)
             spec = ToolSpec(
                 name=item,
                 description=SERVER_TOOLS.get(item, f"The {item} tool (executed by Quant AI)."),
+                input_schema=(
+                    ToolInputSchema.model_validate({"json": known}) if known is not None else None
+                ),
             )
             wire.append(Tool(tool_spec=spec).to_wire())
             continue
@@ -702,6 +734,69 @@ def response_to_message(response: ChatResponse, *, requested_model: str) -> AIMe
             request_id=response.request_id,
             usage=response.usage,
         ),
+    )
+
+
+def execution_to_message(
+    status: ExecutionStatus,
+    *,
+    request_id: str,
+    model: str,
+    session_id: str | None = None,
+    local_calls: Sequence[Mapping[str, Any]] = (),
+) -> AIMessage:
+    """Convert a ``complete`` durable execution to the final ``AIMessage``.
+
+    The tools the service ran (``result.toolExecutions``) become ``server_tool_call`` /
+    ``server_tool_result`` blocks; the client tools that ran locally while the execution
+    waited are listed in ``response_metadata["local_tool_calls"]`` (they were answered
+    already, so they are never ``tool_calls``).
+
+    Args:
+        status: The ``complete`` status.
+        request_id: The execution's id.
+        model: The model id requested.
+        session_id: The session of the execution, when known.
+        local_calls: ``{"name", "id", "args", "callback_id"}`` of each tool run locally.
+
+    Returns:
+        The message, with usage and ``response_metadata`` (``request_id``,
+        ``tool_executions``, ``local_tool_calls``, ``execution_status``...).
+    """
+    result = status.result
+    text = result.response.content if result is not None else ""
+    usage = result.usage if result is not None else None
+    executions = list(result.tool_executions) if result is not None else []
+    local_ids = {str(call.get("id")) for call in local_calls}
+    blocks: list[str | dict[str, Any]] = []
+    for raw in executions:
+        use = ToolUse.model_validate(raw)
+        if use.tool_use_id and use.tool_use_id in local_ids:
+            continue
+        if use.status is None:
+            use = use.model_copy(update={"status": "complete"})
+        blocks.extend(server_tool_blocks(use))
+    content: str | list[str | dict[str, Any]] = text
+    if blocks:
+        if text:
+            blocks.append({"type": "text", "text": text})
+        content = blocks
+    meta = response_metadata(
+        model=model,
+        finish_reason="stop",
+        request_id=status.request_id or request_id,
+        usage=usage,
+    )
+    meta["execution_status"] = status.status
+    if session_id:
+        meta["session_id"] = session_id
+    meta["tool_executions"] = executions
+    meta["local_tool_calls"] = [dict(call) for call in local_calls]
+    return AIMessage(
+        content=content,
+        usage_metadata=usage_to_metadata(usage)
+        or UsageMetadata(input_tokens=0, output_tokens=0, total_tokens=0),
+        response_metadata=meta,
     )
 
 

@@ -30,6 +30,8 @@ from quant_ai import (
     QuantConflictError,
     QuantConnectionError,
     QuantError,
+    QuantExecutionFailedError,
+    QuantExecutionTimeoutError,
     QuantNotFoundError,
     QuantPermissionDeniedError,
     QuantRateLimitError,
@@ -39,12 +41,15 @@ from quant_ai import (
 )
 
 __all__ = [
+    "QuantLocalToolMissingError",
     "QuantModelAPIError",
     "QuantModelAuthenticationError",
     "QuantModelBadRequestError",
     "QuantModelConflictError",
     "QuantModelConnectionError",
     "QuantModelContextOverflowError",
+    "QuantModelExecutionFailedError",
+    "QuantModelExecutionTimeoutError",
     "QuantModelNotFoundError",
     "QuantModelPermissionDeniedError",
     "QuantModelRateLimitError",
@@ -105,6 +110,54 @@ class QuantModelStreamError(QuantStreamError, ModelAPIError):
     """A stream reported an error, or ended before its ``done`` event."""
 
 
+class QuantModelExecutionFailedError(QuantExecutionFailedError, ModelAPIError):
+    """A durable execution ended ``failed``.
+
+    Attributes: ``request_id``, ``error_type``, ``error_message`` (from the service).
+    """
+
+
+class QuantModelExecutionTimeoutError(QuantExecutionTimeoutError, ModelTimeoutError):
+    """Waiting for a durable execution took longer than ``durable_timeout``.
+
+    The execution may still finish: resume it later with ``resume_execution(request_id)``.
+    """
+
+
+class QuantLocalToolMissingError(QuantError, LookupError):
+    """A durable execution waits for client tools that are not available locally.
+
+    Nothing was submitted: the execution stays paused and can be resumed with
+    ``ChatQuant.resume_execution(request_id, tools=[...])``.
+
+    Attributes:
+        request_id: The execution's id.
+        callback_id: The callback the tools should answer.
+        tool_names: The missing tools.
+        available: The tools that are available locally.
+    """
+
+    def __init__(
+        self,
+        request_id: str,
+        callback_id: str | None,
+        tool_names: list[str],
+        available: list[str],
+    ) -> None:
+        self.request_id = request_id
+        self.callback_id = callback_id
+        self.tool_names = tool_names
+        self.available = available
+        names = ", ".join(repr(n) for n in tool_names)
+        have = ", ".join(repr(n) for n in available) or "none"
+        super().__init__(
+            f"durable execution {request_id} waits for client tool(s) {names}, which are not "
+            f"available locally (local tools: {have}). Bind them as BaseTools or functions with "
+            f"bind_tools(), or resume with resume_execution({request_id!r}, tools=[...]); "
+            "the execution stays paused."
+        )
+
+
 _OVERFLOW = re.compile(
     r"context (window|length)|too many (input )?tokens|input is too long|prompt is too long|"
     r"maximum context",
@@ -123,6 +176,8 @@ _MAP: tuple[tuple[type[QuantError], type[QuantError]], ...] = (
     (QuantTimeoutError, QuantModelTimeoutError),
     (QuantConnectionError, QuantModelConnectionError),
     (QuantStreamError, QuantModelStreamError),
+    (QuantExecutionFailedError, QuantModelExecutionFailedError),
+    (QuantExecutionTimeoutError, QuantModelExecutionTimeoutError),
 )
 
 
