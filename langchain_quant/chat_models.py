@@ -222,6 +222,46 @@ class ChatQuant(BaseChatModel):
         service runs them and they appear as ``server_tool_call`` / ``server_tool_result``
         content blocks, never as ``tool_calls``.
 
+    Server-side tools:
+        ```python
+        ai_msg = llm.bind_tools(["get_weather"]).invoke("What is the weather in Paris?")
+        [b["type"] for b in ai_msg.content if isinstance(b, dict)]
+        # ['server_tool_call', 'server_tool_result', 'text']
+        ```
+
+        Names in ``bind_tools`` (``get_weather``, ``calculate``, ``search_web``,
+        ``generate_image``, org custom tools) set ``autoExecute`` and ``allowedTools``
+        (override with ``auto_execute=`` / ``allowed_tools=``). Executed calls are
+        ``server_tool_call`` / ``server_tool_result`` blocks, never ``tool_calls``; client
+        tools bound next to them still come back as ``tool_calls``. While streaming, the
+        blocks arrive as chunks as they happen and the ``tool_start``, ``tool_input_progress``,
+        ``tool_complete`` and ``orchestration_status`` stream events are dispatched as custom
+        events ``quant_tool_start``, ``quant_tool_input_progress``, ``quant_tool_complete``
+        and ``quant_orchestration_status`` (visible in ``astream_events`` and to
+        ``on_custom_event`` handlers).
+
+    Durable executions:
+        ```python
+        model = ChatQuant(durable=True).bind_tools([lookup_stock, find_museum])
+        ai_msg = model.invoke("Look up ACME then find a museum in Paris")  # or durable=True
+        ai_msg.response_metadata["local_tool_calls"]  # the tools that ran locally
+
+        handle = llm.start_execution(messages, tools=[lookup_stock])
+        handle.request_id  # store it; later, in any process:
+        ChatQuant().resume_execution(handle.request_id, tools=[lookup_stock])
+        ```
+
+        ``durable=True`` sends ``async: true`` and polls ``chat/executions/{id}`` with
+        backoff (``durable_poll_initial`` doubling to ``durable_poll_max``, giving up after
+        ``durable_timeout`` with ``QuantModelExecutionTimeoutError``). When the execution
+        waits for client tools, the bound ``BaseTool``s and functions run locally (as child
+        runs) and their results answer the ``callbackId`` once; a tool that is not available
+        locally raises ``QuantLocalToolMissingError`` naming it. Each status change is a
+        ``quant_execution_status`` custom event (``request_id``, ``status``,
+        ``callback_id``, ``pending_tools``). A failed execution raises
+        ``QuantModelExecutionFailedError``. ``stream()`` of a durable call yields the final
+        message once. Async: ``astart_execution``, ``aresume_execution``.
+
     Structured output:
         ```python
         class Joke(BaseModel):
