@@ -33,7 +33,7 @@ def _run(*cmd: str | Path) -> None:
 
 def ensure_venv(groups: list[str]) -> None:
     """Create the venv and install the project with the needed groups when out of date."""
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 (dev.py runs on whatever python3 is)
         sys.exit("quant-ai needs Python 3.10 or newer")
     if not PY.exists():
         print(f"creating virtual environment in {VENV.name}/", flush=True)
@@ -52,6 +52,7 @@ def ensure_venv(groups: list[str]) -> None:
 
 
 def main(argv: list[str]) -> int:
+    """Run one dev command; returns its exit status."""
     if not argv or argv[0] not in GROUPS:
         print(__doc__)
         return 2

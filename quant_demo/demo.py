@@ -79,10 +79,10 @@ def step_tools(ctx: Context) -> None:
     for _ in range(4):
         reply = llm.invoke(messages)
         messages.append(reply)
-        if not reply.tool_calls:  # type: ignore[attr-defined]
+        if not reply.tool_calls:
             ctx.out(f"  final answer: {reply.content}")
             return
-        for call in reply.tool_calls:  # type: ignore[attr-defined]
+        for call in reply.tool_calls:
             result = multiply.invoke(call["args"])
             ctx.out(f"  tool call: multiply({call['args']}) -> {result}")
             messages.append(ToolMessage(str(result), tool_call_id=call["id"]))
