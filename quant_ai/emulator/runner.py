@@ -101,6 +101,11 @@ class QuantEmulator:
         """Requests served so far (auth-checked routes)."""
         return self.state.requests
 
+    @property
+    def peak_in_flight(self) -> int:
+        """Most requests seen waiting out injected latency at the same time."""
+        return self.state.peak_in_flight
+
     def reset(self) -> None:
         """Reset counters, fault counters and durable executions."""
         self.state.reset()

@@ -53,6 +53,8 @@ class EmulatorState:
         self._lock = threading.Lock()
         self._peers: set[tuple[str, int]] = set()
         self.requests = 0
+        self.in_flight = 0
+        self.peak_in_flight = 0
 
     def seen(self, scope_client: Any) -> None:
         """Record a request and the connection (client address) it came on."""
@@ -60,6 +62,17 @@ class EmulatorState:
             self.requests += 1
             if scope_client:
                 self._peers.add((str(scope_client[0]), int(scope_client[1])))
+
+    def enter(self) -> None:
+        """A request started being handled (for the in-flight counters)."""
+        with self._lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        """A request finished being handled."""
+        with self._lock:
+            self.in_flight -= 1
 
     @property
     def connections(self) -> int:
@@ -72,6 +85,7 @@ class EmulatorState:
         with self._lock:
             self._peers.clear()
             self.requests = 0
+            self.peak_in_flight = self.in_flight
         self.faults.reset()
         self.executions.clear()
 
@@ -156,7 +170,11 @@ async def guarded(
     raw = await request.body()
     decision = state.faults.decide(route, request.method, request.url.path, raw, header)
     if decision.latency_s > 0:
-        await asyncio.sleep(decision.latency_s)
+        state.enter()
+        try:
+            await asyncio.sleep(decision.latency_s)
+        finally:
+            state.leave()
     if decision.status is not None:
         resp = make_error(decision.status, f"Emulated fault: HTTP {decision.status}", None)
         if decision.status in (429, 503):
