@@ -38,3 +38,27 @@ def test_core_imports_and_works_without_optional_dependencies() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
+
+
+def test_public_names_load_lazily_and_all_resolve() -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        import quant_ai
+        assert "quant_ai.client" not in sys.modules and "httpx" not in sys.modules
+        for name in quant_ai.__all__:
+            assert getattr(quant_ai, name) is not None, name
+        assert "quant_ai.client" in sys.modules
+        assert sorted(dir(quant_ai)) == sorted(quant_ai.__all__)
+        try:
+            quant_ai.not_a_name
+        except AttributeError as exc:
+            assert "not_a_name" in str(exc)
+        else:
+            raise SystemExit("no AttributeError")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
