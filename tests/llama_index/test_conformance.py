@@ -56,7 +56,9 @@ _AI_URL = re.compile(r"^https?://[^/]+/api/v3/organizations/[^/]+/")
 
 def scrub_request(request: Any) -> Any:
     """Rewrite host and organisation to placeholders (applied when recording and matching)."""
-    request.uri = _AI_URL.sub(f"{PLACEHOLDER_BASE}/api/v3/organizations/{PLACEHOLDER_ORG}/", request.uri)
+    request.uri = _AI_URL.sub(
+        f"{PLACEHOLDER_BASE}/api/v3/organizations/{PLACEHOLDER_ORG}/", request.uri
+    )
     return request
 
 
@@ -94,14 +96,20 @@ def settings(request: pytest.FixtureRequest) -> dict[str, Any]:
     if request.param == "emulator":
         return emulator_settings(request.getfixturevalue("emulator"))
     if request.config.getoption("--record-mode") == "none":
-        return {"base_url": PLACEHOLDER_BASE, "organization": PLACEHOLDER_ORG, "api_key": "qc_replay"}
+        return {
+            "base_url": PLACEHOLDER_BASE,
+            "organization": PLACEHOLDER_ORG,
+            "api_key": "qc_replay",
+        }
     if REAL_SERVICE["api_key"] and REAL_SERVICE["organization"]:
         return dict(REAL_SERVICE)
     return emulator_settings(request.getfixturevalue("emulator"))
 
 
 def documents() -> list[Document]:
-    return [Document(text=p.read_text(), metadata={"file": p.name}) for p in sorted(DATA.glob("*.md"))]
+    return [
+        Document(text=p.read_text(), metadata={"file": p.name}) for p in sorted(DATA.glob("*.md"))
+    ]
 
 
 def multiply(a: int, b: int) -> int:
@@ -135,7 +143,9 @@ async def test_function_agent_with_a_python_tool(settings) -> None:  # type: ign
 
 
 async def test_function_agent_streaming(settings) -> None:  # type: ignore[no-untyped-def]
-    agent = FunctionAgent(tools=[FunctionTool.from_defaults(multiply)], llm=QuantLLM(**settings), streaming=True)
+    agent = FunctionAgent(
+        tools=[FunctionTool.from_defaults(multiply)], llm=QuantLLM(**settings), streaming=True
+    )
     handler = agent.run("multiply 12 and 3")
     deltas = [ev.delta async for ev in handler.stream_events() if isinstance(ev, AgentStream)]
     result = await handler
@@ -168,7 +178,9 @@ def test_structured_predict_returns_the_pydantic_object(settings) -> None:  # ty
     llm = QuantLLM(**settings)
     pet = llm.structured_predict(Pet, PromptTemplate("Invent a pet called {name}."), name="Rex")
     assert isinstance(pet, Pet)
-    structured = llm.as_structured_llm(Pet).chat([ChatMessage(role="user", content="Invent a pet.")])
+    structured = llm.as_structured_llm(Pet).chat(
+        [ChatMessage(role="user", content="Invent a pet.")]
+    )
     assert isinstance(structured.raw, Pet)
 
 
@@ -219,15 +231,31 @@ def test_ingestion_pipeline_with_two_workers(emulator) -> None:  # type: ignore[
 
 def test_every_flow_has_a_cassette() -> None:
     names = {p.name for p in CASSETTES.glob("*.yaml")}
-    flows = [n for n, f in globals().items() if n.startswith("test_") and "settings" in f.__code__.co_varnames]
+    flows = [
+        n
+        for n, f in globals().items()
+        if n.startswith("test_") and "settings" in f.__code__.co_varnames
+    ]
     for flow in flows:
-        assert f"{flow}[cassette].yaml" in names, f"missing cassette for {flow}; re-record (see module docstring)"
+        assert f"{flow}[cassette].yaml" in names, (
+            f"missing cassette for {flow}; re-record (see module docstring)"
+        )
 
 
 def test_cassettes_hold_no_secrets() -> None:
     files = sorted(CASSETTES.glob("*.yaml"))
     assert files
-    forbidden = [re.compile(p, re.IGNORECASE) for p in (r"authorization", r"bearer\s", r"qc_emulator", r"qc_replay", r"127\.0\.0\.1", r"localhost")]
+    forbidden = [
+        re.compile(p, re.IGNORECASE)
+        for p in (
+            r"authorization",
+            r"bearer\s",
+            r"qc_emulator",
+            r"qc_replay",
+            r"127\.0\.0\.1",
+            r"localhost",
+        )
+    ]
     real = [v for v in (REAL_SERVICE["api_key"], REAL_SERVICE["organization"]) if v]
     for path in files:
         text = path.read_text()
@@ -236,4 +264,6 @@ def test_cassettes_hold_no_secrets() -> None:
         for value in real:
             assert value not in text, f"{path.name} contains a real credential or organisation"
         for uri in re.findall(r"uri: (\S+)", text):
-            assert uri.startswith(f"{PLACEHOLDER_BASE}/api/v3/organizations/{PLACEHOLDER_ORG}/ai/"), uri
+            assert uri.startswith(
+                f"{PLACEHOLDER_BASE}/api/v3/organizations/{PLACEHOLDER_ORG}/ai/"
+            ), uri

@@ -130,7 +130,13 @@ def test_remote_image_url_is_refused_clearly() -> None:
 
 def test_unsupported_image_type_is_refused() -> None:
     with pytest.raises(QuantValidationError, match="image/bmp"):
-        wire([ChatMessage(role="user", blocks=[ImageBlock(image=b"BMxxxx", image_mimetype="image/bmp")])])
+        wire(
+            [
+                ChatMessage(
+                    role="user", blocks=[ImageBlock(image=b"BMxxxx", image_mimetype="image/bmp")]
+                )
+            ]
+        )
 
 
 def test_images_in_assistant_turns_are_refused() -> None:
@@ -144,8 +150,14 @@ def test_documents_pdf_and_text() -> None:
             ChatMessage(
                 role="user",
                 blocks=[
-                    DocumentBlock(data=b"%PDF-1.4 body", document_mimetype="application/pdf", title="Q3 report.pdf"),
-                    DocumentBlock(data=b"plain notes", document_mimetype="text/plain", title="notes"),
+                    DocumentBlock(
+                        data=b"%PDF-1.4 body",
+                        document_mimetype="application/pdf",
+                        title="Q3 report.pdf",
+                    ),
+                    DocumentBlock(
+                        data=b"plain notes", document_mimetype="text/plain", title="notes"
+                    ),
                 ],
             )
         ]
@@ -159,11 +171,25 @@ def test_documents_pdf_and_text() -> None:
 
 def test_unsupported_document_type_is_refused() -> None:
     with pytest.raises(QuantValidationError, match="not supported"):
-        wire([ChatMessage(role="user", blocks=[DocumentBlock(data=b"\x00\x01", document_mimetype="application/zip")])])
+        wire(
+            [
+                ChatMessage(
+                    role="user",
+                    blocks=[DocumentBlock(data=b"\x00\x01", document_mimetype="application/zip")],
+                )
+            ]
+        )
 
 
 def test_video_and_audio() -> None:
-    msgs, _ = wire([ChatMessage(role="user", blocks=[VideoBlock(video=b"\x00\x00\x00\x18ftypmp42", video_mimetype="video/mp4")])])
+    msgs, _ = wire(
+        [
+            ChatMessage(
+                role="user",
+                blocks=[VideoBlock(video=b"\x00\x00\x00\x18ftypmp42", video_mimetype="video/mp4")],
+            )
+        ]
+    )
     assert msgs[0]["content"][0]["video"]["format"] == "mp4"
     with pytest.raises(QuantValidationError, match="audio is not supported"):
         wire([ChatMessage(role="user", blocks=[AudioBlock(audio=b"RIFF0000WAVE", format="wav")])])
@@ -172,8 +198,16 @@ def test_video_and_audio() -> None:
 def test_thinking_and_cache_points_are_dropped() -> None:
     msgs, _ = wire(
         [
-            ChatMessage(role="user", blocks=[TextBlock(text="Q"), CachePoint(cache_control=CacheControl(type="default"))]),
-            ChatMessage(role="assistant", blocks=[ThinkingBlock(content="hmm"), TextBlock(text="A")]),
+            ChatMessage(
+                role="user",
+                blocks=[
+                    TextBlock(text="Q"),
+                    CachePoint(cache_control=CacheControl(type="default")),
+                ],
+            ),
+            ChatMessage(
+                role="assistant", blocks=[ThinkingBlock(content="hmm"), TextBlock(text="A")]
+            ),
         ]
     )
     assert msgs == [
@@ -185,7 +219,11 @@ def test_thinking_and_cache_points_are_dropped() -> None:
 def test_tool_calls_and_parallel_results_in_one_user_turn() -> None:
     png_result = ChatMessage(
         role="tool",
-        blocks=[TextBlock(text="here"), ImageBlock(image=PNG), DocumentBlock(data=b"%PDF-1", document_mimetype="application/pdf", title="r")],
+        blocks=[
+            TextBlock(text="here"),
+            ImageBlock(image=PNG),
+            DocumentBlock(data=b"%PDF-1", document_mimetype="application/pdf", title="r"),
+        ],
         additional_kwargs={"tool_call_id": "t2"},
     )
     msgs, _ = wire(
@@ -195,7 +233,9 @@ def test_tool_calls_and_parallel_results_in_one_user_turn() -> None:
                 role="assistant",
                 blocks=[
                     ToolCallBlock(tool_call_id="t1", tool_name="add", tool_kwargs={"a": 1, "b": 2}),
-                    ToolCallBlock(tool_call_id="t2", tool_name="draw", tool_kwargs='{"what": "dot"}'),
+                    ToolCallBlock(
+                        tool_call_id="t2", tool_name="draw", tool_kwargs='{"what": "dot"}'
+                    ),
                 ],
             ),
             ChatMessage(role="tool", content="3", additional_kwargs={"tool_call_id": "t1"}),
@@ -217,7 +257,11 @@ def test_tool_calls_and_parallel_results_in_one_user_turn() -> None:
 
 def test_tool_error_status_and_empty_result() -> None:
     msgs, _ = wire(
-        [ChatMessage(role="tool", content="", additional_kwargs={"tool_call_id": "t", "is_error": True})]
+        [
+            ChatMessage(
+                role="tool", content="", additional_kwargs={"tool_call_id": "t", "is_error": True}
+            )
+        ]
     )
     assert msgs[0]["content"][0]["toolResult"] == {
         "toolUseId": "t",
@@ -239,13 +283,19 @@ def test_legacy_openai_tool_calls_are_converted() -> None:
                 content="",
                 additional_kwargs={
                     "tool_calls": [
-                        {"id": "c1", "type": "function", "function": {"name": "add", "arguments": '{"a": 2, "b": 3}'}}
+                        {
+                            "id": "c1",
+                            "type": "function",
+                            "function": {"name": "add", "arguments": '{"a": 2, "b": 3}'},
+                        }
                     ]
                 },
             )
         ]
     )
-    assert msgs[0]["content"] == [{"toolUse": {"toolUseId": "c1", "name": "add", "input": {"a": 2, "b": 3}}}]
+    assert msgs[0]["content"] == [
+        {"toolUse": {"toolUseId": "c1", "name": "add", "input": {"a": 2, "b": 3}}}
+    ]
 
 
 def test_build_request_merges_system_prompt_fields_and_instruction() -> None:
@@ -291,15 +341,28 @@ def test_tools_to_quant_schema_and_server_options() -> None:
     ],
 )
 def test_resolve_tool_choice(choice, required, names, instruction) -> None:  # type: ignore[no-untyped-def]
-    resolved = resolve_tool_choice(TOOLS, choice, tool_required=required, allow_parallel_tool_calls=False)
+    resolved = resolve_tool_choice(
+        TOOLS, choice, tool_required=required, allow_parallel_tool_calls=False
+    )
     assert [t.metadata.get_name() for t in resolved.tools] == names
     assert resolved.instruction is not None
     assert instruction in resolved.instruction
 
 
 def test_resolve_tool_choice_parallel_and_errors() -> None:
-    assert resolve_tool_choice(TOOLS, "auto", tool_required=False, allow_parallel_tool_calls=True).instruction is None
-    kept = resolve_tool_choice(TOOLS, "none", tool_required=False, allow_parallel_tool_calls=True, history_has_tool_blocks=True)
+    assert (
+        resolve_tool_choice(
+            TOOLS, "auto", tool_required=False, allow_parallel_tool_calls=True
+        ).instruction
+        is None
+    )
+    kept = resolve_tool_choice(
+        TOOLS,
+        "none",
+        tool_required=False,
+        allow_parallel_tool_calls=True,
+        history_has_tool_blocks=True,
+    )
     assert len(kept.tools) == 2  # the service needs the tools when the history has tool blocks
     with pytest.raises(ValueError, match="not a given tool"):
         resolve_tool_choice(TOOLS, "divide", tool_required=False, allow_parallel_tool_calls=True)
@@ -308,7 +371,10 @@ def test_resolve_tool_choice_parallel_and_errors() -> None:
 def test_response_format_from() -> None:
     schema = {"type": "object", "properties": {"x": {"type": "integer"}}}
     assert response_format_from(schema) == {"type": "json", "json_schema": schema}
-    assert response_format_from({"type": "json", "jsonSchema": schema}) == {"type": "json", "json_schema": schema}
+    assert response_format_from({"type": "json", "jsonSchema": schema}) == {
+        "type": "json",
+        "json_schema": schema,
+    }
     assert response_format_from({"type": "json"}) == {"type": "json"}
     assert response_format_from(None) is None
 
@@ -324,7 +390,13 @@ def quant_answer(**overrides: object) -> ChatResponse:
             "toolUse": [
                 {"toolUseId": "c1", "name": "add", "input": {"a": 1, "b": 2}},
                 {"toolUseId": "c2", "name": "mul", "input": {"a": 3, "b": 4}},
-                {"toolUseId": "s1", "name": "get_weather", "input": {"city": "Paris"}, "status": "complete", "result": {"temp": 20}},
+                {
+                    "toolUseId": "s1",
+                    "name": "get_weather",
+                    "input": {"city": "Paris"},
+                    "status": "complete",
+                    "result": {"temp": 20},
+                },
             ],
         },
         "model": "amazon.nova-lite-v1:0",
@@ -347,7 +419,12 @@ def test_chat_response_blocks_usage_and_server_calls() -> None:
         ("c2", "mul", {"a": 3, "b": 4}),
     ]  # the server-executed get_weather is not a block
     assert resp.raw is not None
-    assert resp.raw["usage"] == {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18, "cost_cents": 0.01}
+    assert resp.raw["usage"] == {
+        "prompt_tokens": 11,
+        "completion_tokens": 7,
+        "total_tokens": 18,
+        "cost_cents": 0.01,
+    }
     assert resp.raw["server_tool_calls"][0]["name"] == "get_weather"
     assert resp.additional_kwargs["server_tool_calls"][0]["result"] == {"temp": 20}
     assert resp.additional_kwargs["prompt_tokens"] == 11
@@ -379,13 +456,17 @@ def test_tool_selection_and_single_call() -> None:
 
 def test_usage_to_openai_without_usage() -> None:
     assert usage_to_openai(None) == {}
-    assert usage_to_openai(Usage(input_tokens=2, output_tokens=3)) == {"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5}
+    assert usage_to_openai(Usage(input_tokens=2, output_tokens=3)) == {
+        "prompt_tokens": 2,
+        "completion_tokens": 3,
+        "total_tokens": 5,
+    }
 
 
 def test_parse_json_text() -> None:
     assert parse_json_text('```json\n{"a": 1}\n```') == '{"a": 1}'
     assert parse_json_text('Here it is: {"a": 1}') == '{"a": 1}'
-    assert parse_json_text(' [1] ') == "[1]"
+    assert parse_json_text(" [1] ") == "[1]"
 
 
 # ------------------------------------------------------------------ streaming
@@ -401,7 +482,10 @@ def test_stream_text_deltas_and_usage_on_the_last_chunk() -> None:
         ("start", {"requestId": "r1", "model": "m"}),
         ("content", {"delta": "Hel"}),
         ("content", {"delta": "lo"}),
-        ("done", {"complete": True, "usage": {"inputTokens": 3, "outputTokens": 2, "totalTokens": 5}}),
+        (
+            "done",
+            {"complete": True, "usage": {"inputTokens": 3, "outputTokens": 2, "totalTokens": 5}},
+        ),
     )
     chunks = [c for c in (state.add(e) for e in events) if c is not None]
     assert [c.delta for c in chunks] == ["Hel", "lo", ""]
@@ -422,7 +506,14 @@ def test_stream_split_json_arguments_and_parallel_calls() -> None:
         ("tool_request", {"toolUse": [{"toolUseId": "b", "name": "mul", "input": '{"a": 3'}]}),
         ("tool_request", {"toolUse": [{"toolUseId": "a", "name": "add", "input": '"b": 2}'}]}),
         ("tool_input_progress", {"name": "mul", "toolUseId": "b", "delta": ', "b": 4}'}),
-        ("done", {"complete": False, "stopReason": "tool_request", "usage": {"inputTokens": 9, "outputTokens": 4}}),
+        (
+            "done",
+            {
+                "complete": False,
+                "stopReason": "tool_request",
+                "usage": {"inputTokens": 9, "outputTokens": 4},
+            },
+        ),
     )
     chunks = [state.add(e) for e in events]
     assert all(c is not None for c in chunks)
@@ -476,7 +567,10 @@ def test_stream_server_tools_never_become_blocks() -> None:
     assert last is not None
     assert not [b for b in last.message.blocks if isinstance(b, ToolCallBlock)]
     server = last.additional_kwargs["server_tool_calls"]
-    assert [(s["name"], s["status"]) for s in server] == [("get_weather", "complete"), ("search_web", "complete")]
+    assert [(s["name"], s["status"]) for s in server] == [
+        ("get_weather", "complete"),
+        ("search_web", "complete"),
+    ]
     assert server[0]["result"] == {"temp": 20}
 
 

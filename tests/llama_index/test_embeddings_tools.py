@@ -27,7 +27,12 @@ def embed_handler(request: httpx.Request) -> httpx.Response:
     vectors = [[float(len(t)), 1.0] + [0.0] * (dims - 2) for t in texts]
     return httpx.Response(
         200,
-        json={"embeddings": vectors, "model": body.get("modelId"), "dimension": dims, "usage": {"inputTokens": len(texts), "totalTokens": len(texts)}},
+        json={
+            "embeddings": vectors,
+            "model": body.get("modelId"),
+            "dimension": dims,
+            "usage": {"inputTokens": len(texts), "totalTokens": len(texts)},
+        },
     )
 
 
@@ -50,7 +55,11 @@ async def test_batches_of_100_and_order(embedder) -> None:  # type: ignore[no-un
     sizes = [len(body["input"]) for _, body in transport.requests]
     assert sizes == [100, 100, 50]
     body = transport.requests[0][1]
-    assert (body["modelId"], body["dimensions"], body["normalize"]) == ("amazon.titan-embed-text-v2:0", 256, True)
+    assert (body["modelId"], body["dimensions"], body["normalize"]) == (
+        "amazon.titan-embed-text-v2:0",
+        256,
+        True,
+    )
     avectors = await embed.aget_text_embedding_batch(texts)
     assert avectors == vectors
     assert len(transport.requests) == 6
@@ -78,7 +87,9 @@ def test_blank_texts_get_zero_vectors_without_a_failed_request(embedder) -> None
 
 def test_default_size_for_blank_only_input() -> None:
     assert QuantEmbedding()._embed([""]) == [[0.0] * 1024]
-    assert QuantEmbedding(model_name="amazon.titan-embed-text-v1", normalize=None)._embed([" "]) == [[0.0] * 1536]
+    assert QuantEmbedding(model_name="amazon.titan-embed-text-v1", normalize=None)._embed(
+        [" "]
+    ) == [[0.0] * 1536]
 
 
 def test_field_validation() -> None:
@@ -140,7 +151,9 @@ def test_tool_schemas_have_literals_and_bounds() -> None:
     assert props["quality"]["enum"] == ["standard", "premium"]
     assert "PHOTOREALISM" in props["style"]["anyOf"][0]["enum"]
     assert tools["generate_image"].async_fn is not None
-    assert "Generate images from a text description" in (tools["generate_image"].metadata.description or "")
+    assert "Generate images from a text description" in (
+        tools["generate_image"].metadata.description or ""
+    )
 
 
 async def test_generate_returns_text_and_image_blocks_and_saves(canvas) -> None:  # type: ignore[no-untyped-def]
@@ -200,7 +213,9 @@ def test_input_dirs(make_client, tmp_path) -> None:  # type: ignore[no-untyped-d
 
 
 def test_moderation_message_is_reported(make_client) -> None:  # type: ignore[no-untyped-def]
-    client, _ = make_client(lambda r: httpx.Response(200, json={"images": [], "error": "blocked by moderation"}))
+    client, _ = make_client(
+        lambda r: httpx.Response(200, json={"images": [], "error": "blocked by moderation"})
+    )
     blocks = NovaCanvasToolSpec(client=client).generate_image("x")
     assert len(blocks) == 1
     assert blocks[0].text.startswith("Generated 0 images (1024x1024, seed 0).")

@@ -32,7 +32,9 @@ class Pet(BaseModel):
     age: int
 
 
-def answer(text: str = "Hello", tool_use: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+def answer(
+    text: str = "Hello", tool_use: list[dict[str, Any]] | None = None, **extra: Any
+) -> dict[str, Any]:
     response: dict[str, Any] = {"role": "assistant", "content": text}
     if tool_use:
         response["toolUse"] = tool_use
@@ -61,7 +63,9 @@ STREAM = sse(
 def handler_for(body: dict[str, Any] | None = None, stream: bytes = STREAM):  # type: ignore[no-untyped-def]
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/chat/stream"):
-            return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=stream)
+            return httpx.Response(
+                200, headers={"content-type": "text/event-stream"}, content=stream
+            )
         return httpx.Response(200, json=body or answer())
 
     return handler
@@ -111,7 +115,9 @@ def test_chat_sends_every_field(llm_for) -> None:  # type: ignore[no-untyped-def
         session_id="5f0c7e3a-8d2b-4c1e-9a6f-0b1c2d3e4f50",
         additional_kwargs={"allowed_tools": ["get_weather"]},
     )
-    resp = llm.chat([ChatMessage(role="system", content="Be brief."), ChatMessage(role="user", content="Hi")])
+    resp = llm.chat(
+        [ChatMessage(role="system", content="Be brief."), ChatMessage(role="user", content="Hi")]
+    )
     assert resp.message.content == "Hello"
     op, body = transport.requests[0]
     assert op == "chatInference"
@@ -152,14 +158,21 @@ async def test_all_eight_entry_points_one_event_each(llm_for, recorder) -> None:
     chunks = [c async for c in await llm.astream_complete("Hi")]
     assert chunks[-1].text == "Hello"
     assert chunks[-1].additional_kwargs["prompt_tokens"] == 4
-    starts = [e for e in recorder.events if isinstance(e, (LLMChatStartEvent, LLMCompletionStartEvent))]
+    starts = [
+        e for e in recorder.events if isinstance(e, (LLMChatStartEvent, LLMCompletionStartEvent))
+    ]
     assert [type(e).__name__ for e in starts] == [
         "LLMChatStartEvent",
         "LLMCompletionStartEvent",
         "LLMChatStartEvent",
         "LLMCompletionStartEvent",
     ] * 2
-    assert [op for op, _ in transport.requests] == ["chatInference", "chatInference", "chatInferenceStream", "chatInferenceStream"] * 2
+    assert [op for op, _ in transport.requests] == [
+        "chatInference",
+        "chatInference",
+        "chatInferenceStream",
+        "chatInferenceStream",
+    ] * 2
 
 
 def test_stream_starts_eagerly_and_errors_raise(llm_for) -> None:  # type: ignore[no-untyped-def]
@@ -172,7 +185,11 @@ def test_stream_starts_eagerly_and_errors_raise(llm_for) -> None:  # type: ignor
 
 
 async def test_mid_stream_error_raises(llm_for) -> None:  # type: ignore[no-untyped-def]
-    broken = sse(("start", {"requestId": "r"}), ("content", {"delta": "Hi"}), ("error", {"error": "model overloaded"}))
+    broken = sse(
+        ("start", {"requestId": "r"}),
+        ("content", {"delta": "Hi"}),
+        ("error", {"error": "model overloaded"}),
+    )
     llm, _ = llm_for(handler_for(stream=broken))
     msgs = [ChatMessage(role="user", content="Hi")]
     with pytest.raises(QuantStreamError, match="overloaded"):
@@ -215,7 +232,10 @@ def test_chat_with_tools_parallel_and_single(llm_for) -> None:  # type: ignore[n
     llm, transport = llm_for(handler_for(answer("", TWO_CALLS)))
     resp = llm.chat_with_tools(TOOLS, user_msg="add and multiply", allow_parallel_tool_calls=True)
     calls = llm.get_tool_calls_from_response(resp)
-    assert [(c.tool_id, c.tool_name, c.tool_kwargs) for c in calls] == [("t1", "add", {"a": 1, "b": 2}), ("t2", "mul", {"a": 3, "b": 4})]
+    assert [(c.tool_id, c.tool_name, c.tool_kwargs) for c in calls] == [
+        ("t1", "add", {"a": 1, "b": 2}),
+        ("t2", "mul", {"a": 3, "b": 4}),
+    ]
     body = transport.requests[0][1]
     assert [t["toolSpec"]["name"] for t in body["toolConfig"]["tools"]] == ["add", "mul"]
     assert "systemPrompt" not in body
@@ -246,7 +266,12 @@ def test_tool_round_trip_history(llm_for) -> None:  # type: ignore[no-untyped-de
     llm, transport = llm_for(handler_for(answer("The sum is 3.")))
     history = [
         ChatMessage(role="user", content="add 1 and 2"),
-        ChatMessage(role="assistant", blocks=[ToolCallBlock(tool_call_id="t1", tool_name="add", tool_kwargs={"a": 1, "b": 2})]),
+        ChatMessage(
+            role="assistant",
+            blocks=[
+                ToolCallBlock(tool_call_id="t1", tool_name="add", tool_kwargs={"a": 1, "b": 2})
+            ],
+        ),
         ChatMessage(role="tool", content="3", additional_kwargs={"tool_call_id": "t1"}),
     ]
     resp = llm.chat_with_tools(TOOLS, chat_history=history)
@@ -257,8 +282,18 @@ def test_tool_round_trip_history(llm_for) -> None:  # type: ignore[no-untyped-de
 
 
 def test_server_side_tools_pass_through_and_are_not_client_calls(llm_for) -> None:  # type: ignore[no-untyped-def]
-    server_call = {"toolUseId": "s1", "name": "get_weather", "input": {"city": "Paris"}, "status": "complete", "result": {"temp": 21}}
-    llm, transport = llm_for(handler_for(answer("21 degrees", [server_call])), auto_execute=True, allowed_tools=["get_weather"])
+    server_call = {
+        "toolUseId": "s1",
+        "name": "get_weather",
+        "input": {"city": "Paris"},
+        "status": "complete",
+        "result": {"temp": 21},
+    }
+    llm, transport = llm_for(
+        handler_for(answer("21 degrees", [server_call])),
+        auto_execute=True,
+        allowed_tools=["get_weather"],
+    )
     resp = llm.chat_with_tools(TOOLS, user_msg="weather in Paris")
     config = transport.requests[0][1]["toolConfig"]
     assert config["autoExecute"] is True
@@ -268,17 +303,29 @@ def test_server_side_tools_pass_through_and_are_not_client_calls(llm_for) -> Non
     assert resp.raw is not None
     assert resp.raw["server_tool_calls"][0]["name"] == "get_weather"
     llm.chat([ChatMessage(role="user", content="weather")])  # without client tools
-    assert transport.requests[1][1]["toolConfig"] == {"autoExecute": True, "allowedTools": ["get_weather"]}
+    assert transport.requests[1][1]["toolConfig"] == {
+        "autoExecute": True,
+        "allowedTools": ["get_weather"],
+    }
 
 
 def test_streamed_tool_calls_in_chunks(llm_for) -> None:  # type: ignore[no-untyped-def]
     stream = sse(
         ("start", {"requestId": "r"}),
         ("tool_request", {"toolUse": TWO_CALLS}),
-        ("done", {"complete": False, "stopReason": "tool_request", "usage": {"inputTokens": 3, "outputTokens": 1}}),
+        (
+            "done",
+            {
+                "complete": False,
+                "stopReason": "tool_request",
+                "usage": {"inputTokens": 3, "outputTokens": 1},
+            },
+        ),
     )
     llm, _ = llm_for(handler_for(stream=stream))
-    chunks = list(llm.stream_chat_with_tools(TOOLS, user_msg="add and mul", allow_parallel_tool_calls=True))
+    chunks = list(
+        llm.stream_chat_with_tools(TOOLS, user_msg="add and mul", allow_parallel_tool_calls=True)
+    )
     calls = llm.get_tool_calls_from_response(chunks[-1])
     assert [c.tool_name for c in calls] == ["add", "mul"]
     assert chunks[-1].additional_kwargs["completion_tokens"] == 1
@@ -290,11 +337,16 @@ PET = answer(json.dumps({"name": "Rex", "age": 3}))
 
 
 async def test_structured_predict_native_json_schema(llm_for) -> None:  # type: ignore[no-untyped-def]
-    llm, transport = llm_for(handler_for(PET, stream=sse(
-        ("content", {"delta": '{"name": "Re'}),
-        ("content", {"delta": 'x", "age": 3}'}),
-        ("done", {"complete": True}),
-    )))
+    llm, transport = llm_for(
+        handler_for(
+            PET,
+            stream=sse(
+                ("content", {"delta": '{"name": "Re'}),
+                ("content", {"delta": 'x", "age": 3}'}),
+                ("done", {"complete": True}),
+            ),
+        )
+    )
     prompt = PromptTemplate("Make a pet named {name}")
     assert llm.structured_predict(Pet, prompt, name="Rex") == Pet(name="Rex", age=3)
     body = transport.requests[0][1]
@@ -325,7 +377,9 @@ def test_structured_predict_invalid_answer_is_explained(llm_for) -> None:  # typ
 
 def test_structured_predict_function_calling_fallback(llm_for) -> None:  # type: ignore[no-untyped-def]
     llm, transport = llm_for(
-        handler_for(answer("", [{"toolUseId": "p", "name": "Pet", "input": {"name": "Rex", "age": 3}}])),
+        handler_for(
+            answer("", [{"toolUseId": "p", "name": "Pet", "input": {"name": "Rex", "age": 3}}])
+        ),
         structured_output_method="function_calling",
     )
     assert llm.structured_predict(Pet, PromptTemplate("a pet")) == Pet(name="Rex", age=3)
@@ -340,25 +394,39 @@ def test_structured_predict_function_calling_fallback(llm_for) -> None:  # type:
 
 def test_metadata_never_raises_and_overrides() -> None:
     assert QuantLLM().metadata.context_window == 300_000
-    assert QuantLLM(model="us.anthropic.claude-sonnet-4-20250514-v1:0").metadata.context_window == 200_000
+    assert (
+        QuantLLM(model="us.anthropic.claude-sonnet-4-20250514-v1:0").metadata.context_window
+        == 200_000
+    )
     unknown = QuantLLM(model="vendor.brand-new-model-v9").metadata
     assert unknown.context_window == 128_000
     assert unknown.is_function_calling_model is True
     custom = QuantLLM(model="x", context_window=5000, is_function_calling_model=False).metadata
-    assert (custom.context_window, custom.is_function_calling_model, custom.num_output) == (5000, False, 4096)
+    assert (custom.context_window, custom.is_function_calling_model, custom.num_output) == (
+        5000,
+        False,
+        4096,
+    )
 
 
 def test_metadata_from_the_models_endpoint(llm_for) -> None:  # type: ignore[no-untyped-def]
     def handler(request: httpx.Request) -> httpx.Response:
         if "/models/" in request.url.path:
-            return httpx.Response(200, json={"id": "m", "contextWindow": 4242, "capabilities": {"supportsTools": False}})
+            return httpx.Response(
+                200,
+                json={"id": "m", "contextWindow": 4242, "capabilities": {"supportsTools": False}},
+            )
         return httpx.Response(404, json={"error": "no"})
 
     llm, transport = llm_for(handler, model="m", fetch_model_info=True)
     assert llm.metadata.context_window == 4242
     assert llm.metadata.is_function_calling_model is False
     assert len(transport.requests) == 1  # read once
-    missing, _ = llm_for(lambda r: httpx.Response(404, json={"error": "unknown model"}), model="m", fetch_model_info=True)
+    missing, _ = llm_for(
+        lambda r: httpx.Response(404, json={"error": "unknown model"}),
+        model="m",
+        fetch_model_info=True,
+    )
     assert missing.metadata.context_window == 128_000  # falls back
 
 
@@ -383,7 +451,13 @@ def test_invalid_fields_are_refused() -> None:
 
 def test_key_is_never_serialized_but_survives_pickle(llm_for) -> None:  # type: ignore[no-untyped-def]
     llm = QuantLLM(api_key=KEY, organization="acme", timeout=30, max_retries=1)
-    for text in (llm.to_json(), json.dumps(llm.to_dict()), repr(llm), str(llm.to_payload()), json.dumps(llm.model_dump(mode="json"))):
+    for text in (
+        llm.to_json(),
+        json.dumps(llm.to_dict()),
+        repr(llm),
+        str(llm.to_payload()),
+        json.dumps(llm.model_dump(mode="json")),
+    ):
         assert KEY not in text
     assert llm._client is None  # lazy
     before = pickle.loads(pickle.dumps(llm))
@@ -397,7 +471,9 @@ def test_key_is_never_serialized_but_survives_pickle(llm_for) -> None:  # type: 
 
 
 def test_error_messages_do_not_carry_the_key(make_client) -> None:  # type: ignore[no-untyped-def]
-    client, _ = make_client(lambda r: httpx.Response(401, json={"error": "invalid token"}), api_key=KEY)
+    client, _ = make_client(
+        lambda r: httpx.Response(401, json={"error": "invalid token"}), api_key=KEY
+    )
     llm = QuantLLM(client=client)
     with pytest.raises(QuantAPIError) as info:
         llm.chat([ChatMessage(role="user", content="Hi")])
