@@ -85,7 +85,8 @@ def test_readme_python_blocks_run_and_print_what_they_promise(
 
 def _load_dev() -> Any:
     spec = importlib.util.spec_from_file_location("readme_dev", ROOT / "dev.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
