@@ -4,7 +4,7 @@
 Usage::
 
     python3 dev.py demo [args...]   # the main demo (emulator unless QUANT_API_KEY/ORG are set)
-    python3 dev.py test [pytest args...]   # the whole test suite
+    python3 dev.py test [pytest args...]   # the whole test suite (+ the 90% coverage gate)
     python3 dev.py lint             # ruff and mypy
     python3 dev.py bench [args...]  # the benchmarks
 
@@ -61,7 +61,9 @@ def main(argv: list[str]) -> int:
     if command == "demo":
         cmd = [str(PY), "-m", "quant_ai.cli", "demo", *rest]
     elif command == "test":
-        cmd = [str(PY), "-m", "pytest", *rest]
+        # The whole suite also enforces the coverage floor of the core; a subset does not.
+        gate = [] if rest else ["--cov=quant_ai", "--cov-report=term", "--cov-fail-under=90"]
+        cmd = [str(PY), "-m", "pytest", *gate, *rest]
     elif command == "bench":
         cmd = [str(PY), "benchmarks/run.py", *rest]
     else:
