@@ -1,16 +1,24 @@
 """LlamaIndex integration of Quant AI (QuantCDN hosted inference).
 
-``QuantLLM`` (chat with tools, streaming, structured output), ``QuantEmbedding`` (Titan text
-embeddings) and ``NovaCanvasToolSpec`` (Nova Canvas images as agent tools), all thin adapters
-over :class:`quant_ai.QuantClient`.
+``QuantLLM`` (chat with tools, streaming, structured output, server-side tools and durable
+executions), ``QuantEmbedding`` (Titan text embeddings) and ``NovaCanvasToolSpec`` (Nova Canvas
+images as agent tools), all thin adapters over :class:`quant_ai.QuantClient`. The progress
+events of durable executions and server tools are in :mod:`llama_index_quant.events`.
 
 Example:
     >>> from llama_index_quant import QuantEmbedding, QuantLLM
     >>> llm = QuantLLM()  # reads QUANT_API_KEY / QUANT_ORGANIZATION; no I/O here
 """
 
+from .durable import DurableExecution, QuantLocalToolMissingError
 from .embeddings import QuantEmbedding
 from .llms import QuantLLM
 from .tools import NovaCanvasToolSpec
 
-__all__ = ["NovaCanvasToolSpec", "QuantEmbedding", "QuantLLM"]
+__all__ = [
+    "DurableExecution",
+    "NovaCanvasToolSpec",
+    "QuantEmbedding",
+    "QuantLLM",
+    "QuantLocalToolMissingError",
+]

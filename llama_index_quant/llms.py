@@ -33,6 +33,7 @@ from llama_index.core.instrumentation.events.llm import (
     LLMStructuredPredictEndEvent,
     LLMStructuredPredictStartEvent,
 )
+from llama_index.core.instrumentation.span import active_span_id
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
@@ -40,7 +41,15 @@ from llama_index.core.llms.utils import parse_partial_json
 from llama_index.core.program.utils import FlexibleModel, create_flexible_model
 from llama_index.core.types import Model, PydanticProgramMode
 
-from quant_ai import ChatRequest, ModelInfo, QuantClient, QuantError, QuantValidationError
+from quant_ai import (
+    ChatRequest,
+    ExecutionStatus,
+    ModelInfo,
+    QuantClient,
+    QuantError,
+    QuantValidationError,
+    StreamEvent,
+)
 from quant_ai.types import DEFAULT_CHAT_MODEL
 
 from ._client import QuantClientMixin
@@ -55,6 +64,15 @@ from ._convert import (
     response_format_from,
     tool_calls_from_response,
     tools_to_quant,
+)
+from .durable import (
+    DurableExecution,
+    DurableRun,
+    ToolLike,
+    as_tools,
+    chat_response_from_execution,
+    queued_event,
+    server_tool_event,
 )
 
 if TYPE_CHECKING:
@@ -105,6 +123,34 @@ def _pt(prompt: BasePromptTemplate) -> PromptTemplate:
 
 _REQUEST_ALIASES = {"stop": "stop_sequences", "model": "model_id"}
 _PRIVATE_KWARGS = ("quant_tools", "quant_tool_instruction")
+_RESUME = "quant_resume_request_id"
+"""Call kwarg (internal) that makes a call resume an execution instead of starting one."""
+_DURABLE_KEYS = ("durable", "durable_poll_initial", "durable_poll_max", "durable_timeout", _RESUME)
+
+
+def _emit_server_event(event: StreamEvent, request_id: str | None, span_id: str | None) -> None:
+    """Dispatch the instrumentation event of a server-tool stream event, if it is one."""
+    found = server_tool_event(event, request_id, span_id)
+    if found is not None:
+        dispatcher.event(found)
+
+
+def _one_chunk(response: ChatResponse) -> ChatResponse:
+    """The final response of a durable call as the single chunk of a stream."""
+    return ChatResponse(
+        message=response.message,
+        delta=response.message.content or "",
+        raw=response.raw,
+        additional_kwargs=response.additional_kwargs,
+    )
+
+
+def _as_messages(messages: str | ChatMessage | Sequence[ChatMessage]) -> list[ChatMessage]:
+    if isinstance(messages, str):
+        return [ChatMessage(role=MessageRole.USER, content=messages)]
+    if isinstance(messages, ChatMessage):
+        return [messages]
+    return list(messages)
 
 
 class QuantLLM(QuantClientMixin, FunctionCallingLLM):
@@ -180,6 +226,24 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
     )
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra ChatRequest fields sent with every call."
+    )
+    durable: bool = Field(
+        default=False,
+        description="Run every chat as a durable execution (async: true): poll until it "
+        "completes, running the client tools locally when it waits for them. Per call: "
+        "chat(..., durable=True).",
+    )
+    durable_poll_initial: float = Field(
+        default=1.0, gt=0, description="First wait between status polls, in seconds."
+    )
+    durable_poll_max: float = Field(
+        default=30.0, gt=0, description="Longest wait between polls (the wait doubles up to it)."
+    )
+    durable_timeout: float = Field(
+        default=900.0,
+        gt=0,
+        description="Stop waiting after this many seconds (the execution may still finish: "
+        "resume it by id).",
     )
 
     _model_info: ModelInfo | None = PrivateAttr(default=None)
@@ -270,6 +334,8 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
         instruction: str | None = kwargs.pop("quant_tool_instruction", None)
         for key in ("tools", "tool_choice", "tool_required", "allow_parallel_tool_calls"):
             kwargs.pop(key, None)  # consumed by _prepare_chat_with_tools
+        for key in _DURABLE_KEYS:
+            kwargs.pop(key, None)  # consumed by the durable path
         auto_execute = kwargs.pop("auto_execute", self.auto_execute)
         allowed = kwargs.pop("allowed_tools", self.allowed_tools)
         params: dict[str, Any] = {
@@ -302,24 +368,37 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
             raise QuantValidationError(f"{field}: {first['msg']}", field=field) from None
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        if self._is_durable(kwargs):
+            return self._durable_chat(messages, kwargs)
         request = self._request(messages, kwargs)
         return chat_response_from_quant(self.client.chat(request))
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        if self._is_durable(kwargs):
+            return await self._adurable_chat(messages, kwargs)
         request = self._request(messages, kwargs)
         return chat_response_from_quant(await self.client.achat(request))
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        if self._is_durable(kwargs):
+            final = _one_chunk(self._durable_chat(messages, kwargs))
+
+            def one() -> ChatResponseGen:
+                yield final
+
+            return one()
         request = self._request(messages, kwargs)
         events = self.client.stream_chat(request)
         # Start the request now, not on first iteration: bad input, connection errors and
         # error statuses (after retries) raise here, before any token is yielded.
         first = next(events)
+        span_id = active_span_id.get()
 
         def gen() -> ChatResponseGen:
             state = _StreamState()
             for event in itertools.chain((first,), events):
                 chunk = state.add(event)
+                _emit_server_event(event, state.request_id, span_id)
                 if chunk is not None:
                     yield chunk
 
@@ -328,21 +407,230 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
     async def _astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
+        if self._is_durable(kwargs):
+            final = _one_chunk(await self._adurable_chat(messages, kwargs))
+
+            async def one() -> ChatResponseAsyncGen:
+                yield final
+
+            return one()
         request = self._request(messages, kwargs)
         events = self.client.astream_chat(request)
         first = await events.__anext__()
+        span_id = active_span_id.get()
 
         async def gen() -> ChatResponseAsyncGen:
             state = _StreamState()
             chunk = state.add(first)
+            _emit_server_event(first, state.request_id, span_id)
             if chunk is not None:
                 yield chunk
             async for event in events:
                 chunk = state.add(event)
+                _emit_server_event(event, state.request_id, span_id)
                 if chunk is not None:
                     yield chunk
 
         return gen()
+
+    # ------------------------------------------------------------------ durable executions
+
+    def _is_durable(self, kwargs: dict[str, Any]) -> bool:
+        if kwargs.get(_RESUME):
+            return True
+        durable = kwargs.get("durable")
+        return self.durable if durable is None else bool(durable)
+
+    def _poll_settings(self, kwargs: dict[str, Any]) -> dict[str, float]:
+        return {
+            "initial_delay": float(kwargs.get("durable_poll_initial") or self.durable_poll_initial),
+            "max_delay": float(kwargs.get("durable_poll_max") or self.durable_poll_max),
+            "timeout": float(kwargs.get("durable_timeout") or self.durable_timeout),
+        }
+
+    def _durable_run(self, request_id: str, kwargs: dict[str, Any]) -> DurableRun:
+        return DurableRun.for_tools(
+            request_id,
+            kwargs.get("quant_tools") or (),
+            span_id=active_span_id.get(),
+            callback_manager=self.callback_manager,
+        )
+
+    def _durable_response(
+        self,
+        status: ExecutionStatus,
+        run: DurableRun,
+        kwargs: dict[str, Any],
+        session_id: str | None,
+    ) -> ChatResponse:
+        return chat_response_from_execution(
+            status,
+            request_id=run.request_id,
+            model=str(kwargs.get("model") or self.model),
+            session_id=session_id,
+            local_calls=run.local_calls,
+        )
+
+    def _durable_chat(
+        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
+    ) -> ChatResponse:
+        """Start (or resume) a durable execution, wait for it answering local tools, convert."""
+        request_id = kwargs.get(_RESUME)
+        session_id: str | None = None
+        if not request_id:
+            accepted = self.client.start_chat(self._request(messages, kwargs))
+            request_id, session_id = accepted.request_id, accepted.session_id
+            dispatcher.event(queued_event(request_id, session_id, active_span_id.get()))
+        run = self._durable_run(str(request_id), kwargs)
+        status = self.client.wait_for_execution(
+            run.request_id,
+            tool_handler=run.handler,
+            on_status=run.on_status,
+            **self._poll_settings(kwargs),
+        )
+        return self._durable_response(status, run, kwargs, session_id)
+
+    async def _adurable_chat(
+        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
+    ) -> ChatResponse:
+        """Async twin of :meth:`_durable_chat` (the tools of one callback run concurrently)."""
+        request_id = kwargs.get(_RESUME)
+        session_id: str | None = None
+        if not request_id:
+            accepted = await self.client.astart_chat(self._request(messages, kwargs))
+            request_id, session_id = accepted.request_id, accepted.session_id
+            dispatcher.event(queued_event(request_id, session_id, active_span_id.get()))
+        run = self._durable_run(str(request_id), kwargs)
+        status = await self.client.await_for_execution(
+            run.request_id,
+            tool_handler=run.ahandler,
+            on_status=run.on_status,
+            **self._poll_settings(kwargs),
+        )
+        return self._durable_response(status, run, kwargs, session_id)
+
+    def _execution_args(
+        self,
+        messages: str | ChatMessage | Sequence[ChatMessage],
+        tools: Sequence[ToolLike] | None,
+        kwargs: dict[str, Any],
+    ) -> tuple[ChatRequest, list[BaseTool]]:
+        history = _as_messages(messages)
+        local = as_tools(tools or ())
+        call = dict(kwargs)
+        if local:
+            call.setdefault("allow_parallel_tool_calls", True)
+            call = self._prepare_chat_with_tools(local, chat_history=history, **call)
+            history = call.pop("messages")
+        return self._request(history, call), local
+
+    @dispatcher.span
+    def start_execution(
+        self,
+        messages: str | ChatMessage | Sequence[ChatMessage],
+        *,
+        tools: Sequence[ToolLike] | None = None,
+        **kwargs: Any,
+    ) -> DurableExecution:
+        """Start a durable execution and return its handle without waiting.
+
+        Store ``handle.request_id`` and resume later, in this or another process, with
+        ``QuantLLM(...).resume_execution(request_id, tools=[...])`` (or ``handle.resume()``).
+
+        Args:
+            messages: The conversation (a string is one user message).
+            tools: The client tools the execution may ask for (``BaseTool``s, tool specs,
+                functions); they are offered as for ``chat_with_tools``.
+            **kwargs: ``tool_choice``, ``tool_required``, ``allow_parallel_tool_calls``
+                (default True) and per-call request fields (``temperature``...).
+
+        Returns:
+            The handle (``request_id``, ``session_id``, ``model``, ``poll_url``).
+        """
+        request, local = self._execution_args(messages, tools, kwargs)
+        accepted = self.client.start_chat(request)
+        dispatcher.event(
+            queued_event(accepted.request_id, accepted.session_id, active_span_id.get())
+        )
+        return DurableExecution(
+            accepted.request_id,
+            accepted.session_id,
+            request.model_id,
+            accepted.poll_url,
+            self,
+            tuple(local),
+        )
+
+    @dispatcher.span
+    async def astart_execution(
+        self,
+        messages: str | ChatMessage | Sequence[ChatMessage],
+        *,
+        tools: Sequence[ToolLike] | None = None,
+        **kwargs: Any,
+    ) -> DurableExecution:
+        """Async twin of :meth:`start_execution`."""
+        request, local = self._execution_args(messages, tools, kwargs)
+        accepted = await self.client.astart_chat(request)
+        dispatcher.event(
+            queued_event(accepted.request_id, accepted.session_id, active_span_id.get())
+        )
+        return DurableExecution(
+            accepted.request_id,
+            accepted.session_id,
+            request.model_id,
+            accepted.poll_url,
+            self,
+            tuple(local),
+        )
+
+    def resume_execution(
+        self,
+        request_id: str,
+        *,
+        tools: Sequence[ToolLike] | None = None,
+        **kwargs: Any,
+    ) -> ChatResponse:
+        """Wait for a durable execution by id, answering its client tools; return the answer.
+
+        Works from a new ``QuantLLM`` in another process: only the id is needed. It runs as a
+        ``chat`` call with no input messages, so LLM events, token counting and the
+        :class:`~llama_index_quant.events.QuantExecutionStatusEvent`s are reported as usual.
+
+        Args:
+            request_id: The id from ``start_execution`` (``handle.request_id``).
+            tools: The local tools to answer ``waiting_callback`` with (``BaseTool``s, tool
+                specs, functions).
+            **kwargs: ``durable_poll_initial``, ``durable_poll_max``, ``durable_timeout``.
+
+        Returns:
+            The final ``ChatResponse`` (usage, ``request_id``, ``server_tool_calls`` and
+            ``local_tool_calls`` in ``additional_kwargs`` and ``raw``).
+
+        Raises:
+            QuantExecutionFailedError: The execution failed.
+            QuantExecutionTimeoutError: It did not finish within ``durable_timeout``.
+            QuantLocalToolMissingError: It waits for a tool that is not available locally.
+        """
+        local = as_tools(tools or ())
+        response: ChatResponse = self.chat(
+            [], **{**kwargs, _RESUME: request_id, "quant_tools": local}
+        )
+        return response
+
+    async def aresume_execution(
+        self,
+        request_id: str,
+        *,
+        tools: Sequence[ToolLike] | None = None,
+        **kwargs: Any,
+    ) -> ChatResponse:
+        """Async twin of :meth:`resume_execution` (the tools of one callback run concurrently)."""
+        local = as_tools(tools or ())
+        response: ChatResponse = await self.achat(
+            [], **{**kwargs, _RESUME: request_id, "quant_tools": local}
+        )
+        return response
 
     # ------------------------------------------------------------------ entry points
 
@@ -419,6 +707,7 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
         are expressed by the tools offered plus a system instruction; ``"none"`` offers no
         tools. An empty tool list sends no ``toolConfig``.
         """
+        tools = as_tools(tools)  # plain functions and tool specs are welcome too
         messages = list(chat_history or [])
         if isinstance(user_msg, str):
             messages.append(ChatMessage(role=MessageRole.USER, content=user_msg))
