@@ -18,6 +18,9 @@ directly. The rules (each one is tested):
   blocks, the older ``{"type": "image", "source_type": "base64", ...}`` form, OpenAI
   ``image_url`` data URLs, the OpenAI ``file`` block and Anthropic ``source`` blocks.
   Documents always get a name (their file name, else ``document-N``).
+* A request that sends no tools (no ``toolConfig``) carries its tool history as text
+  (``quant_ai._history.tool_blocks_as_text``): the service refuses tool-use and tool-result
+  blocks without tool definitions.
 * Media given by http(s) URL or provider file id are refused with a clear ``ValueError``: the
   API takes inline bytes only and this package never fetches URLs on your behalf (no hidden
   network I/O, no server-side request forgery). Download the file and pass base64.
@@ -572,10 +575,13 @@ class ToolChoicePlan:
     Attributes:
         tools: The wire tools to send (possibly restricted or empty).
         instruction: Text appended to the system prompt, or None.
+        server_tools: Whether server-side execution (``autoExecute``/``allowedTools``) is
+            still offered; False for ``"none"``, so that the service runs no tool either.
     """
 
     tools: list[dict[str, Any]]
     instruction: str | None
+    server_tools: bool = True
 
 
 def _choice_name(tool_choice: Any) -> str | None:
@@ -599,9 +605,10 @@ def plan_tool_choice(
     """Carry out ``tool_choice`` on an API that has no toolChoice field.
 
     * ``None`` / ``"auto"``: tools as they are; the model decides.
-    * ``"none"`` / ``False``: the tools are not sent, so the model cannot call one. When the
-      conversation already holds tool calls the tools are kept (the service needs their
-      definitions to accept that history) and the model is told not to call any.
+    * ``"none"`` / ``False``: the tools are not sent and server-side execution is turned
+      off, so no tool can run. When the conversation already holds tool calls and tools are
+      bound, the tools are kept (the service needs their definitions to accept that history)
+      and the model is told not to call any.
     * ``"any"`` / ``"required"`` / ``True``: all tools are sent and the system prompt tells the
       model it must call one of them.
     * a tool name (or ``{"type": "function", "function": {"name": ...}}`` /
@@ -616,12 +623,12 @@ def plan_tool_choice(
     if isinstance(tool_choice, Mapping):
         name = _choice_name(tool_choice)
         tool_choice = name if name not in ("function", "tool") else None
+    if tool_choice is False or tool_choice == "none":
+        if history_has_tools and tools:
+            return ToolChoicePlan(tools, "Do not call any tool in this turn; answer in plain text.")
+        return ToolChoicePlan([], None, server_tools=False)
     if tool_choice is None or tool_choice == "auto" or not tools:
         return ToolChoicePlan(tools, None)
-    if tool_choice is False or tool_choice == "none":
-        if history_has_tools:
-            return ToolChoicePlan(tools, "Do not call any tool in this turn; answer in plain text.")
-        return ToolChoicePlan([], None)
     if tool_choice is True or tool_choice in ("any", "required"):
         return ToolChoicePlan(
             tools,

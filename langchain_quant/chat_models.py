@@ -65,10 +65,9 @@ from quant_ai import (
     ChatRequest,
     QuantClient,
     QuantError,
-    ToolResultBlock,
-    ToolUseBlock,
 )
-from quant_ai.types import DEFAULT_CHAT_MODEL, Message
+from quant_ai._history import has_tool_blocks, tool_blocks_as_text
+from quant_ai.types import DEFAULT_CHAT_MODEL
 
 __all__ = ["ChatQuant"]
 
@@ -103,15 +102,6 @@ def _raise(exc: QuantError) -> None:
     if mapped is exc:
         raise exc
     raise mapped from exc
-
-
-def _has_tool_history(messages: Sequence[Message]) -> bool:
-    return any(
-        isinstance(block, (ToolUseBlock, ToolResultBlock))
-        for message in messages
-        if not isinstance(message.content, str)
-        for block in message.content
-    )
 
 
 class ChatQuant(BaseChatModel):
@@ -210,8 +200,9 @@ class ChatQuant(BaseChatModel):
         ```
 
         The native API has no ``toolChoice``. ``tool_choice`` is carried out as follows:
-        ``"auto"``/``None`` sends the tools; ``"none"`` does not send them (or, when the
-        history already holds tool calls, keeps them and tells the model not to call any);
+        ``"auto"``/``None`` sends the tools; ``"none"`` does not send them and turns
+        server-side execution off (or, when the history already holds tool calls, keeps them
+        and tells the model not to call any);
         ``"any"``/``"required"``/``True`` sends all tools and tells the model in the system
         prompt that it must call one; a tool name sends only that tool and tells the model to
         call it. Forcing is an instruction, not a guarantee.
@@ -510,9 +501,12 @@ class ChatQuant(BaseChatModel):
             if name in call:
                 fields[name] = call.pop(name)
         stop_sequences = stop if stop is not None else call.pop("stop", None) or self.stop
-        plan = plan_tool_choice(list(tools), tool_choice, history_has_tools=_has_tool_history(wire))
+        history_has_tools = has_tool_blocks(wire)
+        plan = plan_tool_choice(list(tools), tool_choice, history_has_tools=history_has_tools)
         if plan.instruction:
             system = f"{system}\n\n{plan.instruction}" if system else plan.instruction
+        if not plan.server_tools:
+            auto_execute, allowed_tools = None, None
         tool_config: dict[str, Any] | None = None
         if plan.tools or auto_execute is not None or allowed_tools:
             tool_config = {
@@ -520,6 +514,8 @@ class ChatQuant(BaseChatModel):
                 "autoExecute": auto_execute,
                 "allowedTools": allowed_tools or None,
             }
+        elif history_has_tools:
+            wire = tool_blocks_as_text(wire)  # no toolConfig: the service refuses tool blocks
         body: dict[str, Any] = {
             **self.model_kwargs,
             **call,

@@ -20,6 +20,7 @@ from langchain_quant._convert import (
     EMPTY_CONTENT,
     EMPTY_TOOL_RESULT,
     StreamConverter,
+    ToolChoicePlan,
     convert_messages,
     convert_tools,
     plan_tool_choice,
@@ -304,9 +305,15 @@ def test__plan_tool_choice_auto_and_none() -> None:
     none = plan_tool_choice(_tools(), "none", history_has_tools=False)
     assert none.tools == []
     assert none.instruction is None
+    assert none.server_tools is False  # the service must not run a tool either
     kept = plan_tool_choice(_tools(), "none", history_has_tools=True)
     assert kept.tools == _tools()
     assert "Do not call any tool" in (kept.instruction or "")
+    assert kept.server_tools is True
+    assert plan_tool_choice(_tools(), "auto", history_has_tools=False).server_tools is True
+    assert plan_tool_choice([], False, history_has_tools=True) == ToolChoicePlan(
+        [], None, server_tools=False
+    )
 
 
 @pytest.mark.parametrize("choice", ["any", "required", True])
