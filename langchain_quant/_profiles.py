@@ -2,7 +2,8 @@
 
 Hand-written from the Quant AI model catalogue (context window, max output) and the Bedrock
 capabilities of each family. Unknown ids get no profile (``None``). Every Quant model takes
-tools and the native ``responseFormat``; ``tool_choice`` is emulated (see ``ChatQuant``).
+tools; ``tool_choice`` is emulated (see ``ChatQuant``). ``structured_output`` (the native
+``responseFormat``) follows the catalogue's ``supportsStructuredOutput``: not Nova Micro.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ __all__ = ["get_profile"]
 
 
 def _nova(max_input: int, *, multimodal: bool) -> ModelProfile:
+    # Nova Micro is text-only and has no native structured output; Lite and Pro have both.
     return ModelProfile(
         max_input_tokens=max_input,
         max_output_tokens=10_000,
@@ -28,7 +30,7 @@ def _nova(max_input: int, *, multimodal: bool) -> ModelProfile:
         tool_calling=True,
         tool_choice=True,
         tool_call_streaming=True,
-        structured_output=True,
+        structured_output=multimodal,
         reasoning_output=False,
         image_outputs=False,
         audio_outputs=False,

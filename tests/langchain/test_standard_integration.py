@@ -93,6 +93,7 @@ class _ChatSuite(ChatModelIntegrationTests):
         reason="The Quant AI API takes no audio input (text, image, video and document "
         "blocks only); ChatQuant refuses audio blocks with a ValueError.",
         raises=ValueError,
+        strict=True,
     )
     def test_audio_inputs(self, model: BaseChatModel) -> None:
         super().test_audio_inputs(model)
