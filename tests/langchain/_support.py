@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 PLACEHOLDER_BASE = "https://quant.test"
 PLACEHOLDER_ORG = "quant-org"
 PLACEHOLDER_KEY = "qc-placeholder-key"
+EMULATOR_KEY = "qc-emulator"
+EMULATOR_ORG = "acme"
 ORG_PREFIXES = ("/api/v3/organizations/", "/api/v3/organisations/")
 
 # Captured at import (before the autouse fixture of tests/conftest.py clears the env), used only
@@ -68,7 +70,7 @@ def stop_emulator() -> None:
 
 def live_params() -> dict[str, Any]:
     """Connection params of the live emulator."""
-    return {"base_url": emulator_base_url(), "api_key": "qc-emulator", "organization": "acme"}
+    return {"base_url": emulator_base_url(), "api_key": EMULATOR_KEY, "organization": EMULATOR_ORG}
 
 
 def cassette_params() -> dict[str, Any]:

@@ -217,10 +217,14 @@ def test_unicode_tool_arguments_round_trip(make_client: Any) -> None:
     )
     msg = llm.bind_tools([add]).invoke("Create 你好啊集团")
     assert msg.tool_calls[0]["args"] == {"name": "你好啊集团"}
-    llm.invoke([HumanMessage("x"), msg])
+    llm.bind_tools([add]).invoke([HumanMessage("x"), msg])
     assert body_of(transport)["messages"][1]["content"][0]["toolUse"]["input"] == {
         "name": "你好啊集团"
     }
+    llm.invoke([HumanMessage("x"), msg])  # no tools: the history is text, still unmangled
+    assert body_of(transport)["messages"][1]["content"] == [
+        {"text": '[called tool `add` with {"name": "你好啊集团"}]'}
+    ]
 
 
 def test_server_tool_calls_are_content_blocks_not_tool_calls(make_client: Any) -> None:
@@ -366,21 +370,64 @@ def test_errors_do_not_carry_the_key(make_client: Any) -> None:
     assert SECRET not in repr(info.value.__dict__)
 
 
+PROFILE_KEYS = (
+    "max_input_tokens",
+    "max_output_tokens",
+    "image_inputs",
+    "pdf_inputs",
+    "video_inputs",
+    "audio_inputs",
+    "tool_calling",
+    "tool_choice",
+    "structured_output",
+)
+
+
 @pytest.mark.parametrize(
-    ("model", "max_input", "pdf"),
+    ("model", "expected"),
     [
-        ("amazon.nova-lite-v1:0", 300_000, True),
-        ("amazon.nova-micro-v1:0", 128_000, False),
-        ("anthropic.claude-sonnet-4-5", 200_000, True),
+        (
+            "amazon.nova-micro-v1:0",
+            (128_000, 10_000, False, False, False, False, True, True, False),
+        ),
+        ("amazon.nova-lite-v1:0", (300_000, 10_000, True, True, True, False, True, True, True)),
+        ("amazon.nova-pro-v1:0", (300_000, 10_000, True, True, True, False, True, True, True)),
+        (
+            "anthropic.claude-3-5-sonnet-20241022-v2:0",
+            (200_000, 8_192, True, True, False, False, True, True, True),
+        ),
+        (
+            "anthropic.claude-sonnet-4-5",
+            (200_000, 64_000, True, True, False, False, True, True, True),
+        ),
+        (
+            "anthropic.claude-sonnet-4-6",
+            (200_000, 64_000, True, True, False, False, True, True, True),
+        ),
     ],
 )
-def test_profile(model: str, max_input: int, pdf: bool) -> None:
+def test_profile(model: str, expected: tuple[Any, ...]) -> None:
     profile = ChatQuant(model=model).profile
     assert profile is not None
-    assert profile["max_input_tokens"] == max_input
-    assert profile["pdf_inputs"] is pdf
-    assert profile["tool_calling"]
-    assert profile["structured_output"]
+    assert tuple(profile[key] for key in PROFILE_KEYS) == expected  # type: ignore[literal-required]
+
+
+def test_profiles_agree_with_the_emulator_catalogue() -> None:
+    """Context window, output limit and native structured output match the model catalogue."""
+    from quant_ai.emulator.catalog import MODELS
+
+    for model in (
+        "amazon.nova-micro-v1:0",
+        "amazon.nova-lite-v1:0",
+        "amazon.nova-pro-v1:0",
+        "anthropic.claude-sonnet-4-5",
+    ):
+        profile = ChatQuant(model=model).profile
+        info = MODELS[model]
+        assert profile is not None
+        assert profile["max_input_tokens"] == info.context_window
+        assert profile["max_output_tokens"] == info.max_output_tokens
+        assert profile["structured_output"] is info.structured
 
 
 def test_profile_unknown_model() -> None:
@@ -408,3 +455,190 @@ def test_history_with_tool_messages(make_client: Any) -> None:
     body = body_of(transport)
     assert body["toolConfig"]["tools"][0]["toolSpec"]["name"] == "add"  # kept for the history
     assert "Do not call any tool" in body["systemPrompt"]
+
+
+# ------------------------------------------------------------------ audit of issue 4
+
+
+def test_tool_history_without_tools_is_sent_as_text(make_client: Any) -> None:
+    """A tool loop's history sent to a model without tools: no toolUse/toolResult blocks
+    (the service refuses them without toolConfig), the facts kept as text."""
+    from langchain_core.messages import ToolMessage
+
+    llm, transport = chat(make_client, lambda r: httpx.Response(200, json=answer("3 it is")))
+    history = [
+        HumanMessage("add 1 and 2"),
+        AIMessage("", tool_calls=[{"name": "add", "args": {"a": 1, "b": 2}, "id": "t1"}]),
+        ToolMessage("3", tool_call_id="t1"),
+        HumanMessage("Summarise."),
+    ]
+    assert llm.invoke(history).text == "3 it is"
+    body = body_of(transport)
+    assert "toolConfig" not in body
+    assert body["messages"] == [
+        {"role": "user", "content": "add 1 and 2"},
+        {"role": "assistant", "content": [{"text": '[called tool `add` with {"a": 1, "b": 2}]'}]},
+        {
+            "role": "user",
+            "content": [{"text": "[result of tool `add`]: 3"}, {"text": "Summarise."}],
+        },
+    ]
+    llm.bind_tools([add]).invoke(history)  # with tools bound the blocks stay native
+    assert body_of(transport)["messages"][1]["content"][0]["toolUse"]["name"] == "add"
+
+
+def test_tool_choice_none_turns_server_side_execution_off(make_client: Any) -> None:
+    llm, transport = chat(make_client, lambda r: httpx.Response(200, json=answer()))
+    llm.bind_tools(["get_weather", add], tool_choice="none").invoke("weather in Paris?")
+    assert "toolConfig" not in body_of(transport)
+    llm.bind_tools(["get_weather", add]).invoke("weather in Paris?")
+    config = body_of(transport)["toolConfig"]
+    assert (config["autoExecute"], config["allowedTools"]) == (True, ["get_weather"])
+
+
+def test_client_settings_reach_the_core() -> None:
+    """key, organisation, base URL, timeout, max_retries, headers and the injected httpx
+    clients (sync and async) are the ones the requests use."""
+    from langchain_core.exceptions import ModelRateLimitError
+
+    from tests.contract import ContractTransport
+
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(429, json={"message": "slow down"}, headers={"Retry-After": "0"})
+
+    transport = ContractTransport(handler)
+    settings: dict[str, Any] = {
+        "api_key": "qc_settings_key",
+        "organization": "settings-org",
+        "base_url": "https://quant.settings.test",
+        "timeout": httpx.Timeout(7.0, connect=2.0),
+        "default_headers": {"X-Trace-Id": "trace-1"},
+        "http_client": httpx.Client(transport=transport),
+        "http_async_client": httpx.AsyncClient(transport=transport),
+    }
+    llm = ChatQuant(max_retries=0, **settings)
+    assert llm.quant_client.transport.timeout == httpx.Timeout(7.0, connect=2.0)
+    with pytest.raises(ModelRateLimitError):
+        llm.invoke("x")
+    assert len(seen) == 1  # max_retries=0: no retry
+    request = seen[0]
+    assert str(request.url).startswith(
+        "https://quant.settings.test/api/v3/organizations/settings-org/ai/chat"
+    )
+    assert request.headers["authorization"] == "Bearer qc_settings_key"
+    assert request.headers["x-trace-id"] == "trace-1"
+    with pytest.raises(ModelRateLimitError):
+        ChatQuant(max_retries=1, **settings).invoke("x")
+    assert len(seen) == 3  # one retry (Retry-After: 0)
+
+    async def run() -> None:
+        with pytest.raises(ModelRateLimitError):
+            await llm.ainvoke("x")
+
+    import asyncio
+
+    asyncio.run(run())
+    assert len(seen) == 4  # the injected async client carried it
+
+
+@pytest.mark.parametrize(
+    ("status", "core", "langchain_cls"),
+    [
+        (400, "QuantBadRequestError", "ModelInvalidRequestError"),
+        (401, "QuantAuthenticationError", "ModelAuthenticationError"),
+        (403, "QuantPermissionDeniedError", "ModelPermissionDeniedError"),
+        (404, "QuantNotFoundError", "ModelNotFoundError"),
+        (409, "QuantConflictError", "ModelAPIError"),
+        (429, "QuantRateLimitError", "ModelRateLimitError"),
+        (500, "QuantServerError", "ModelAPIError"),
+        (503, "QuantServerError", "ModelAPIError"),
+        (418, "QuantAPIError", "ModelAPIError"),
+        ("connect", "QuantConnectionError", "ModelConnectionError"),
+        ("timeout", "QuantTimeoutError", "ModelTimeoutError"),
+    ],
+)
+def test_every_error_is_a_core_and_langchain_error(
+    make_client: Any, status: int | str, core: str, langchain_cls: str
+) -> None:
+    import langchain_core.exceptions as lc_errors
+
+    import quant_ai
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if status == "connect":
+            raise httpx.ConnectError("refused", request=request)
+        if status == "timeout":
+            raise httpx.ReadTimeout("slow", request=request)
+        return httpx.Response(int(status), json={"message": "nope"})
+
+    llm, transport = chat(make_client, handler, max_retries=0)
+    for call in (lambda: llm.invoke("x"), lambda: list(llm.stream("x"))):
+        with pytest.raises(getattr(lc_errors, langchain_cls)) as info:
+            call()
+        assert isinstance(info.value, getattr(quant_ai, core))
+        assert type(info.value).__module__ == "langchain_quant.errors"
+    assert len(transport.requests) == 2
+
+
+def test_stream_usage_off_end_to_end(make_client: Any) -> None:
+    llm, _ = chat(make_client, lambda r: sse(*STREAM), stream_usage=False)
+    assert all(c.usage_metadata is None for c in llm.stream("Hi"))
+    chunks = list(ChatQuant(client=llm.client).stream("Hi", stream_usage=False))
+    assert all(c.usage_metadata is None for c in chunks)
+    assert chunks[-1].response_metadata["model_name"] == "amazon.nova-lite-v1:0"
+    assert sum(c.usage_metadata is not None for c in ChatQuant(client=llm.client).stream("x")) == 1
+
+
+def test_with_structured_output_refuses_bad_arguments() -> None:
+    llm = ChatQuant()
+    with pytest.raises(ValueError, match="schema is required"):
+        llm.with_structured_output(None)
+    with pytest.raises(ValueError, match="schema is required"):
+        llm.with_structured_output(None, method="function_calling")
+    with pytest.raises(ValueError, match="method must be"):
+        llm.with_structured_output(Person, method="xml")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unsupported arguments"):
+        llm.with_structured_output(Person, tool_choice="any")
+
+
+async def test_structured_output_streams_and_raises_async(make_client: Any) -> None:
+    good = sse(
+        ("content", {"delta": '{"name": "A'}),
+        ("content", {"delta": 'nn", "age": 3}'}),
+        ("done", {"complete": True}),
+    )
+    llm, _ = chat(make_client, lambda r: good)
+    chunks = [c async for c in llm.with_structured_output(Person).astream("x")]
+    assert chunks[-1] == Person(name="Ann", age=3)
+    bad, _ = chat(make_client, lambda r: httpx.Response(200, json=answer('{"name": "Ann"}')))
+    with pytest.raises(OutputParserException):
+        await bad.with_structured_output(Person).ainvoke("x")  # valid JSON, wrong shape
+    with pytest.raises(OutputParserException):
+        await bad.with_structured_output(Person, method="function_calling").ainvoke("x")
+
+
+@pytest.mark.filterwarnings("ignore::langchain_core._api.beta_decorator.LangChainBetaWarning")
+def test_dumpd_load_round_trip_with_an_explicit_allowlist(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What test_serdes cannot do with allowed_objects="all" works with an explicit allowlist:
+    the key comes back from the environment, never from the payload."""
+    from langchain_core.load import load
+
+    llm = ChatQuant(api_key=SECRET, model="amazon.nova-pro-v1:0", temperature=0.1, max_tokens=9)
+    data = dumpd(llm)
+    assert SECRET not in json.dumps(data)
+    monkeypatch.setenv("QUANT_API_KEY", "qc_from_env")
+    clone = load(
+        data,
+        allowed_objects=[ChatQuant],
+        valid_namespaces=["langchain_quant"],
+        secrets_from_env=True,
+    )
+    assert isinstance(clone, ChatQuant)
+    assert (clone.model, clone.temperature, clone.max_tokens) == ("amazon.nova-pro-v1:0", 0.1, 9)
+    assert clone.api_key is not None
+    assert clone.api_key.get_secret_value() == "qc_from_env"
+    with pytest.raises(ValueError, match="not allowed"):
+        load(data, allowed_objects="all", valid_namespaces=["langchain_quant"])

@@ -118,3 +118,101 @@ def test_lazy_client_from_settings() -> None:
     assert emb._quant_client is None
     assert emb.quant_client is emb.quant_client
     assert "k" not in repr(emb.api_key)
+
+
+class InFlight:
+    """Counts requests in flight; the first ``target`` wait for each other (or a guard)."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.now = 0
+        self.peak = 0
+        self.lock = threading.Lock()
+        self.all_in = threading.Event()
+
+    def enter(self) -> None:
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+            if self.now >= self.target:
+                self.all_in.set()
+
+    def leave(self) -> None:
+        with self.lock:
+            self.now -= 1
+
+
+def test_sync_batches_are_sent_max_concurrency_at_a_time(make_client: Any) -> None:
+    flight = InFlight(target=3)
+    inner = handler_for()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        flight.enter()
+        try:
+            flight.all_in.wait(10)  # a guard against a hang if batches were sequential
+            return inner(request)
+        finally:
+            flight.leave()
+
+    client, transport = make_client(handler)
+    texts = [f"t{i}" for i in range(10)]
+    emb = QuantEmbeddings(client=client, batch_size=2, max_concurrency=3)
+    assert emb.embed_documents(texts) == [vector_of(t) for t in texts]
+    assert len(transport.requests) == 5
+    assert flight.peak == 3  # three batches in flight together, never more
+
+
+async def test_async_batches_are_sent_max_concurrency_at_a_time() -> None:
+    import asyncio
+    import json
+
+    from quant_ai import QuantClient
+    from tests.contract import check_request
+
+    now = peak = 0
+    all_in = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal now, peak
+        check_request(request)
+        now += 1
+        peak = max(peak, now)
+        if now >= 2:
+            all_in.set()
+        await asyncio.wait_for(all_in.wait(), 10)  # a guard against a hang if sequential
+        now -= 1
+        texts = json.loads(request.content)["input"]
+        return httpx.Response(
+            200, json={"embeddings": [vector_of(t) for t in texts], "dimension": 4}
+        )
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        client = QuantClient(
+            api_key="qc_test_key",
+            organization="acme",
+            base_url="https://quant.test",
+            async_http_client=http,
+        )
+        emb = QuantEmbeddings(client=client, batch_size=3, max_concurrency=2)
+        texts = [f"doc {i}" for i in range(12)]
+        assert await emb.aembed_documents(texts) == [vector_of(t) for t in texts]
+    assert peak == 2
+
+
+def test_client_settings_reach_the_core() -> None:
+    from tests.contract import ContractTransport
+
+    transport = ContractTransport(lambda r: httpx.Response(503, json={"message": "down"}))
+    emb = QuantEmbeddings(
+        api_key="qc_emb_key",
+        organization="emb-org",
+        base_url="https://quant.test",
+        timeout=3.0,
+        max_retries=0,
+        default_headers={"X-Team": "search"},
+        http_client=httpx.Client(transport=transport),
+    )
+    assert emb.quant_client.transport.timeout == httpx.Timeout(3.0)
+    with pytest.raises(ModelAPIError):
+        emb.embed_query("x")
+    assert len(transport.requests) == 1  # max_retries=0
