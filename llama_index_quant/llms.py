@@ -158,26 +158,164 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
 
     A thin adapter over :class:`quant_ai.QuantClient`: every entry point (``chat``,
     ``stream_chat``, ``complete``, ``stream_complete`` and their async twins) converts
-    LlamaIndex messages with pure functions, calls the shared core and converts back. Tool
-    calling (``FunctionAgent``, ``predict_and_call``), native JSON-schema structured output
-    (``structured_predict``, ``as_structured_llm``) and server-side tools are supported.
+    LlamaIndex messages with pure functions, calls the shared core and converts back.
 
-    The key, organisation and base URL default to ``QUANT_API_KEY``, ``QUANT_ORGANIZATION``
-    and ``QUANT_BASE_URL``. Construction does no I/O; the client is created on first use, so
-    the object pickles before and after use (the key travels with the pickle so that worker
-    processes work, but never with ``to_dict``/``to_json`` or instrumentation payloads).
+    Setup:
+        Install the extra and set the connection variables:
 
-    Example:
-        >>> from llama_index_quant import QuantLLM
-        >>> llm = QuantLLM(model="amazon.nova-lite-v1:0", temperature=0.2)
-        >>> llm.complete("Name a Canberra landmark.").text  # doctest: +SKIP
-        'Parliament House ...'
+        ```bash
+        pip install "quant-ai[llama-index]"
+        export QUANT_API_KEY="qc_..."
+        export QUANT_ORGANIZATION="your-org"      # organisation machine name
+        # export QUANT_BASE_URL="http://127.0.0.1:8787"  # e.g. the local emulator
+        ```
 
-        Tools with a ``FunctionAgent``::
+    Key init args — completion params:
+        model: Model id (default ``amazon.nova-lite-v1:0``).
+        temperature: Sampling temperature (0 to 2).
+        max_tokens: Output budget (default 4096, the service's own default).
+        top_p, stop, response_format, guardrails, long_context, session_id: Wire fields.
+        auto_execute, allowed_tools: Server-side tools (see below).
+        durable, durable_poll_initial, durable_poll_max, durable_timeout: Durable
+            executions (see below).
 
-            from llama_index.core.agent.workflow import FunctionAgent
-            agent = FunctionAgent(tools=[multiply], llm=QuantLLM())
-            answer = await agent.run("multiply 6 by 7")
+    Key init args — client params:
+        api_key: ``SecretStr``; default ``QUANT_API_KEY`` (never serialized or logged).
+        organization: Default ``QUANT_ORGANIZATION``.
+        base_url: Default ``QUANT_BASE_URL`` or the public cloud.
+        timeout, max_retries: Per request; retries honour ``Retry-After``.
+        client / http_client / async_http_client: Share a ``QuantClient`` or inject httpx
+            clients.
+
+        Construction does no I/O; the client is created on first use, so the object pickles
+        before and after use (the key travels with the pickle so that worker processes work,
+        but never with ``to_dict``/``to_json`` or instrumentation payloads).
+
+    Instantiate:
+        ```python
+        from llama_index_quant import QuantLLM
+
+        llm = QuantLLM(model="amazon.nova-lite-v1:0", temperature=0.2)
+        ```
+
+    Invoke:
+        ```python
+        from llama_index.core.llms import ChatMessage
+
+        llm.complete("Name a Canberra landmark.").text
+        response = llm.chat([ChatMessage(role="user", content="Hi")])
+        response.message.content
+        ```
+
+    Stream:
+        ```python
+        for chunk in llm.stream_chat([ChatMessage(role="user", content="Hi")]):
+            print(chunk.delta, end="")
+        ```
+
+        Each chunk holds the whole message so far; ``delta`` is the new text. The last chunk
+        carries the usage and the finish reason.
+
+    Async:
+        ```python
+        await llm.achat(messages)
+        async for chunk in await llm.astream_chat(messages):
+            ...
+        ```
+
+    Tool calling:
+        ```python
+        from llama_index.core.agent.workflow import FunctionAgent
+
+
+        def multiply(a: int, b: int) -> int:
+            '''Multiply two integers.'''
+            return a * b
+
+
+        agent = FunctionAgent(tools=[multiply], llm=llm)
+        answer = await agent.run("multiply 6 by 7")
+        ```
+
+        ``chat_with_tools`` / ``predict_and_call`` work as usual; tool calls are
+        ``ToolCallBlock``s. The native API has no ``toolChoice``: ``tool_required`` and a named
+        ``tool_choice`` are expressed as an instruction (see ``_prepare_chat_with_tools``).
+
+    Structured output:
+        ```python
+        from pydantic import BaseModel
+        from llama_index.core.prompts import PromptTemplate
+
+
+        class Pet(BaseModel):
+            name: str
+            age: int
+
+
+        llm.structured_predict(Pet, PromptTemplate("Invent a pet called {name}."), name="Rex")
+        llm.as_structured_llm(Pet).chat(messages).raw  # a Pet
+        ```
+
+        Uses the native ``responseFormat`` JSON schema (``structured_output_method=
+        "function_calling"`` switches to a forced tool call).
+
+    Token usage:
+        ```python
+        response.additional_kwargs
+        # {'prompt_tokens': 12, 'completion_tokens': 8, 'total_tokens': 20, 'cost_cents': ...,
+        #  'finish_reason': 'stop', 'request_id': 'req-...', 'model': 'amazon.nova-lite-v1:0'}
+        ```
+
+        The same OpenAI-style counts are in ``raw["usage"]``, so ``TokenCountingHandler``
+        counts the service's numbers.
+
+    Server-side tools:
+        ```python
+        llm = QuantLLM(auto_execute=True, allowed_tools=["get_weather"])
+        response = llm.chat([ChatMessage(role="user", content="Weather in Paris?")])
+        response.additional_kwargs["server_tool_calls"]
+        # [{'toolUseId': '...', 'name': 'get_weather', 'input': {'location': 'Paris'},
+        #   'status': 'complete', 'result': {...}}]
+        ```
+
+        The service runs the allowed built-in (``get_weather``, ``calculate``,
+        ``search_web``, ``generate_image``) or org custom tools itself. Executed calls are
+        listed under ``server_tool_calls`` in ``additional_kwargs`` and ``raw``, never as
+        ``ToolCallBlock``s (an agent must not run them again); client tools given to
+        ``chat_with_tools`` next to them still come back as ``ToolCallBlock``s. While
+        streaming, the ``tool_start``, ``tool_complete``, ``tool_input_progress`` and
+        ``orchestration_status`` stream events are dispatched as the instrumentation events
+        ``QuantServerToolStartEvent``, ``QuantServerToolCompleteEvent``,
+        ``QuantToolInputProgressEvent`` and ``QuantOrchestrationStatusEvent``
+        (:mod:`llama_index_quant.events`).
+
+    Durable executions:
+        ```python
+        llm = QuantLLM(durable=True)  # or per call: chat_with_tools(..., durable=True)
+        response = llm.chat_with_tools([lookup_stock, find_museum], user_msg="...")
+        response.additional_kwargs["local_tool_calls"]  # the tools that ran locally
+
+        handle = llm.start_execution("...", tools=[lookup_stock])
+        handle.request_id  # store it; later, in any process:
+        QuantLLM().resume_execution(handle.request_id, tools=[lookup_stock])
+        ```
+
+        ``durable=True`` sends ``async: true`` and polls ``chat/executions/{id}`` with
+        backoff (``durable_poll_initial`` doubling to ``durable_poll_max``; after
+        ``durable_timeout`` it raises ``QuantExecutionTimeoutError`` and the execution can be
+        resumed). When the execution waits for client tools (``waiting_callback``), the tools
+        given to the call (``FunctionTool``s and other ``BaseTool``s, tool specs, plain
+        functions) run locally and their results answer the ``callbackId`` once; a tool
+        that raises is reported to the model as an error, like ``FunctionAgent`` does. A tool
+        that is not available locally raises ``QuantLocalToolMissingError`` naming it
+        (nothing is submitted); a failed execution raises ``QuantExecutionFailedError`` with
+        the service's error type and message. Every status change is a
+        ``QuantExecutionStatusEvent`` and every local tool run a ``QuantLocalToolCallEvent``
+        (and a ``FUNCTION_CALL`` callback event). The answer is a normal ``ChatResponse``
+        with usage, ``request_id``, ``server_tool_calls`` and ``local_tool_calls``; a durable
+        stream yields it as one chunk, so a ``FunctionAgent`` with a durable ``QuantLLM``
+        lets the service drive the tool loop. Async: ``achat``, ``astart_execution``,
+        ``aresume_execution`` (the tools of one callback run concurrently).
     """
 
     model: str = Field(default=DEFAULT_CHAT_MODEL, description="Quant AI model id.")
