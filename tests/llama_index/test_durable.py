@@ -482,6 +482,24 @@ class _Scenarios:
         assert "ACME trades at 42 dollars" in (chunks[0].delta or "")
         assert [s.status for s in recorder.statuses()] == STATUSES_TWO_ROUNDS
 
+    def test_durable_tool_error_is_sent_to_the_model(self, recorder: Recorder) -> None:
+        def lookup_stock(symbol: str) -> str:
+            """Look up the stock price of a ticker symbol."""
+            raise RuntimeError(f"market closed for {symbol}")
+
+        llm = self.llm(durable=True)
+        response = llm.chat_with_tools(
+            [lookup_stock], user_msg="please look up the stock price for ACME"
+        )
+        # like a FunctionAgent: the error is the tool's answer and the execution goes on
+        assert "market closed for ACME" in (response.message.content or "")
+        [call] = response.additional_kwargs["local_tool_calls"]
+        assert call["is_error"] is True
+        assert "market closed for ACME" in call["output"]
+        [event] = recorder.local_calls()
+        assert event.is_error
+        assert [s.status for s in recorder.statuses()][-1] == "complete"
+
     def test_durable_failure_is_typed(self, recorder: Recorder) -> None:
         with pytest.raises(QuantExecutionFailedError) as info:
             self.llm().chat(user("Please answer [[fail]]"), durable=True)
