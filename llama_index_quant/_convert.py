@@ -17,6 +17,8 @@ Rules (each one is unit-tested):
   become ``toolUse`` blocks; ``TOOL``/``FUNCTION`` messages become ``toolResult`` blocks in a
   user turn, with their images and documents passed through.
 * Consecutive turns of the same role are merged (parallel tool results land in one user turn).
+* A request that offers no tools (no ``toolConfig``) carries its tool history as text
+  (``quant_ai._history.tool_blocks_as_text``): the service refuses tool blocks without tools.
 * Thinking and cache-point blocks have no native equivalent and are dropped.
 """
 
@@ -81,6 +83,7 @@ from quant_ai import (
     VideoBlock,
 )
 from quant_ai import ChatResponse as QuantChatResponse
+from quant_ai._history import has_tool_blocks, tool_blocks_as_text
 from quant_ai.types import ToolInputSchema, ToolResultContent, ToolUseContent, sniff_image_mime
 
 if TYPE_CHECKING:
@@ -838,7 +841,8 @@ def build_chat_request(
     """Assemble a :class:`ChatRequest` from messages, request fields and tool settings.
 
     ``params`` holds snake_case :class:`ChatRequest` fields (``model_id``, ``temperature``...);
-    ``None`` values are left out. An ``instruction`` is appended to the system prompt.
+    ``None`` values are left out. An ``instruction`` is appended to the system prompt. A
+    request without ``toolConfig`` carries its tool history (tool calls and results) as text.
 
     Raises:
         QuantValidationError: For unsupported content or unknown fields.
@@ -852,4 +856,7 @@ def build_chat_request(
         fields["system_prompt"] = "\n\n".join(system_parts)
     if tool_config is not None:
         fields["tool_config"] = tool_config
+    if fields.get("tool_config") is None and has_tool_blocks(wire_messages):
+        # No tools offered: the service refuses toolUse/toolResult blocks without toolConfig.
+        wire_messages = tool_blocks_as_text(wire_messages)
     return ChatRequest(messages=wire_messages, **fields)

@@ -588,3 +588,36 @@ def test_stream_content_only_in_done_and_ignored_events() -> None:
 def test_stream_error_event_raises() -> None:
     with pytest.raises(QuantStreamError, match="boom"):
         parse_event("error", json.dumps({"error": "boom"}))
+
+
+def test_tool_history_without_tools_is_sent_as_text() -> None:
+    history = [
+        ChatMessage(role="user", content="add 1 and 2"),
+        ChatMessage(
+            role="assistant",
+            blocks=[
+                ToolCallBlock(tool_call_id="t1", tool_name="add", tool_kwargs={"a": 1, "b": 2})
+            ],
+        ),
+        ChatMessage(role="tool", content="3", additional_kwargs={"tool_call_id": "t1"}),
+        ChatMessage(role="user", content="Summarise."),
+    ]
+    plain = build_chat_request(history, {"model_id": "m"}).to_wire()
+    assert plain["messages"] == [
+        {"role": "user", "content": [{"text": "add 1 and 2"}]},
+        {"role": "assistant", "content": [{"text": '[called tool `add` with {"a": 1, "b": 2}]'}]},
+        {
+            "role": "user",
+            "content": [{"text": "[result of tool `add`]: 3"}, {"text": "Summarise."}],
+        },
+    ]
+    with_tools = build_chat_request(
+        history, {"model_id": "m"}, tool_config=tools_to_quant(TOOLS)
+    ).to_wire()
+    assert with_tools["messages"][1]["content"][0]["toolUse"]["name"] == "add"
+    server_only = build_chat_request(
+        history,
+        {"model_id": "m"},
+        tool_config=tools_to_quant([], auto_execute=True, allowed_tools=["get_weather"]),
+    ).to_wire()
+    assert server_only["messages"][2]["content"][0]["toolResult"]["toolUseId"] == "t1"
