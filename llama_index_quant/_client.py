@@ -8,6 +8,7 @@ import httpx
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr
 
 from quant_ai import QuantClient
+from quant_ai._transport import DEFAULT_TIMEOUT
 
 __all__ = ["QuantClientMixin"]
 
@@ -41,7 +42,13 @@ class QuantClientMixin(BaseModel):
     timeout: float | None = Field(
         default=None,
         gt=0,
-        description="Request timeout in seconds (default: the core's connect 10 s / read 120 s).",
+        description="Request timeout in seconds (default: the core's connect 10 s / read 120 s); "
+        "with connect_timeout set, the read, write and pool timeout.",
+    )
+    connect_timeout: float | None = Field(
+        default=None,
+        gt=0,
+        description="Connect timeout in seconds, separate from the read timeout (default 10 s).",
     )
     max_retries: int = Field(
         default=2, ge=0, description="Retries of 408/409/429/5xx and connection errors."
@@ -71,12 +78,19 @@ class QuantClientMixin(BaseModel):
                 api_key=self.api_key,
                 organization=self.organization,
                 base_url=self.base_url,
-                timeout=self.timeout,
+                timeout=self._timeout(),
                 max_retries=self.max_retries,
                 http_client=self._http_client,
                 async_http_client=self._async_http_client,
             )
         return self._client
+
+    def _timeout(self) -> float | httpx.Timeout | None:
+        """``timeout`` alone, or an ``httpx.Timeout`` when the connect timeout is separate."""
+        if self.connect_timeout is None:
+            return self.timeout
+        read = self.timeout if self.timeout is not None else DEFAULT_TIMEOUT.read
+        return httpx.Timeout(read, connect=self.connect_timeout)
 
     def __getstate__(self) -> dict[Any, Any]:
         state = super().__getstate__()

@@ -48,7 +48,8 @@ class NovaCanvasToolSpec(BaseToolSpec):
     ``create_image_variation``, ``inpaint_image``, ``outpaint_image`` and
     ``remove_background``. Each returns a short ``TextBlock`` summary naming the images and
     one ``ImageBlock`` per image, so a ``FunctionAgent`` hands the pictures to a multimodal
-    model. With ``output_dir`` the images are also saved there.
+    model (``return_images=False`` returns the summary alone, for text-only models). With
+    ``output_dir`` the images are also saved there.
 
     Tools that edit an image take a *reference*: the name of an image made earlier by this
     spec (for example ``nova_1.png``), a ``data:`` URL, or a file inside ``output_dir`` or one
@@ -80,13 +81,14 @@ class NovaCanvasToolSpec(BaseToolSpec):
         api_key: str | SecretStr | None = None,
         organization: str | None = None,
         base_url: str | None = None,
-        timeout: float | None = None,
+        timeout: float | httpx.Timeout | None = None,
         max_retries: int = 2,
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
         model_id: str = DEFAULT_IMAGE_MODEL,
         output_dir: str | Path | None = None,
         input_dirs: Iterable[str | Path] = (),
+        return_images: bool = True,
     ) -> None:
         """Create the tool spec (no I/O until a tool runs).
 
@@ -95,13 +97,17 @@ class NovaCanvasToolSpec(BaseToolSpec):
             api_key: Key (default ``QUANT_API_KEY``).
             organization: Organisation (default ``QUANT_ORGANIZATION``).
             base_url: Service root (default ``QUANT_BASE_URL``).
-            timeout: Request timeout in seconds (default: the core's image timeout).
+            timeout: Request timeout in seconds or an ``httpx.Timeout`` (separate connect and
+                read timeouts); default: the core's image timeout (connect 10 s, read 360 s).
             max_retries: Retries of retryable failures.
             http_client: ``httpx.Client`` for the private client.
             async_http_client: ``httpx.AsyncClient`` for the private client.
             model_id: The image model.
             output_dir: Save every image here (created if needed).
             input_dirs: Extra directories whose files may be used as input images.
+            return_images: Return the images as ``ImageBlock``s after the summary (for
+                multimodal models). False returns the summary alone (image names, and files
+                in ``output_dir``), for text-only models; the images stay usable by name.
         """
         self._client = client
         self._settings: dict[str, Any] = {
@@ -116,6 +122,7 @@ class NovaCanvasToolSpec(BaseToolSpec):
         self.model_id = model_id
         self.output_dir = Path(output_dir) if output_dir is not None else None
         self.input_dirs = [Path(d) for d in input_dirs]
+        self.return_images = return_images
         self._images: dict[str, tuple[bytes, str]] = {}
         self._lock = threading.Lock()
         self._counter = 0
@@ -189,7 +196,8 @@ class NovaCanvasToolSpec(BaseToolSpec):
                 self.output_dir.mkdir(parents=True, exist_ok=True)
                 (self.output_dir / name).write_bytes(image.data)
             names.append(name)
-            blocks.append(ImageBlock(image=image.data, image_mimetype=image.mime_type))
+            if self.return_images:
+                blocks.append(ImageBlock(image=image.data, image_mimetype=image.mime_type))
         count = len(names)
         summary = f"{what} {count} image{'s' if count != 1 else ''}"
         summary += f" ({details})" if details else ""
