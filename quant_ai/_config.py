@@ -30,7 +30,7 @@ ENV_ORGANIZATION = "QUANT_ORGANIZATION"
 ENV_ORGANIZATION_UK = "QUANT_ORGANISATION"
 ENV_BASE_URL = "QUANT_BASE_URL"
 
-_BAD_ORG = re.compile(r"[/\\?#\s\x00-\x1f\x7f]")
+_BAD_ORG = re.compile(r"[/\\?#\s\x00-\x1f\x7f-\x9f]")
 
 
 def validate_organization(value: str) -> str:
@@ -77,9 +77,13 @@ def encode_path_segment(value: str, what: str) -> str:
 
 
 def is_loopback_host(host: str) -> bool:
-    """Return True for ``localhost`` and loopback IP addresses (``127.0.0.0/8``, ``::1``)."""
+    """Return True for ``localhost`` and loopback IP addresses (``127.0.0.0/8``, ``::1``).
+
+    Names below ``.localhost`` do not count: the system resolver may send them to DNS, which
+    could answer with any address.
+    """
     host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback

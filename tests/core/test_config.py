@@ -75,7 +75,10 @@ async def test_missing_key_async() -> None:
 
 @pytest.mark.parametrize(
     "org",
-    ["", "  ", "a/b", "a\\b", "..", "a..b", "a?b", "a#b", "a b", "a\tb", "a\nb", "a\x00b", "a\x7f"],
+    [
+        *("", "  ", "a/b", "a\\b", "..", "a..b", "a?b", "a#b", "a b", "a\tb", "a\nb"),
+        *("a\x00b", "a\x7f", "a\x85b", "a\x9fb", "a\u00a0b", "a\u2028b"),
+    ],
 )
 def test_bad_organisations_are_refused(org: str) -> None:
     with pytest.raises(QuantConfigurationError, match="organisation"):
@@ -132,6 +135,9 @@ def test_model_and_execution_ids_are_percent_encoded(make_client) -> None:  # ty
         ("10.0.0.1", False),
         ("example.com", False),
         ("localhost.example.com", False),
+        ("app.localhost", False),  # resolved by the system resolver, maybe through DNS
+        ("LOCALHOST", True),
+        ("::ffff:10.0.0.1", False),
     ],
 )
 def test_loopback_detection(host: str, loopback: bool) -> None:
