@@ -589,8 +589,7 @@ async def test_stream_not_retried_after_first_event(
     assert not isinstance(info.value, QuantConnectionError)
 
 
-# ============================================================================ core bugs (reported)
-# The tests below expose bugs in quant_ai; they are kept here (failing) until the core is fixed.
+# --------------------------------------------------------------------------- partial text
 
 
 @pytest.mark.parametrize("mode", MODES)

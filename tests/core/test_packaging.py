@@ -1,0 +1,92 @@
+"""The installed distribution: name, Python floor, dependencies, extras, console script, typing.
+
+Read from the installed metadata (what ``pip install quant-ai[...]`` sees), so the test works on
+every supported Python without a TOML parser.
+"""
+
+from __future__ import annotations
+
+import socket
+from importlib import metadata, resources
+
+import pytest
+from packaging.requirements import Requirement
+from pytest_socket import SocketConnectBlockedError
+
+import quant_ai
+
+DIST = "quant-ai"
+
+
+def requirements() -> list[Requirement]:
+    return [Requirement(r) for r in metadata.requires(DIST) or []]
+
+
+def by_extra(extra: str | None) -> dict[str, str]:
+    """Requirement name -> version specifier, for the core (None) or one extra."""
+    out: dict[str, str] = {}
+    for req in requirements():
+        in_extra = req.marker is not None and req.marker.evaluate({"extra": extra or ""})
+        if (req.marker is None and extra is None) or (extra is not None and in_extra):
+            out[req.name] = str(req.specifier)
+    return out
+
+
+def test_name_version_and_python_floor() -> None:
+    meta = metadata.metadata(DIST)
+    assert meta["Name"] == DIST
+    assert meta["Version"] == quant_ai.__version__
+    assert meta["Requires-Python"] == ">=3.10"
+
+
+def test_core_dependencies_are_only_httpx_and_pydantic() -> None:
+    core = by_extra(None)
+    assert set(core) == {"httpx", "httpx-sse", "pydantic"}
+    pydantic = Requirement("pydantic" + core["pydantic"]).specifier
+    assert pydantic.contains("2.11.0")
+    assert not pydantic.contains("1.10.0")  # pydantic v2 only
+
+
+def test_extras() -> None:
+    assert set(metadata.metadata(DIST).get_all("Provides-Extra") or []) == {
+        "langchain",
+        "llama-index",
+        "emulator",
+        "all",
+    }
+    langchain = by_extra("langchain")
+    assert set(langchain) == {"langchain-core"}
+    assert set(Requirement("x" + langchain["langchain-core"]).specifier) == set(
+        Requirement("x>=1.7,<2").specifier
+    )
+    llama = by_extra("llama-index")
+    assert set(llama) == {"llama-index-core"}
+    assert set(Requirement("x" + llama["llama-index-core"]).specifier) == set(
+        Requirement("x>=0.14.5,<0.15").specifier
+    )
+    assert {"starlette", "uvicorn", "jsonschema"} <= set(by_extra("emulator"))
+    assert set(by_extra("all")) >= set(langchain) | set(llama) | set(by_extra("emulator"))
+
+
+def test_console_script_and_py_typed() -> None:
+    scripts = {
+        ep.name: ep.value
+        for ep in metadata.distribution(DIST).entry_points
+        if ep.group == "console_scripts"
+    }
+    assert scripts == {"quant-ai": "quant_ai.cli:main"}
+    assert resources.files("quant_ai").joinpath("py.typed").is_file()
+
+
+def test_the_suite_cannot_reach_the_network() -> None:
+    """pytest-socket (pyproject addopts) blocks every host but loopback."""
+    with (
+        pytest.warns(UserWarning, match="192.0.2.1"),
+        pytest.raises(SocketConnectBlockedError),
+    ):
+        socket.create_connection(("192.0.2.1", 443), timeout=1)  # TEST-NET-1, never routed
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        with socket.create_connection(server.getsockname(), timeout=1):
+            pass
