@@ -38,6 +38,8 @@ Per-request test headers
 - ``drop_after=3``: close the connection after 3 SSE events (streams) or after half the body
   (buffered responses): the client sees a broken chunked/short response;
 - ``event_delay=100``: milliseconds between SSE events;
+- ``hold=200``: keep the request waiting until 200 requests with ``hold=200`` wait at once,
+  then release them together (at most 30 s), to prove concurrency without timing;
 - ``key=abc``: the fault key. Default: method, path, body hash and the header value.
 
 Example: ``X-Emulator-Fault: status=429;count=2;retry_after=1``.
@@ -53,6 +55,8 @@ The same settings exist per server in :class:`EmulatorConfig` (and as CLI flags)
 ``execution_polls_per_state``.
 
 Helpers (no auth): ``GET /_emulator/stats`` (requests, connections), ``POST /_emulator/reset``.
+:class:`QuantEmulator` also counts ``peak_in_flight``, ``injected_latency_s`` and
+``injected_event_delay_s``, so tests can check faults without timing anything.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ __all__ = ["FAULT_HEADER", "FaultDecision", "FaultError", "FaultSpec", "Faults",
 
 FAULT_HEADER = "x-emulator-fault"
 
-_INT_FIELDS = {"status", "count", "seed", "drop_after"}
+_INT_FIELDS = {"status", "count", "seed", "drop_after", "hold"}
 _FLOAT_FIELDS = {"retry_after", "latency", "rate", "event_delay"}
 
 
@@ -40,6 +40,7 @@ class FaultSpec:
     seed: int = 0
     drop_after: int | None = None
     event_delay: float = 0.0
+    hold: int | None = None
     key: str | None = None
 
 
@@ -84,6 +85,9 @@ def parse_fault(value: str) -> FaultSpec:
     status = fields.get("status")
     if isinstance(status, int) and not 100 <= status <= 599:
         raise FaultError("status must be an HTTP status code")
+    hold = fields.get("hold")
+    if isinstance(hold, int) and hold < 1:
+        raise FaultError("hold must be at least 1")
     return FaultSpec(**fields)  # type: ignore[arg-type]
 
 
@@ -97,6 +101,7 @@ class FaultDecision:
     drop_after: int | None = None
     event_delay_s: float = 0.0
     drop_buffered: bool = False
+    hold: int | None = None
 
 
 class Faults:
@@ -172,6 +177,7 @@ class Faults:
             drop_after=drop_after,
             event_delay_s=event_delay / 1000.0,
             drop_buffered=header is not None and header.drop_after is not None,
+            hold=header.hold if header is not None else None,
         )
 
 

@@ -35,7 +35,7 @@ from quant_ai.emulator.engine import (
 )
 from quant_ai.emulator.images import image_kind
 from quant_ai.emulator.native import chat_model
-from quant_ai.emulator.server import Ctx, EmulatorState, guarded
+from quant_ai.emulator.server import Ctx, EmulatorState, guarded, stream_settings
 from quant_ai.emulator.sse import EventStream, chunk_text
 
 __all__ = ["openai_routes"]
@@ -291,18 +291,21 @@ def openai_routes(state: EmulatorState) -> list[Route]:
         cid = "chatcmpl-" + hashlib.sha256(ctx.raw).hexdigest()[:24]
         if not stream:
             return JSONResponse(completion_body(outcome, request.model.id, cid, created))
-        forced = ctx.header("x-emulator-content-events")
+        chunking, forced = stream_settings(ctx, cfg)
         frames = completion_frames(
             outcome,
             request.model.id,
             cid,
             created,
             include_usage=include_usage,
-            chunking=(ctx.header("x-emulator-chunking") or cfg.chunking).lower(),
-            content_events=int(forced) if forced else cfg.content_events,
+            chunking=chunking,
+            content_events=forced,
         )
         return EventStream(
-            frames, delay_s=ctx.decision.event_delay_s, drop_after=ctx.decision.drop_after
+            frames,
+            delay_s=ctx.decision.event_delay_s,
+            drop_after=ctx.decision.drop_after,
+            on_delay=state.record_event_delay,
         )
 
     async def embeddings(ctx: Ctx) -> Response:

@@ -103,8 +103,18 @@ class QuantEmulator:
 
     @property
     def peak_in_flight(self) -> int:
-        """Most requests seen waiting out injected latency at the same time."""
+        """Most requests seen waiting at once (out injected latency, or at a ``hold`` gate)."""
         return self.state.peak_in_flight
+
+    @property
+    def injected_latency_s(self) -> float:
+        """Seconds of latency added before responses so far (server setting and headers)."""
+        return self.state.injected_latency_s
+
+    @property
+    def injected_event_delay_s(self) -> float:
+        """Seconds of pauses added between SSE events so far (slow events)."""
+        return self.state.injected_event_delay_s
 
     def reset(self) -> None:
         """Reset counters, fault counters and durable executions."""

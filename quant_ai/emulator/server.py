@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import re
@@ -27,7 +28,7 @@ from quant_ai.emulator.images import ImageError, plan_image_job, render_job
 from quant_ai.emulator.native import chat_request_from_native
 from quant_ai.emulator.sse import DroppingResponse, EventStream, chunk_text, frame
 
-__all__ = ["EmulatorState", "build_app", "error_body"]
+__all__ = ["EmulatorState", "build_app", "error_body", "stream_settings"]
 
 _BEARER = re.compile(r"Bearer [^\s]+")
 _ROUTE_NAMES = {
@@ -41,6 +42,8 @@ _ROUTE_NAMES = {
     "getAIModel": "models",
 }
 _FEATURES = {"chat", "embeddings", "vision", "streaming", "all", "image_generation"}
+HOLD_TIMEOUT_S = 30.0
+"""Longest wait at a ``hold=N`` gate before the requests there go on anyway."""
 
 
 class EmulatorState:
@@ -55,6 +58,9 @@ class EmulatorState:
         self.requests = 0
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.injected_latency_s = 0.0
+        self.injected_event_delay_s = 0.0
+        self._gates: dict[int, tuple[asyncio.Event, list[int]]] = {}
 
     def seen(self, scope_client: Any) -> None:
         """Record a request and the connection (client address) it came on."""
@@ -74,6 +80,37 @@ class EmulatorState:
         with self._lock:
             self.in_flight -= 1
 
+    def record_latency(self, seconds: float) -> None:
+        """Count latency injected before a response."""
+        with self._lock:
+            self.injected_latency_s += seconds
+
+    def record_event_delay(self, seconds: float) -> None:
+        """Count a pause injected between two SSE events."""
+        with self._lock:
+            self.injected_event_delay_s += seconds
+
+    async def hold(self, count: int, timeout: float = HOLD_TIMEOUT_S) -> None:
+        """Wait until ``count`` requests wait here at once, then release them all together.
+
+        Runs on the server's event loop only. After ``timeout`` seconds the waiting requests go
+        on anyway, so a test that sends too few cannot hang the server.
+        """
+        gate = self._gates.get(count)
+        if gate is None:
+            gate = self._gates[count] = (asyncio.Event(), [0])
+        event, waiting = gate
+        waiting[0] += 1
+        self.enter()
+        try:
+            if waiting[0] >= count:
+                del self._gates[count]
+                event.set()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout)
+        finally:
+            self.leave()
+
     @property
     def connections(self) -> int:
         """Distinct client connections seen so far."""
@@ -86,6 +123,8 @@ class EmulatorState:
             self._peers.clear()
             self.requests = 0
             self.peak_in_flight = self.in_flight
+            self.injected_latency_s = 0.0
+            self.injected_event_delay_s = 0.0
         self.faults.reset()
         self.executions.clear()
 
@@ -169,7 +208,10 @@ async def guarded(
             return make_error(400, str(exc), "X-Emulator-Fault")
     raw = await request.body()
     decision = state.faults.decide(route, request.method, request.url.path, raw, header)
+    if decision.hold is not None:
+        await state.hold(decision.hold)
     if decision.latency_s > 0:
+        state.record_latency(decision.latency_s)
         state.enter()
         try:
             await asyncio.sleep(decision.latency_s)
@@ -321,6 +363,18 @@ def _int_header(ctx: Ctx, name: str) -> int | None:
     return number
 
 
+def stream_settings(ctx: Ctx, config: EmulatorConfig) -> tuple[str, int | None]:
+    """Chunking and forced content-event count of a stream (headers win over the server).
+
+    Raises:
+        RequestError: For a bad ``X-Emulator-Chunking`` or ``X-Emulator-Content-Events``.
+    """
+    chunking = (ctx.header("x-emulator-chunking") or config.chunking).lower()
+    if chunking not in ("word", "char", "sentence", "none"):
+        raise RequestError("X-Emulator-Chunking", "must be word, char, sentence or none")
+    return chunking, _int_header(ctx, "X-Emulator-Content-Events") or config.content_events
+
+
 def make_native(state: EmulatorState) -> Callable[[Request], Awaitable[Response]]:
     """Build the endpoint serving ``/api/v3/organi[sz]ations/{org}/ai/...``."""
     cfg = state.config
@@ -339,10 +393,7 @@ def make_native(state: EmulatorState) -> Callable[[Request], Awaitable[Response]
             return _json(202, state.executions.create(body))
         request = chat_request_from_native(body)
         outcome = respond(request)
-        chunking = (ctx.header("x-emulator-chunking") or cfg.chunking).lower()
-        if chunking not in ("word", "char", "sentence", "none"):
-            raise RequestError("X-Emulator-Chunking", "must be word, char, sentence or none")
-        forced = _int_header(ctx, "x-emulator-content-events") or cfg.content_events
+        chunking, forced = stream_settings(ctx, cfg)
         frames = stream_frames(
             outcome,
             request.model.id,
@@ -353,7 +404,10 @@ def make_native(state: EmulatorState) -> Callable[[Request], Awaitable[Response]
             wild=ctx.wild(cfg),
         )
         return EventStream(
-            frames, delay_s=ctx.decision.event_delay_s, drop_after=ctx.decision.drop_after
+            frames,
+            delay_s=ctx.decision.event_delay_s,
+            drop_after=ctx.decision.drop_after,
+            on_delay=state.record_event_delay,
         )
 
     async def embeddings(ctx: Ctx) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from starlette.responses import Response
@@ -83,7 +83,15 @@ def chunk_text(text: str, chunking: str, count: int | None = None) -> list[str]:
 
 
 class EventStream(Response):
-    """A ``text/event-stream`` response written and flushed event by event."""
+    """A ``text/event-stream`` response written and flushed event by event.
+
+    Args:
+        frames: The encoded events.
+        delay_s: Pause before each event after the first (slow events).
+        drop_after: Drop the connection after this many events.
+        headers: Extra response headers.
+        on_delay: Called with each pause as it is taken (the emulator's counters).
+    """
 
     media_type = "text/event-stream"
 
@@ -94,6 +102,7 @@ class EventStream(Response):
         delay_s: float = 0.0,
         drop_after: int | None = None,
         headers: dict[str, str] | None = None,
+        on_delay: Callable[[float], None] | None = None,
     ) -> None:
         super().__init__(
             content=b"",
@@ -106,6 +115,7 @@ class EventStream(Response):
         self.frames = list(frames)
         self.delay_s = delay_s
         self.drop_after = drop_after
+        self.on_delay = on_delay
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Send the head, then each event with its own write."""
@@ -116,6 +126,8 @@ class EventStream(Response):
             if self.drop_after is not None and i >= self.drop_after:
                 raise DropConnection(f"fault: connection dropped after {i} events")
             if i and self.delay_s:
+                if self.on_delay is not None:
+                    self.on_delay(self.delay_s)
                 await asyncio.sleep(self.delay_s)
             await send({"type": "http.response.body", "body": data, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})

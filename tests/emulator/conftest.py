@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
 from quant_ai.emulator import QuantEmulator
+from tests.emulator.helpers import acheck_response, check_response
 
 AUTH = {"Authorization": "Bearer qc_test_token"}
 
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[QuantEmulator]:
-    started = time.perf_counter()
     emu = QuantEmulator().start()
-    emu.startup_seconds = time.perf_counter() - started  # type: ignore[attr-defined]
     try:
         yield emu
     finally:
@@ -26,14 +24,18 @@ def emulator() -> Iterator[QuantEmulator]:
 
 @pytest.fixture(scope="session")
 def client(emulator: QuantEmulator) -> Iterator[httpx.Client]:
-    """Native API client (base URL ends with the organisation)."""
-    with httpx.Client(base_url=emulator.api_base, headers=AUTH, timeout=10) as c:
+    """Native API client (base URL ends with the organisation); responses are spec-checked."""
+    hooks = {"response": [check_response]}
+    with httpx.Client(base_url=emulator.api_base, headers=AUTH, timeout=10, event_hooks=hooks) as c:
         yield c
 
 
 @pytest.fixture
 async def aclient(emulator: QuantEmulator) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=emulator.api_base, headers=AUTH, timeout=10) as c:
+    hooks = {"response": [acheck_response]}
+    async with httpx.AsyncClient(
+        base_url=emulator.api_base, headers=AUTH, timeout=10, event_hooks=hooks
+    ) as c:
         yield c
 
 

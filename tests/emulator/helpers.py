@@ -10,9 +10,11 @@ from typing import Any
 
 import httpx
 
-from quant_ai._contract import validate_response
+from quant_ai._contract import load_schemas, operation_for, validate_response
 
 MODEL = "amazon.nova-lite-v1:0"
+VALIDATED: list[str] = []
+"""Operation ids of the responses the client hooks checked against the spec (newest last)."""
 
 
 def checked(op: str, response: httpx.Response) -> Any:
@@ -20,6 +22,41 @@ def checked(op: str, response: httpx.Response) -> Any:
     body = response.json()
     validate_response(op, response.status_code, body)
     return body
+
+
+def _operation(response: httpx.Response) -> str | None:
+    """The operation of a native JSON response whose status the spec documents, else None."""
+    request = response.request
+    path = request.url.raw_path.decode().split("?", 1)[0]
+    parts = path.split("/")
+    if len(parts) < 7 or parts[1:3] != ["api", "v3"] or parts[5] != "ai":
+        return None
+    op = operation_for(request.method, "/" + "/".join(parts[5:]))
+    if op is None or "application/json" not in response.headers.get("content-type", ""):
+        return None
+    if request.headers.get("x-emulator-shapes", "").lower() == "wild":
+        return None  # the alternative shapes are off-spec on purpose (data: URL images)
+    if str(response.status_code) not in load_schemas()["operations"][op]["responses"]:
+        return None
+    return op
+
+
+def check_response(response: httpx.Response) -> None:
+    """httpx response hook: validate every documented native JSON response against the spec."""
+    op = _operation(response)
+    if op is not None:
+        response.read()
+        validate_response(op, response.status_code, response.json())
+        VALIDATED.append(op)
+
+
+async def acheck_response(response: httpx.Response) -> None:
+    """Async twin of :func:`check_response`."""
+    op = _operation(response)
+    if op is not None:
+        await response.aread()
+        validate_response(op, response.status_code, response.json())
+        VALIDATED.append(op)
 
 
 def chat_body(text: str, **extra: Any) -> dict[str, Any]:

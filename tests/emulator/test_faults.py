@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import httpx
 import pytest
 
 from quant_ai.emulator import QuantEmulator
 from tests.emulator.conftest import AUTH
-from tests.emulator.helpers import chat_body, checked
+from tests.emulator.helpers import chat_body, checked, parse_sse
 
 
 @pytest.mark.parametrize("status", [429, 503, 500])
@@ -45,10 +44,36 @@ def test_random_failures_are_seeded(client: httpx.Client) -> None:
     assert set(first) == {200, 503}
 
 
-def test_header_latency(client: httpx.Client) -> None:
-    started = time.perf_counter()
+def test_header_latency(emulator: QuantEmulator, client: httpx.Client) -> None:
+    before = emulator.injected_latency_s
     assert client.get("/ai/models", headers={"X-Emulator-Fault": "latency=120"}).status_code == 200
-    assert time.perf_counter() - started >= 0.12
+    assert emulator.injected_latency_s - before == pytest.approx(0.12)
+    assert client.get("/ai/models").status_code == 200
+    assert emulator.injected_latency_s - before == pytest.approx(0.12)  # none without the header
+
+
+def test_server_latency_and_slow_events() -> None:
+    with (
+        QuantEmulator(latency_ms=20, event_delay_ms=5) as emu,
+        httpx.Client(base_url=emu.api_base, headers=AUTH) as c,
+    ):
+        assert c.get("/ai/models").status_code == 200
+        assert emu.injected_latency_s == pytest.approx(0.02)
+        text = c.post("/ai/chat/stream", json=chat_body("slow")).text
+        events = text.count("\n\n")
+        assert events >= 3
+        assert emu.injected_latency_s == pytest.approx(0.04)
+        assert emu.injected_event_delay_s == pytest.approx(0.005 * (events - 1))
+        oai = c.post(
+            f"{emu.openai_base_url}/chat/completions",
+            json={
+                "model": "amazon.nova-lite-v1:0",
+                "messages": [{"role": "user", "content": "slow"}],
+                "stream": True,
+            },
+        ).text
+        frames = oai.count("\n\n")
+        assert emu.injected_event_delay_s == pytest.approx(0.005 * (events - 1 + frames - 1))
 
 
 def test_buffered_drop(client: httpx.Client) -> None:
@@ -58,7 +83,9 @@ def test_buffered_drop(client: httpx.Client) -> None:
         )
 
 
-@pytest.mark.parametrize("value", ["status=abc", "colour=red", "status", "rate=3", "status=42"])
+@pytest.mark.parametrize(
+    "value", ["status=abc", "colour=red", "status", "rate=3", "status=42", "hold=0"]
+)
 def test_malformed_fault_header_is_400(client: httpx.Client, value: str) -> None:
     r = client.get("/ai/models", headers={"X-Emulator-Fault": value})
     assert r.status_code == 400
@@ -94,10 +121,12 @@ def test_server_level_stream_faults_and_route_latency() -> None:
     ):
         with pytest.raises(httpx.RemoteProtocolError):
             c.post("/ai/chat/stream", json=chat_body("x")).read()
-        started = time.perf_counter()
-        c.post("/ai/embeddings", json={"input": "x"}, headers={"X-Emulator-Fault": "key=no-drop"})
-        emb_time = time.perf_counter() - started
-        assert emb_time >= 0.05
+        assert emu.injected_latency_s == 0
+        r = c.post("/ai/embeddings", json={"input": "x"})
+        assert r.status_code == 200
+        assert emu.injected_latency_s == pytest.approx(0.05)  # the embeddings route only
+        c.get("/ai/models")
+        assert emu.injected_latency_s == pytest.approx(0.05)
 
 
 def test_wild_server_and_content_events_config() -> None:
@@ -112,19 +141,20 @@ def test_wild_server_and_content_events_config() -> None:
 
 async def test_two_hundred_requests_in_flight(emulator: QuantEmulator) -> None:
     limits = httpx.Limits(max_connections=250, max_keepalive_connections=250)
-    # A long latency keeps every request in the server until all 200 have arrived; the
-    # emulator counts how many wait at once (no wall-clock assertion).
-    fault = {"X-Emulator-Fault": "latency=1500", **AUTH}
+    # hold=200 keeps every request in the server until 200 wait at once, then releases them
+    # together; the emulator counts how many were in flight (no wall-clock assertion).
+    fault = {"X-Emulator-Fault": "hold=200", **AUTH}
     emulator.reset()
     async with httpx.AsyncClient(
-        base_url=emulator.api_base, headers=fault, limits=limits, timeout=30
+        base_url=emulator.api_base, headers=fault, limits=limits, timeout=60
     ) as c:
         responses = await asyncio.gather(
             *[c.get("/ai/models/amazon.nova-lite-v1%3A0") for _ in range(200)]
         )
     assert all(r.status_code == 200 for r in responses)
-    assert emulator.peak_in_flight >= 150, emulator.peak_in_flight
-    assert emulator.connections >= 150
+    assert [checked("getAIModel", r)["id"] for r in responses] == ["amazon.nova-lite-v1:0"] * 200
+    assert emulator.peak_in_flight == 200
+    assert emulator.connections == 200
 
 
 async def test_async_faults(aclient: httpx.AsyncClient) -> None:
@@ -132,6 +162,7 @@ async def test_async_faults(aclient: httpx.AsyncClient) -> None:
     first = await aclient.post("/ai/embeddings", json={"input": "x"}, headers=fault)
     second = await aclient.post("/ai/embeddings", json={"input": "x"}, headers=fault)
     assert (first.status_code, second.status_code) == (503, 200)
+    received = b""
     with pytest.raises(httpx.RemoteProtocolError):
         async with aclient.stream(
             "POST",
@@ -139,5 +170,6 @@ async def test_async_faults(aclient: httpx.AsyncClient) -> None:
             json=chat_body("async drop now please"),
             headers={"X-Emulator-Fault": "drop_after=3;event_delay=5"},
         ) as r:
-            async for _ in r.aiter_bytes():
-                pass
+            async for chunk in r.aiter_bytes():
+                received += chunk
+    assert [e[1] for e in parse_sse(received.decode())] == ["start", "content", "content"]

@@ -194,3 +194,17 @@ def test_models_and_errors(oai: httpx.Client) -> None:
     r = oai.post("/chat/completions", json={"model": MODEL, "messages": []})
     assert r.status_code == 400
     assert r.json()["error"]["param"] == "messages"
+
+
+def test_stream_settings_headers(oai: httpx.Client) -> None:
+    payload = {"model": MODEL, "messages": [{"role": "user", "content": "abc"}], "stream": True}
+    events = parse_sse(
+        oai.post("/chat/completions", json=payload, headers={"X-Emulator-Content-Events": "4"}).text
+    )
+    deltas = [e[2]["choices"][0]["delta"].get("content") for e in events[1:-2]]
+    assert len(deltas) == 4
+    assert "".join(deltas) == 'Emulated answer to "abc".'
+    for name, value in (("X-Emulator-Content-Events", "zero"), ("X-Emulator-Chunking", "lines")):
+        r = oai.post("/chat/completions", json=payload, headers={name: value})
+        assert r.status_code == 400, r.text
+        assert r.json()["error"]["param"] == name

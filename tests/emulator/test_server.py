@@ -3,28 +3,35 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
+from quant_ai._contract import ContractViolation
 from quant_ai.emulator import EmulatorConfig, QuantEmulator
 from tests.emulator.conftest import AUTH
-from tests.emulator.helpers import MODEL, chat_body, checked
+from tests.emulator.helpers import MODEL, VALIDATED, chat_body, check_response, checked
 
 
-def test_startup_is_fast(emulator: QuantEmulator) -> None:
-    print(f"session emulator started in {emulator.startup_seconds:.3f}s")  # type: ignore[attr-defined]
-    started = time.perf_counter()
-    with QuantEmulator() as emu:
-        elapsed = time.perf_counter() - started
-        print(f"second emulator started in {elapsed:.3f}s")
-        assert httpx.get(emu.base_url + "/_emulator/stats").status_code == 200
-    assert elapsed < 3.0
-    assert emulator.startup_seconds < 3.0  # type: ignore[attr-defined]
+def test_start_returns_once_serving_and_stop_closes() -> None:
+    """``start()`` returns when the server accepts requests (its start-up time is reported by
+    benchmarks/emulator_latency.py, not asserted here); ``stop()`` closes the socket."""
+    emu = QuantEmulator()
+    assert emu.port == 0
+    with emu:
+        assert emu.port > 0
+        # No retry: the first request after start() is served.
+        with httpx.Client(transport=httpx.HTTPTransport(retries=0)) as c:
+            assert c.get(emu.base_url + "/_emulator/stats").json() == {
+                "requests": 0,
+                "connections": 0,
+            }
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(emu.base_url + "/_emulator/stats")
 
 
 def test_base_urls(emulator: QuantEmulator) -> None:
@@ -148,8 +155,11 @@ def test_config_validation() -> None:
 
 
 def test_cli_starts_prints_url_and_stops() -> None:
+    """The ``quant-ai`` console script of the installed package serves until interrupted."""
+    script = shutil.which("quant-ai", path=os.path.dirname(sys.executable))
+    assert script is not None, "the quant-ai console script is not installed"
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from quant_ai.cli import main; main()", "emulator", "--port", "0"],
+        [script, "emulator", "--host", "127.0.0.1", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -158,15 +168,10 @@ def test_cli_starts_prints_url_and_stops() -> None:
         line = proc.stdout.readline() if proc.stdout else ""
         assert line.startswith("Quant AI emulator listening on http://127.0.0.1:"), line
         url = line.rsplit(" ", 1)[1].strip()
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                r = httpx.get(url + "/api/v3/organizations/x/ai/models", headers=AUTH)
-                break
-            except httpx.ConnectError:
-                assert time.monotonic() < deadline
-                time.sleep(0.02)
+        # The socket is listening before the URL is printed: the request waits in its backlog.
+        r = httpx.get(url + "/api/v3/organizations/x/ai/models", headers=AUTH, timeout=30)
         assert r.status_code == 200
+        assert checked("listAIModels", r)["count"] == 10
         proc.send_signal(signal.SIGINT if os.name != "nt" else signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     finally:
@@ -196,3 +201,18 @@ def test_cli_parser_has_emulator_flags() -> None:
     assert args.content_events == 5
     with pytest.raises(SystemExit):
         build_parser().parse_args(["emulator", "--route-latency", "bad"])
+
+
+def test_client_fixtures_check_every_documented_response(client: httpx.Client) -> None:
+    before = len(VALIDATED)
+    assert client.get("/ai/models").status_code == 200
+    assert client.get("/ai/models/nope").status_code == 404  # documented: {message, code}
+    assert client.post("/ai/chat", json={"messages": []}).status_code == 400  # not documented
+    assert VALIDATED[before:] == ["listAIModels", "getAIModel"]
+    off_spec = httpx.Response(
+        200,
+        json={"models": "not a list"},
+        request=httpx.Request("GET", "http://127.0.0.1/api/v3/organizations/x/ai/models"),
+    )
+    with pytest.raises(ContractViolation):
+        check_response(off_spec)

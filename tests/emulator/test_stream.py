@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
 import pytest
 
+from quant_ai.emulator import QuantEmulator
 from tests.emulator.helpers import MODEL, chat_body, checked, parse_sse
 from tests.emulator.test_chat import TOOLS
 
@@ -129,41 +129,41 @@ def test_forced_content_events(client: httpx.Client) -> None:
     assert r.status_code == 400
 
 
-def test_events_arrive_incrementally(client: httpx.Client) -> None:
-    fault = {"X-Emulator-Fault": "event_delay=60"}
-    started = time.perf_counter()
+def test_slow_events(emulator: QuantEmulator, client: httpx.Client) -> None:
+    before = emulator.injected_event_delay_s
+    fault = {"X-Emulator-Fault": "event_delay=20"}
     with client.stream(
         "POST", "/ai/chat/stream", json=chat_body("one two three"), headers=fault
     ) as r:
-        lines = r.iter_lines()
-        first = next(line for line in lines if line.startswith("event:"))
-        first_at = time.perf_counter() - started
-        rest = list(lines)
-        total = time.perf_counter() - started
-    assert first == "event: start"
-    assert any(line == "event: done" for line in rest)
-    # 7 events, 6 delays of 60 ms: the first event is read long before the last is written.
-    assert first_at < 0.2
-    assert total >= 0.3
-    assert total - first_at >= 0.25
+        events = parse_sse(r.read().decode())
+    names = [e[1] for e in events]
+    assert names == ["start", *["content"] * 6, "done"]  # 'Emulated answer to "one two three".'
+    # a pause before every event but the first
+    assert emulator.injected_event_delay_s - before == pytest.approx(0.02 * (len(events) - 1))
 
 
-def test_stream_drop_after_events(client: httpx.Client) -> None:
-    seen: list[str] = []
+@pytest.mark.parametrize("count", [1, 2, 3, 8])
+def test_each_event_is_written_on_its_own(client: httpx.Client, count: int) -> None:
+    """Dropping the connection after N events delivers exactly N whole events: each event
+    reaches the socket as it is written, none waits for the end of the answer."""
+    body = chat_body("drop me please now")
+    full = stream(client, body)
+    assert len(full) == 9  # start, 7 words, done
+    received = b""
     with (
         pytest.raises(httpx.RemoteProtocolError),
         client.stream(
             "POST",
             "/ai/chat/stream",
-            json=chat_body("drop me please now"),
-            headers={"X-Emulator-Fault": "drop_after=2"},
+            json=body,
+            headers={"X-Emulator-Fault": f"drop_after={count}"},
         ) as r,
     ):
         assert r.status_code == 200
-        for line in r.iter_lines():
-            seen.append(line)
-    assert "event: start" in seen
-    assert "event: done" not in seen
+        for chunk in r.iter_bytes():
+            received += chunk
+    assert received.endswith(b"\n\n")
+    assert parse_sse(received.decode()) == full[:count]
     # the server is still fine afterwards
     assert client.post("/ai/chat", json=chat_body("after drop")).status_code == 200
 
