@@ -198,6 +198,30 @@ def test_image_bytes_must_match_format(client: httpx.Client) -> None:
     assert r.status_code == 400
 
 
+def test_media_size_limits(client: httpx.Client) -> None:
+    """25 MB of decoded media per block and per request, as the API documents."""
+    limit = 25 * 1024 * 1024
+    one_too_big = [{"video": {"format": "mp4", "source": {"bytes": b64(bytes(limit + 1))}}}]
+    r = client.post(
+        "/ai/chat", json={"modelId": MODEL, "messages": [{"role": "user", "content": one_too_big}]}
+    )
+    assert r.status_code == 400
+    assert r.json()["errors"] == {
+        "messages.0.content.0.video.source.bytes": ["must be at most 25 MB"]
+    }
+    half = b64(bytes(limit // 2 + 1))
+    two_halves = [
+        {"document": {"format": "pdf", "name": f"part{i}", "source": {"bytes": half}}}
+        for i in (1, 2)
+    ]
+    r = client.post(
+        "/ai/chat", json={"modelId": MODEL, "messages": [{"role": "user", "content": two_halves}]}
+    )
+    assert r.status_code == 400
+    assert list(r.json()["errors"]) == ["messages"]
+    assert "25 MB" in r.json()["errors"]["messages"][0]
+
+
 # -- tools -----------------------------------------------------------------------------------
 
 WEATHER = {
