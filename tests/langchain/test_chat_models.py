@@ -642,3 +642,75 @@ def test_dumpd_load_round_trip_with_an_explicit_allowlist(monkeypatch: pytest.Mo
     assert clone.api_key.get_secret_value() == "qc_from_env"
     with pytest.raises(ValueError, match="not allowed"):
         load(data, allowed_objects="all", valid_namespaces=["langchain_quant"])
+
+
+async def test_async_methods_use_the_async_client_only() -> None:
+    """The injected sync client fails every request: each async method must go through the
+    AsyncClient (no executor fallback onto the sync path) for chat, embeddings and images."""
+    from langchain_quant import NovaCanvasTool, QuantEmbeddings
+    from tests.contract import ContractTransport
+    from tests.langchain._support import b64, tiny_png
+
+    def sync_forbidden(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("the sync client was used by an async method")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/chat/stream"):
+            return sse(*STREAM)
+        if path.endswith("/embeddings"):
+            texts = json.loads(request.content)["input"]
+            return httpx.Response(
+                200,
+                json={
+                    "embeddings": [[0.5, 0.5]] * len(texts),
+                    "model": "amazon.titan-embed-text-v2:0",
+                    "dimension": 2,
+                    "usage": {"inputTokens": 1, "totalTokens": 1},
+                },
+            )
+        if path.endswith("/image-generation"):
+            return httpx.Response(200, json={"images": [b64(tiny_png())]})
+        return httpx.Response(200, json=answer("async"))
+
+    transport = ContractTransport(handler)
+    settings: dict[str, Any] = {
+        "api_key": "qc_async_key",
+        "organization": "acme",
+        "base_url": "https://quant.test",
+        "http_client": httpx.Client(transport=httpx.MockTransport(sync_forbidden)),
+        "http_async_client": httpx.AsyncClient(transport=transport),
+    }
+    llm = ChatQuant(**settings)
+    assert (await llm.ainvoke("Hi")).text == "async"
+    assert [m.text for m in await llm.abatch(["a", "b"])] == ["async", "async"]
+    assert "".join([c.text async for c in llm.astream("Hi")]) == "Hello"
+    emb = QuantEmbeddings(**settings, batch_size=1, max_concurrency=2)
+    assert await emb.aembed_documents(["a", "b"]) == [[0.5, 0.5], [0.5, 0.5]]
+    tool = NovaCanvasTool(**settings)
+    message = await tool.ainvoke(
+        {"name": "nova_canvas", "args": {"prompt": "x"}, "id": "1", "type": "tool_call"}
+    )
+    assert message.artifact[0].data.startswith(b"\x89PNG")
+    assert [op for op, _ in transport.requests] == [
+        "chatInference",
+        "chatInference",
+        "chatInference",
+        "chatInferenceStream",
+        "embeddings",
+        "embeddings",
+        "imageGeneration",
+    ]
+    with pytest.raises(AssertionError, match="sync client"):
+        llm.invoke("Hi")  # the sync path really is the other client
+
+
+def test_bind_tools_explicit_server_side_options(make_client: Any) -> None:
+    llm, transport = chat(make_client, lambda r: httpx.Response(200, json=answer()))
+    llm.bind_tools([add], auto_execute=True, allowed_tools=["org_lookup"]).invoke("x")
+    config = body_of(transport)["toolConfig"]
+    assert (config["autoExecute"], config["allowedTools"]) == (True, ["org_lookup"])
+    assert [t["toolSpec"]["name"] for t in config["tools"]] == ["add"]
+    llm.bind_tools(["get_weather"], auto_execute=False).invoke("x")
+    config = body_of(transport)["toolConfig"]
+    assert (config["autoExecute"], config["allowedTools"]) == (False, ["get_weather"])

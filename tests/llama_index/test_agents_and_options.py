@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from llama_index.core import Document, Settings, VectorStoreIndex
+from llama_index.core.agent.react import ReActChatFormatter, ReActOutputParser
 from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent, ReActAgent
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.base.llms.base import BaseLLM
@@ -282,3 +283,89 @@ def test_global_settings(emulator: QuantEmulator, monkeypatch: pytest.MonkeyPatc
     index = VectorStoreIndex.from_documents(documents())  # models from Settings
     answer = index.as_query_engine().query("When was the Cape Otway Lightstation first lit?")
     assert "1848" in str(answer)
+
+
+def test_predict_and_call_falls_back_to_react_without_function_calling(make_client: Any) -> None:
+    action = 'Thought: I need a tool.\nAction: multiply\nAction Input: {"a": 6, "b": 7}'
+    bodies: list[Any] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        if request.url.path.endswith("/chat/stream"):
+            return sse(("content", {"delta": action}), ("done", {"complete": True}))
+        return httpx.Response(200, json=chat_answer(action))
+
+    client, _ = make_client(handler)
+    llm = QuantLLM(client=client, is_function_calling_model=False)
+    # llama-index-core 0.14.25 passes formatter=None to ReActAgent unless given (a core bug)
+    response = llm.predict_and_call(
+        [FunctionTool.from_defaults(multiply)],
+        "What is 6 times 7?",
+        react_chat_formatter=ReActChatFormatter.from_defaults(),
+        output_parser=ReActOutputParser(),
+    )
+    assert response.response == "42"
+    assert "toolConfig" not in bodies[0]  # tools described in the prompt, not sent natively
+
+
+# ------------------------------------------------------------------ real async
+
+
+def sync_forbidden(request: httpx.Request) -> httpx.Response:
+    raise AssertionError("the sync client was used by an async method")
+
+
+async def test_async_methods_use_the_async_client_only() -> None:
+    """Injected clients: the sync one fails every request, so each async entry point must go
+    through the AsyncClient (no thread-pool fallback onto the sync path)."""
+    from tests.contract import ContractTransport
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/chat/stream"):
+            return sse(("content", {"delta": "Hi"}), ("done", {"complete": True}))
+        if path.endswith("/embeddings"):
+            texts = json.loads(request.content)["input"]
+            return httpx.Response(
+                200,
+                json={
+                    "embeddings": [[1.0, 0.0]] * len(texts),
+                    "model": "amazon.titan-embed-text-v2:0",
+                    "dimension": 2,
+                    "usage": {"inputTokens": 1, "totalTokens": 1},
+                },
+            )
+        if path.endswith("/image-generation"):
+            return httpx.Response(200, json={"images": [base64.b64encode(PNG).decode()]})
+        return httpx.Response(200, json=chat_answer("Hi"))
+
+    transport = ContractTransport(handler)
+    settings: dict[str, Any] = {
+        "api_key": "qc_async_key",
+        "organization": "acme",
+        "base_url": "https://quant.test",
+        "http_client": httpx.Client(transport=httpx.MockTransport(sync_forbidden)),
+        "async_http_client": httpx.AsyncClient(transport=transport),
+    }
+    llm = QuantLLM(**settings)
+    messages = [ChatMessage(role="user", content="Hi")]
+    assert (await llm.achat(messages)).message.content == "Hi"
+    assert (await llm.acomplete("Hi")).text == "Hi"
+    assert [c.delta async for c in await llm.astream_chat(messages)][-2:] == ["Hi", ""]
+    assert [c.text async for c in await llm.astream_complete("Hi")][-1] == "Hi"
+    embed = QuantEmbedding(**settings)
+    assert await embed.aget_text_embedding_batch(["a", "b"]) == [[1.0, 0.0], [1.0, 0.0]]
+    assert await embed.aget_query_embedding("q") == [1.0, 0.0]
+    blocks = await NovaCanvasToolSpec(**settings).agenerate_image("a dot")
+    assert isinstance(blocks[1], ImageBlock)
+    assert [op for op, _ in transport.requests] == [
+        "chatInference",
+        "chatInference",
+        "chatInferenceStream",
+        "chatInferenceStream",
+        "embeddings",
+        "embeddings",
+        "imageGeneration",
+    ]
+    with pytest.raises(AssertionError, match="sync client"):
+        llm.chat(messages)  # the sync path really is the other client
