@@ -399,10 +399,13 @@ class ResolvedToolChoice:
         tools: The tools to offer (a named choice keeps only that tool; ``none`` keeps them
             only when the history already holds tool blocks, which the service requires).
         instruction: A system-prompt instruction steering the model, or None.
+        server_tools: Whether server-side execution (``auto_execute``/``allowed_tools``) is
+            still offered; False for a ``none`` that offers no tools, so no tool runs at all.
     """
 
     tools: list[BaseTool]
     instruction: str | None
+    server_tools: bool = True
 
 
 def _choice_name(choice: Mapping[str, Any]) -> str | None:
@@ -427,7 +430,8 @@ def resolve_tool_choice(
     The native API has no ``toolChoice``: ``auto`` offers every tool, ``required``/``any``
     (or ``tool_required=True``) adds an instruction to call a tool, a tool name (or an
     OpenAI/Bedrock-style dict naming one) offers only that tool with an instruction to call it,
-    and ``none`` offers no tools.
+    and ``none`` offers no tools and turns server-side execution off (unless the history holds
+    tool blocks: then the tools stay, with an instruction not to call any).
 
     Raises:
         ValueError: For a named tool that is not among ``tools`` or an unknown choice.
@@ -468,8 +472,8 @@ def resolve_tool_choice(
         notes.append("Answer by calling one of the available tools; do not answer in text.")
     elif mode == "none":
         notes.append("Do not call any tool; answer in text.")
-        if not history_has_tool_blocks:
-            offered = []
+        if not history_has_tool_blocks or not offered:
+            return ResolvedToolChoice([], " ".join(notes), server_tools=False)
     if offered and not allow_parallel_tool_calls and mode != "none":
         notes.append("Call at most one tool at a time.")
     return ResolvedToolChoice(offered, " ".join(notes) or None)

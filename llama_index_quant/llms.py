@@ -862,6 +862,8 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
             allow_parallel_tool_calls=allow_parallel_tool_calls,
             history_has_tool_blocks=has_tool_blocks,
         )
+        if not resolved.server_tools:  # "none": the service must not run a tool either
+            kwargs = {**kwargs, "auto_execute": None, "allowed_tools": None}
         return {
             "messages": messages,
             "quant_tools": resolved.tools,

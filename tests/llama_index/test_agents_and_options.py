@@ -369,3 +369,20 @@ async def test_async_methods_use_the_async_client_only() -> None:
     ]
     with pytest.raises(AssertionError, match="sync client"):
         llm.chat(messages)  # the sync path really is the other client
+
+
+def test_tool_choice_none_turns_server_side_execution_off(make_client: Any) -> None:
+    bodies: list[Any] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return httpx.Response(200, json=chat_answer("No tools."))
+
+    client, _ = make_client(handler)
+    llm = QuantLLM(client=client, auto_execute=True, allowed_tools=["get_weather"])
+    tools = [FunctionTool.from_defaults(multiply)]
+    llm.chat_with_tools(tools, user_msg="weather in Paris?", tool_choice="none")
+    assert "toolConfig" not in bodies[0]
+    llm.chat_with_tools(tools, user_msg="weather in Paris?")
+    config = bodies[1]["toolConfig"]
+    assert (config["autoExecute"], config["allowedTools"]) == (True, ["get_weather"])

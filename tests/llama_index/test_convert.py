@@ -621,3 +621,21 @@ def test_tool_history_without_tools_is_sent_as_text() -> None:
         tool_config=tools_to_quant([], auto_execute=True, allowed_tools=["get_weather"]),
     ).to_wire()
     assert server_only["messages"][2]["content"][0]["toolResult"]["toolUseId"] == "t1"
+
+
+def test_resolve_tool_choice_none_turns_server_tools_off() -> None:
+    dropped = resolve_tool_choice(
+        TOOLS, "none", tool_required=False, allow_parallel_tool_calls=True
+    )
+    assert (dropped.tools, dropped.server_tools) == ([], False)
+    kept = resolve_tool_choice(
+        TOOLS,
+        {"type": "none"},
+        tool_required=False,
+        allow_parallel_tool_calls=True,
+        history_has_tool_blocks=True,
+    )
+    assert (len(kept.tools), kept.server_tools) == (2, True)
+    assert resolve_tool_choice(
+        TOOLS, "auto", tool_required=False, allow_parallel_tool_calls=True
+    ).server_tools
