@@ -157,3 +157,17 @@ def test_args_schema_is_json_serialisable() -> None:
     schema = NovaCanvasTool().tool_call_schema.model_json_schema()
     assert "prompt" in schema["properties"]
     json.dumps(schema)
+
+
+def test_key_never_shown_by_the_tool_or_the_embeddings() -> None:
+    from langchain_quant import QuantEmbeddings
+
+    secret = "qc_tool_secret_value_42"
+    tool = NovaCanvasTool(api_key=secret, organization="acme")
+    emb = QuantEmbeddings(api_key=secret, organization="acme")
+    for obj in (tool, emb):
+        dumped = json.dumps(obj.model_dump(), default=str)
+        for text in (repr(obj), str(obj), dumped, repr(obj.quant_client)):
+            assert secret not in text
+    assert tool.quant_client.config.api_key is not None
+    assert tool.quant_client.config.api_key.get_secret_value() == secret
