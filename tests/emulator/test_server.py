@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 
 import httpx
 import pytest
@@ -216,3 +217,35 @@ def test_client_fixtures_check_every_documented_response(client: httpx.Client) -
     )
     with pytest.raises(ContractViolation):
         check_response(off_spec)
+
+
+def test_runs_with_only_the_emulator_extra() -> None:
+    """The emulator needs the core plus starlette, uvicorn and jsonschema, nothing else."""
+    code = textwrap.dedent(
+        """
+        import importlib.abc, sys
+
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in {"langchain_core", "llama_index", "yaml", "numpy"}:
+                    raise ImportError("blocked: " + name)
+                return None
+
+        sys.meta_path.insert(0, Block())
+        import httpx
+        from quant_ai.emulator import QuantEmulator
+
+        with QuantEmulator() as emu:
+            r = httpx.post(
+                emu.api_base + "/ai/chat",
+                json={"modelId": "amazon.nova-lite-v1:0", "messages": [{"role": "user", "content": "hi"}]},
+                headers={"Authorization": "Bearer x"},
+            )
+            print(r.json()["response"]["content"])
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == 'Emulated answer to "hi".'
