@@ -42,9 +42,13 @@ def test_every_block_has_a_known_language() -> None:
 
 @pytest.fixture
 def emulator_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[QuantEmulator]:
+    """A fresh emulator in the environment; global LlamaIndex state restored afterwards."""
     from llama_index.core import Settings
+    from llama_index.core.instrumentation import get_dispatcher
 
     llm, embed = Settings._llm, Settings._embed_model
+    root = get_dispatcher()
+    handlers = list(root.event_handlers)  # the README adds an event handler
     with QuantEmulator() as emu:
         monkeypatch.setenv("QUANT_API_KEY", "readme-key")
         monkeypatch.setenv("QUANT_ORGANIZATION", "readme-org")
@@ -54,6 +58,7 @@ def emulator_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Qu
             yield emu
         finally:
             Settings._llm, Settings._embed_model = llm, embed
+            root.event_handlers = handlers
 
 
 def test_readme_python_blocks_run_and_print_what_they_promise(
