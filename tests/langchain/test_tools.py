@@ -171,3 +171,20 @@ def test_key_never_shown_by_the_tool_or_the_embeddings() -> None:
             assert secret not in text
     assert tool.quant_client.config.api_key is not None
     assert tool.quant_client.config.api_key.get_secret_value() == secret
+
+
+async def test_tool_errors_are_dual_classes(make_client: Any) -> None:
+    from langchain_core.exceptions import ModelRateLimitError
+
+    from quant_ai import QuantRateLimitError
+
+    client, transport = make_client(
+        lambda r: httpx.Response(429, json={"message": "slow down"}), max_retries=0
+    )
+    tool = NovaCanvasTool(client=client)
+    with pytest.raises(ModelRateLimitError) as info:
+        tool.invoke({"prompt": "x"})
+    assert isinstance(info.value, QuantRateLimitError)
+    with pytest.raises(ModelRateLimitError):
+        await tool.ainvoke({"prompt": "x"})
+    assert len(transport.requests) == 2
