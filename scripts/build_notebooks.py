@@ -215,24 +215,50 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
         ),
         (
             "md",
-            "## Durable executions\n\n`async: true` starts a durable execution; the client "
-            "polls it and answers the tools it asks for.",
+            "## Durable executions with LangChain\n\n`durable=True` sends `async: true`: the "
+            "service runs the loop, pauses when it needs a client tool, and `ChatQuant` runs "
+            "the bound tool locally and answers the callback. Each status change is a "
+            "`quant_execution_status` custom event.",
         ),
         (
             "code",
-            "from quant_ai import QuantClient\n\n"
-            "client = QuantClient()\n"
-            'tools = {"tools": [{"toolSpec": {"name": "lookup_order", "description": "Look up an order",\n'
-            '           "inputSchema": {"json": {"type": "object", "properties": {"order": {"type": "string"}},\n'
-            '                                    "required": ["order"]}}}}]}\n'
-            'started = client.start_chat(messages=[{"role": "user", "content": "Look up order 42"}],\n'
-            "                            tool_config=tools)\n"
-            'print("stored id:", started.request_id)\n'
-            "final = client.wait_for_execution(\n"
-            "    started.request_id,\n"
-            '    tool_handler=lambda pending: {p.tool_use_id: {"status": "shipped"} for p in pending},\n'
-            "    initial_delay=0.1,\n"
-            ')\nprint(final.status, "-", final.result.response.content)',
+            "from langchain_core.callbacks import BaseCallbackHandler\n\n\n"
+            "@tool\ndef lookup_order(order: str) -> dict:\n"
+            '    """Look up the status of an order by its number."""\n'
+            '    return {"order": order, "status": "shipped"}\n\n\n'
+            "class Progress(BaseCallbackHandler):\n"
+            "    def on_custom_event(self, name, data, **kwargs):\n"
+            '        if name == "quant_execution_status":\n'
+            '            print("status:", data["status"], data["pending_tools"])\n\n\n'
+            "durable_llm = ChatQuant(durable=True, durable_poll_initial=0.05, durable_poll_max=0.5)\n"
+            "final = durable_llm.bind_tools([lookup_order]).invoke(\n"
+            "    'look up order \"A-42\"', {'callbacks': [Progress()]}\n"
+            ")\n"
+            "print(final.text)\n"
+            'print(final.usage_metadata, final.response_metadata["local_tool_calls"])',
+        ),
+        (
+            "md",
+            "## Durable executions with LlamaIndex, and resuming one\n\n`QuantLLM` does the "
+            "same with `FunctionTool`s, tool specs or plain functions. A started execution can "
+            "be stored by its `request_id` and resumed later, from another process.",
+        ),
+        (
+            "code",
+            "def lookup_parcel(order: str) -> dict:\n"
+            '    """Look up the status of an order by its number."""\n'
+            '    return {"order": order, "status": "delivered"}\n\n\n'
+            "durable_llama = QuantLLM(durable_poll_initial=0.05, durable_poll_max=0.5)\n"
+            "response = durable_llama.chat_with_tools(\n"
+            "    [lookup_parcel], user_msg='look up parcel \"P-7\"', durable=True\n"
+            ")\n"
+            "print(response.message.content)\n\n"
+            "handle = durable_llama.start_execution(\n"
+            "    'look up parcel \"P-9\"', tools=[lookup_parcel]\n"
+            ")\n"
+            'print("stored id:", handle.request_id)\n'
+            "later = QuantLLM(durable_poll_initial=0.05, durable_poll_max=0.5)  # e.g. after a restart\n"
+            "print(later.resume_execution(handle.request_id, tools=[lookup_parcel]).message.content)",
         ),
     ],
     "04_nova_canvas.ipynb": [

@@ -37,5 +37,10 @@ def test_notebook_executes(path: Path, tmp_path: Path) -> None:
     assert not [o for o in outputs if o.output_type == "error"]
     text = "".join(o.get("text", "") for o in outputs)
     assert "Using the built-in emulator" in text
+    if "agents_and_tools" in path.name:  # server tools, durable runs of both frameworks
+        assert "server_tool_result" in text
+        assert "status: waiting_callback ['lookup_order']" in text
+        assert 'lookup_order returned {"order": "A-42"' in text
+        assert 'lookup_parcel returned {"order": "P-9"' in text
     if "nova_canvas" in path.name:
         assert sum("image/png" in o.get("data", {}) for o in outputs) >= 9
