@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 from httpx_sse import EventSource, SSEError
 
+from ._body import CHUNK_SIZE, JsonBody
 from ._config import ClientConfig
 from ._version import __version__
 from .errors import (
@@ -247,17 +248,27 @@ class Transport:
         client: httpx.Client | httpx.AsyncClient,
         method: str,
         url: str,
-        body: bytes | None,
+        body: bytes | JsonBody | None,
         params: Mapping[str, str] | None,
         timeout: httpx.Timeout | None,
         stream: bool = False,
     ) -> httpx.Request:
+        headers = self.headers(stream=stream)
+        content: Any = body
+        if body is not None and (isinstance(body, JsonBody) or len(body) > CHUNK_SIZE):
+            # Large bodies go out in slices (a fresh iterator per attempt): httpcore's sync
+            # writer copies what is left of a buffer after each partial send, asyncio's
+            # transport buffers a copy, and a JsonBody is never joined at all.
+            parts = body if isinstance(body, JsonBody) else JsonBody([body])
+            is_async = isinstance(client, httpx.AsyncClient)
+            content = parts.achunks() if is_async else parts.chunks()
+            headers["Content-Length"] = str(len(parts))
         return client.build_request(
             method,
             url,
-            content=body,
+            content=content,
             params=params,
-            headers=self.headers(stream=stream),
+            headers=headers,
             timeout=self._timeout(timeout),
         )
 
@@ -278,7 +289,7 @@ class Transport:
         method: str,
         url: str,
         *,
-        body: bytes | None = None,
+        body: bytes | JsonBody | None = None,
         params: Mapping[str, str] | None = None,
         timeout: httpx.Timeout | None = None,
     ) -> httpx.Response:
@@ -337,7 +348,7 @@ class Transport:
         method: str,
         url: str,
         *,
-        body: bytes | None = None,
+        body: bytes | JsonBody | None = None,
         params: Mapping[str, str] | None = None,
         timeout: httpx.Timeout | None = None,
     ) -> httpx.Response:
@@ -374,7 +385,7 @@ class Transport:
     # ------------------------------------------------------------------ streams
 
     def stream(
-        self, url: str, body: bytes, *, timeout: httpx.Timeout | None = None
+        self, url: str, body: bytes | JsonBody, *, timeout: httpx.Timeout | None = None
     ) -> Iterator[httpx.Response | tuple[str, str]]:
         """POST and yield the response head, then its SSE frames as ``(event, data)``.
 
@@ -425,7 +436,7 @@ class Transport:
             attempt += 1
 
     async def astream(
-        self, url: str, body: bytes, *, timeout: httpx.Timeout | None = None
+        self, url: str, body: bytes | JsonBody, *, timeout: httpx.Timeout | None = None
     ) -> AsyncIterator[httpx.Response | tuple[str, str]]:
         """Async twin of :meth:`stream`."""
         client = self.ahttp()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sized
 
 from .errors import QuantValidationError
 from .types import (
@@ -229,7 +229,7 @@ def validate_chat(request: ChatRequest) -> None:
         raise _fail("allowedTools", "tool names must not be empty")
 
 
-def check_payload_size(body: bytes) -> None:
+def check_payload_size(body: Sized) -> None:
     """Refuse a request body larger than 25 MB of base64 media plus 2 MB."""
     if len(body) > MAX_PAYLOAD_BYTES:
         raise _fail(

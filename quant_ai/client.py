@@ -13,6 +13,7 @@ import pydantic
 from pydantic import SecretStr
 
 from . import _validation as v
+from ._body import JsonBody, dump_json
 from ._config import ClientConfig, encode_path_segment
 from ._sse import (
     ContentEvent,
@@ -84,13 +85,13 @@ def _coerce(model: type[M], value: Any, kwargs: Mapping[str, Any]) -> M:
     raise QuantValidationError(f"expected a {model.__name__} or a mapping, got {type(value)!r}")
 
 
-def _dump(model: pydantic.BaseModel) -> bytes:
-    """Serialize a request straight to JSON bytes (camelCase, unset fields omitted).
+def _dump(model: pydantic.BaseModel) -> bytes | JsonBody:
+    """Serialize a request to its JSON body (camelCase, unset fields omitted).
 
-    pydantic's serializer writes the bytes in one pass, so a large media payload exists once
-    as base64 text in the model and once as the body, never as further copies.
+    Small requests are bytes written by pydantic in one pass. Large media stays in the model
+    as base64 text and is spliced into the body as it is sent, never copied (:mod:`._body`).
     """
-    body = model.__pydantic_serializer__.to_json(model, by_alias=True, exclude_none=True)
+    body = dump_json(model)
     v.check_payload_size(body)
     return body
 
@@ -240,7 +241,9 @@ class QuantClient:
 
     # ------------------------------------------------------------------ chat
 
-    def _chat_body(self, request: ChatRequest, *, stream: bool, durable: bool = False) -> bytes:
+    def _chat_body(
+        self, request: ChatRequest, *, stream: bool, durable: bool = False
+    ) -> bytes | JsonBody:
         if request.async_ and not durable:
             raise QuantValidationError(
                 "async: use start_chat() (or astart_chat()) for a durable execution",
@@ -522,7 +525,7 @@ class QuantClient:
         )
 
     @staticmethod
-    def _callback_body(callback_id: str, results: ToolResults) -> bytes:
+    def _callback_body(callback_id: str, results: ToolResults) -> bytes | JsonBody:
         req = CallbackRequest(callback_id=callback_id, tool_results=_results(results))
         v.validate_callback(req)
         return _dump(req)

@@ -23,11 +23,14 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PlainSerializer,
     Tag,
     field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+
+from ._body import spill_base64
 
 __all__ = [
     "BackgroundRemovalParams",
@@ -125,8 +128,12 @@ def _to_base64(value: Any) -> Any:
     return value
 
 
-Base64Data = Annotated[str, BeforeValidator(_to_base64)]
-"""Base64 text on the wire; accepts ``bytes``, a ``pathlib.Path``, a data URL or base64 text."""
+Base64Data = Annotated[
+    str, BeforeValidator(_to_base64), PlainSerializer(spill_base64, when_used="json")
+]
+"""Base64 text on the wire; accepts ``bytes``, a ``pathlib.Path``, a data URL or base64 text.
+
+Large values are not copied into the request body (see :mod:`quant_ai._body`)."""
 
 
 # --------------------------------------------------------------------------- chat content
