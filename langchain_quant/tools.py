@@ -6,7 +6,7 @@ import asyncio
 import base64
 import binascii
 import hashlib
-import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +25,7 @@ from quant_ai import (
     QuantClient,
     QuantError,
 )
+from quant_ai._files import read_file_within
 from quant_ai.types import (
     DEFAULT_IMAGE_MODEL,
     BackgroundRemovalParams,
@@ -109,12 +110,13 @@ class NovaCanvasInput(BaseModel):
     outpainting_mode: Literal["DEFAULT", "PRECISE"] | None = None
 
 
-def load_image(value: str | bytes, *, allow_paths: bool = True) -> str:
+def load_image(value: str | bytes, *, input_dirs: Sequence[str | Path] = ()) -> str:
     """Return an input image as base64 text.
 
     Args:
-        value: Raw bytes, a data URL, base64 text or (when allowed) a file path.
-        allow_paths: Accept file paths.
+        value: Raw bytes, a data URL, base64 text, or a file inside ``input_dirs``.
+        input_dirs: Directories whose files may be read. A path anywhere else is refused, so
+            a model calling the tool cannot make it read (and upload) any file of the machine.
 
     Raises:
         ValueError: If the value is none of these.
@@ -126,26 +128,37 @@ def load_image(value: str | bytes, *, allow_paths: bool = True) -> str:
         if ";base64" not in head:
             raise ValueError("only base64 data URLs are supported")
         return data
-    if allow_paths and len(value) < 4096 and os.path.isfile(value):
-        return base64.b64encode(Path(value).read_bytes()).decode("ascii")
+    content = read_file_within(value, input_dirs)
+    if content is not None:
+        return base64.b64encode(content).decode("ascii")
     try:
         base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        hint = "an existing file path, " if allow_paths else ""
-        raise ValueError(f"an input image must be {hint}base64 text, a data URL or bytes") from None
+        where = (
+            "a file in " + ", ".join(str(d) for d in input_dirs) + ", "
+            if input_dirs
+            else "a file path (only with input_dirs set), "
+        )
+        raise ValueError(
+            f"an input image must be {where}base64 text, a data URL or bytes"
+        ) from None
     return value
 
 
 def build_image_request(
-    args: NovaCanvasInput, *, model: str, region: str | None, allow_paths: bool = True
+    args: NovaCanvasInput,
+    *,
+    model: str,
+    region: str | None,
+    input_dirs: Sequence[str | Path] = (),
 ) -> ImageGenerationRequest:
     """Build the wire request of one tool call (pure apart from reading image files).
 
     Raises:
         ValueError: When the task lacks what it needs (a prompt, an image...).
     """
-    images = [load_image(i, allow_paths=allow_paths) for i in args.images or []]
-    mask = load_image(args.mask_image, allow_paths=allow_paths) if args.mask_image else None
+    images = [load_image(i, input_dirs=input_dirs) for i in args.images or []]
+    mask = load_image(args.mask_image, input_dirs=input_dirs) if args.mask_image else None
     task = args.task_type
     if task != "BACKGROUND_REMOVAL" and not args.prompt:
         raise ValueError(f"{task} needs a prompt")
@@ -277,8 +290,9 @@ class NovaCanvasTool(BaseTool):
     """Directory to save the images to (their paths go in the content)."""
     include_images_in_content: bool = False
     """Put the images as standard image blocks in the content too."""
-    allow_file_paths: bool = True
-    """Accept input images as local file paths (turn off when the caller is untrusted)."""
+    input_dirs: list[str] = Field(default_factory=list)
+    """Directories whose files may be given as input images (``output_dir`` is included).
+    Paths anywhere else are refused, so a model cannot make the tool read arbitrary files."""
     api_key: SecretStr | None = Field(
         default_factory=secret_from_env("QUANT_API_KEY", default=None)
     )
@@ -321,9 +335,8 @@ class NovaCanvasTool(BaseTool):
 
     def _request(self, kwargs: dict[str, Any]) -> ImageGenerationRequest:
         args = NovaCanvasInput(**kwargs)
-        return build_image_request(
-            args, model=self.model, region=self.region, allow_paths=self.allow_file_paths
-        )
+        dirs = [*self.input_dirs, *([self.output_dir] if self.output_dir else [])]
+        return build_image_request(args, model=self.model, region=self.region, input_dirs=dirs)
 
     def _save(self, images: list[GeneratedImage]) -> list[str]:
         if not self.output_dir:

@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr
 from pydantic.fields import FieldInfo
 
 from quant_ai import ImageGenerationRequest, ImageGenerationResponse, QuantClient
+from quant_ai._files import read_file_within
 from quant_ai.types import DEFAULT_IMAGE_MODEL, decode_image_data
 
 __all__ = ["NovaCanvasToolSpec", "Style"]
@@ -145,10 +146,7 @@ class NovaCanvasToolSpec(BaseToolSpec):
     # ------------------------------------------------------------------ references
 
     def _allowed_dirs(self) -> list[Path]:
-        dirs = list(self.input_dirs)
-        if self.output_dir is not None:
-            dirs.append(self.output_dir)
-        return [d.resolve() for d in dirs]
+        return [*self.input_dirs, *([self.output_dir] if self.output_dir is not None else [])]
 
     def load_image(self, reference: str) -> bytes:
         """Resolve an image reference to bytes.
@@ -165,10 +163,9 @@ class NovaCanvasToolSpec(BaseToolSpec):
             return self._images[ref][0]
         if ref.startswith("data:"):
             return decode_image_data(ref)[0]
-        for base in self._allowed_dirs():
-            candidate = (base / ref).resolve()
-            if candidate.is_relative_to(base) and candidate.is_file():
-                return candidate.read_bytes()
+        content = read_file_within(ref, self._allowed_dirs())
+        if content is not None:
+            return content
         known = ", ".join(self._images) or "none yet"
         raise ValueError(
             f"unknown image {reference!r}: use the name of an image made earlier ({known}), a "

@@ -34,13 +34,44 @@ def test__load_image_forms(tmp_path: Path) -> None:
     path.write_bytes(PNG)
     expected = b64(PNG)
     assert load_image(PNG) == expected
-    assert load_image(str(path)) == expected
+    assert load_image(str(path), input_dirs=[tmp_path]) == expected
+    assert load_image("in.png", input_dirs=[tmp_path]) == expected
     assert load_image(f"data:image/png;base64,{expected}") == expected
     assert load_image(expected) == expected
     with pytest.raises(ValueError, match="file path"):
         load_image("not an image!")
-    with pytest.raises(ValueError, match="base64 text"):
-        load_image(str(path), allow_paths=False)
+    with pytest.raises(ValueError, match="only with input_dirs"):
+        load_image(str(path))  # no directory allowed: paths are not followed
+
+
+def test__load_image_never_leaves_the_allowed_directories(tmp_path: Path) -> None:
+    allowed, outside = tmp_path / "inputs", tmp_path / "secret"
+    allowed.mkdir()
+    outside.mkdir()
+    (outside / "key.png").write_bytes(PNG)
+    (allowed / "link.png").symlink_to(outside / "key.png")
+    for reference in (str(outside / "key.png"), "../secret/key.png", "link.png"):
+        with pytest.raises(ValueError, match=str(allowed)):
+            load_image(reference, input_dirs=[allowed])
+
+
+async def test_tool_reads_input_images_only_from_its_directories(
+    tmp_path: Path, make_client
+) -> None:  # type: ignore[no-untyped-def]
+    client, transport = make_client(image_handler())
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "cat.png").write_bytes(PNG)
+    (tmp_path / "elsewhere.png").write_bytes(PNG)
+    tool = NovaCanvasTool(client=client, output_dir=str(tmp_path / "out"))
+    args = {"task_type": "BACKGROUND_REMOVAL", "images": ["cat.png"]}
+    tool.invoke(args)
+    assert transport.requests[-1][1]["backgroundRemovalParams"]["image"] == b64(PNG)
+    outside = {"task_type": "BACKGROUND_REMOVAL", "images": [str(tmp_path / "elsewhere.png")]}
+    with pytest.raises(ValueError, match="input image"):
+        tool.invoke(outside)
+    with pytest.raises(ValueError, match="input image"):
+        await tool.ainvoke(outside)
+    assert len(transport.requests) == 1  # nothing was sent for the refused calls
 
 
 def wire(**args: Any) -> dict[str, Any]:
