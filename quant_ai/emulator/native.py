@@ -55,6 +55,11 @@ def chat_request_from_native(body: dict[str, Any]) -> ChatRequest:
         auto = {name for name in allowed if name in BUILTIN_TOOLS}
         known = {t.name for t in tools}
         tools += [BUILTIN_TOOLS[name] for name in sorted(auto) if name not in known]
+    if not tools and any(m.tool_uses or m.tool_results for m in messages):
+        # Bedrock's Converse API refuses tool blocks in a request that defines no tools.
+        raise RequestError(
+            "toolConfig", "must be defined when messages contain toolUse or toolResult blocks"
+        )
     response_format = body.get("responseFormat")
     return ChatRequest(
         model=model,

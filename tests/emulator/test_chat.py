@@ -363,6 +363,18 @@ def test_tool_result_turn_gives_text_answer(client: httpx.Client) -> None:
     )
 
 
+def test_tool_blocks_without_tool_config_are_refused(client: httpx.Client) -> None:
+    first = chat(client, {**chat_body("What's the weather in Oslo?"), "toolConfig": TOOLS})
+    messages = _tool_turns("What's the weather in Oslo?", [first["response"]["toolUse"]], ["12C"])
+    r = client.post("/ai/chat", json={"modelId": MODEL, "messages": messages})
+    assert r.status_code == 400
+    assert "toolConfig" in r.json()["errors"]
+    # built-in tools made available by autoExecute count as a tool configuration
+    auto = {"autoExecute": True, "allowedTools": ["get_weather"]}
+    ok = client.post("/ai/chat", json={"modelId": MODEL, "messages": messages, "toolConfig": auto})
+    assert ok.status_code == 200
+
+
 def test_two_rounds_with_then(client: httpx.Client) -> None:
     text = "Get the weather in Paris then add 2 and 3"
     first = chat(client, {**chat_body(text), "toolConfig": TOOLS})
