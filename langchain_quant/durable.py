@@ -36,11 +36,11 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langchain_core.tools import tool as as_tool
 
-from langchain_quant.errors import QuantLocalToolMissingError
 from quant_ai import (
     ExecutionStatus,
     OrchestrationStatusEvent,
     PendingTool,
+    QuantLocalToolMissingError,
     ToolCompleteEvent,
     ToolInputProgressEvent,
     ToolStartEvent,
@@ -183,11 +183,13 @@ class _Progress:
         return status_event_data(status, self.request_id)
 
     def check(self, pending: list[PendingTool], callback_id: str | None) -> None:
-        missing = sorted({p.name for p in pending if p.name not in self.tools})
-        if missing:
-            raise QuantLocalToolMissingError(
-                self.request_id, callback_id, missing, sorted(self.tools)
-            )
+        QuantLocalToolMissingError.check(
+            self.request_id,
+            callback_id,
+            (p.name for p in pending),
+            self.tools,
+            how_to_provide="Bind them as BaseTools or functions with bind_tools()",
+        )
 
     def config(self) -> RunnableConfig:
         return RunnableConfig(callbacks=self.callbacks) if self.callbacks is not None else {}

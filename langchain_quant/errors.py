@@ -32,6 +32,7 @@ from quant_ai import (
     QuantError,
     QuantExecutionFailedError,
     QuantExecutionTimeoutError,
+    QuantLocalToolMissingError,
     QuantNotFoundError,
     QuantPermissionDeniedError,
     QuantRateLimitError,
@@ -122,40 +123,6 @@ class QuantModelExecutionTimeoutError(QuantExecutionTimeoutError, ModelTimeoutEr
 
     The execution may still finish: resume it later with ``resume_execution(request_id)``.
     """
-
-
-class QuantLocalToolMissingError(QuantError, LookupError):
-    """A durable execution waits for client tools that are not available locally.
-
-    Nothing was submitted: the execution stays paused and can be resumed with
-    ``ChatQuant.resume_execution(request_id, tools=[...])``.
-
-    Attributes:
-        request_id: The execution's id.
-        callback_id: The callback the tools should answer.
-        tool_names: The missing tools.
-        available: The tools that are available locally.
-    """
-
-    def __init__(
-        self,
-        request_id: str,
-        callback_id: str | None,
-        tool_names: list[str],
-        available: list[str],
-    ) -> None:
-        self.request_id = request_id
-        self.callback_id = callback_id
-        self.tool_names = tool_names
-        self.available = available
-        names = ", ".join(repr(n) for n in tool_names)
-        have = ", ".join(repr(n) for n in available) or "none"
-        super().__init__(
-            f"durable execution {request_id} waits for client tool(s) {names}, which are not "
-            f"available locally (local tools: {have}). Bind them as BaseTools or functions with "
-            f"bind_tools(), or resume with resume_execution({request_id!r}, tools=[...]); "
-            "the execution stays paused."
-        )
 
 
 _OVERFLOW = re.compile(

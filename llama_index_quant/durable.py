@@ -31,7 +31,7 @@ from quant_ai import (
     ExecutionStatus,
     OrchestrationStatusEvent,
     PendingTool,
-    QuantError,
+    QuantLocalToolMissingError,
     StreamEvent,
     ToolCompleteEvent,
     ToolInputProgressEvent,
@@ -72,40 +72,6 @@ dispatcher = instrument.get_dispatcher(__name__)  # type: ignore[attr-defined]
 ToolLike = BaseTool | BaseToolSpec | Callable[..., Any]
 """What can answer a durable execution: a ``BaseTool`` (``FunctionTool``...), a
 ``BaseToolSpec`` (all of its tools) or a plain function (sync or async)."""
-
-
-class QuantLocalToolMissingError(QuantError, LookupError):
-    """A durable execution waits for client tools that are not available locally.
-
-    Nothing was submitted: the execution stays paused and can be resumed with
-    ``QuantLLM(...).resume_execution(request_id, tools=[...])``.
-
-    Attributes:
-        request_id: The execution's id.
-        callback_id: The callback the tools should answer.
-        tool_names: The missing tools.
-        available: The tools that are available locally.
-    """
-
-    def __init__(
-        self,
-        request_id: str,
-        callback_id: str | None,
-        tool_names: list[str],
-        available: list[str],
-    ) -> None:
-        self.request_id = request_id
-        self.callback_id = callback_id
-        self.tool_names = tool_names
-        self.available = available
-        names = ", ".join(repr(n) for n in tool_names)
-        have = ", ".join(repr(n) for n in available) or "none"
-        super().__init__(
-            f"durable execution {request_id} waits for client tool(s) {names}, which are not "
-            f"available locally (local tools: {have}). Pass them to chat_with_tools(), or "
-            f"resume with resume_execution({request_id!r}, tools=[...]); the execution stays "
-            "paused."
-        )
 
 
 # --------------------------------------------------------------------------- tools
@@ -341,11 +307,13 @@ class DurableRun:
             self._check(status.pending_tools)
 
     def _check(self, pending: Sequence[PendingTool]) -> None:
-        missing = sorted({p.name for p in pending if p.name not in self.tools})
-        if missing:
-            raise QuantLocalToolMissingError(
-                self.request_id, self.callback_id, missing, sorted(self.tools)
-            )
+        QuantLocalToolMissingError.check(
+            self.request_id,
+            self.callback_id,
+            (p.name for p in pending),
+            self.tools,
+            how_to_provide="Pass them to chat_with_tools() or as tools=",
+        )
 
     def _record(self, pending: PendingTool, output: ToolOutput) -> dict[str, Any]:
         self.local_calls.append(

@@ -7,7 +7,7 @@ built from the status code, the server's message, the request id and the respons
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "QuantError",
     "QuantExecutionFailedError",
     "QuantExecutionTimeoutError",
+    "QuantLocalToolMissingError",
     "QuantNotFoundError",
     "QuantPermissionDeniedError",
     "QuantRateLimitError",
@@ -176,6 +177,61 @@ class QuantExecutionTimeoutError(QuantError):
             f"execution {request_id} still {last_status or 'unknown'} after {waited:.0f}s; "
             "resume waiting later with the same id"
         )
+
+
+class QuantLocalToolMissingError(QuantError, LookupError):
+    """A durable execution waits for client tools that are not available locally.
+
+    Nothing was submitted: the execution stays paused and can be resumed with the missing
+    tools (``resume_execution(request_id, tools=[...])`` in both adapters).
+
+    Attributes:
+        request_id: The execution's id.
+        callback_id: The callback the tools should answer.
+        tool_names: The missing tools.
+        available: The tools that are available locally.
+    """
+
+    def __init__(
+        self,
+        request_id: str,
+        callback_id: str | None,
+        tool_names: list[str],
+        available: list[str],
+        *,
+        how_to_provide: str = "Provide them as local tools",
+    ) -> None:
+        self.request_id = request_id
+        self.callback_id = callback_id
+        self.tool_names = tool_names
+        self.available = available
+        names = ", ".join(repr(n) for n in tool_names)
+        have = ", ".join(repr(n) for n in available) or "none"
+        super().__init__(
+            f"durable execution {request_id} waits for client tool(s) {names}, which are not "
+            f"available locally (local tools: {have}). {how_to_provide}, or resume with "
+            f"resume_execution({request_id!r}, tools=[...]); the execution stays paused."
+        )
+
+    @classmethod
+    def check(
+        cls,
+        request_id: str,
+        callback_id: str | None,
+        wanted: Iterable[str],
+        available: Iterable[str],
+        *,
+        how_to_provide: str = "Provide them as local tools",
+    ) -> None:
+        """Raise when a tool in ``wanted`` is not in ``available``.
+
+        Raises:
+            QuantLocalToolMissingError: Naming every missing tool.
+        """
+        have = set(available)
+        missing = sorted({name for name in wanted if name not in have})
+        if missing:
+            raise cls(request_id, callback_id, missing, sorted(have), how_to_provide=how_to_provide)
 
 
 def _message_from_body(body: Any) -> tuple[str | None, str | None]:

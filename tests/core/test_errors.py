@@ -483,3 +483,23 @@ def test_configuration_error_does_not_show_the_key() -> None:
     assert SECRET not in everything_about(info.value)
     assert "QUANT_ORGANIZATION" in str(info.value)
     assert json.dumps(SECRET) not in repr(client)
+
+
+def test_local_tool_missing_names_the_tools_and_how_to_provide_them() -> None:
+    from quant_ai import QuantLocalToolMissingError
+
+    QuantLocalToolMissingError.check("r1", "cb", ["add"], {"add": 1, "mul": 2})  # all present
+    with pytest.raises(QuantLocalToolMissingError) as info:
+        QuantLocalToolMissingError.check(
+            "r1", "cb", ["mul", "add", "pow", "mul"], ["add"], how_to_provide="Bind them"
+        )
+    err = info.value
+    assert (err.request_id, err.callback_id, err.tool_names, err.available) == (
+        "r1",
+        "cb",
+        ["mul", "pow"],
+        ["add"],
+    )
+    assert isinstance(err, LookupError)
+    assert "'mul', 'pow'" in str(err)
+    assert "Bind them, or resume with resume_execution('r1'" in str(err)
