@@ -37,6 +37,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.tools import tool as as_tool
 
 from quant_ai import (
+    ExecutionHandle,
     ExecutionStatus,
     OrchestrationStatusEvent,
     PendingTool,
@@ -264,23 +265,14 @@ class AsyncDurableRun(_Progress):
 
 
 @dataclass(frozen=True)
-class DurableExecution:
+class DurableExecution(ExecutionHandle):
     """Handle of a started durable execution (from ``ChatQuant.start_execution``).
 
     Store ``request_id`` (a string) to resume later, from any process, with
-    ``ChatQuant(...).resume_execution(request_id, tools=[...])``.
-
-    Attributes:
-        request_id: The execution's id.
-        session_id: The session the service assigned, when it said.
-        model: The model id of the request.
-        poll_url: The service's relative poll URL (informational).
+    ``ChatQuant(...).resume_execution(request_id, tools=[...])``; ``resume()`` waits with the
+    model (and tools) that started it.
     """
 
-    request_id: str
-    session_id: str | None = None
-    model: str | None = None
-    poll_url: str | None = None
     _llm: ChatQuant | None = field(default=None, repr=False, compare=False)
 
     def resume(self, *, config: RunnableConfig | None = None) -> AIMessage:

@@ -28,6 +28,7 @@ from llama_index.core.tools.tool_spec.base import BaseToolSpec
 from pydantic import BaseModel
 
 from quant_ai import (
+    ExecutionHandle,
     ExecutionStatus,
     OrchestrationStatusEvent,
     PendingTool,
@@ -401,23 +402,14 @@ class DurableRun:
 
 
 @dataclass(frozen=True)
-class DurableExecution:
+class DurableExecution(ExecutionHandle):
     """Handle of a started durable execution (from ``QuantLLM.start_execution``).
 
     Store ``request_id`` (a string) to resume later, from any process, with
-    ``QuantLLM(...).resume_execution(request_id, tools=[...])``.
-
-    Attributes:
-        request_id: The execution's id.
-        session_id: The session the service assigned, when it said.
-        model: The model id of the request.
-        poll_url: The service's relative poll URL (informational).
+    ``QuantLLM(...).resume_execution(request_id, tools=[...])``; ``resume()`` waits with the
+    model (and tools) that started it.
     """
 
-    request_id: str
-    session_id: str | None = None
-    model: str | None = None
-    poll_url: str | None = None
     _llm: QuantLLM | None = field(default=None, repr=False, compare=False)
     _tools: tuple[BaseTool, ...] = field(default=(), repr=False, compare=False)
 

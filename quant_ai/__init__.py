@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     )
     from ._transport import DEFAULT_TIMEOUT, RetryPolicy
     from ._usage import UsageTotals
-    from .client import QuantClient, ToolHandler
+    from .client import ExecutionHandle, QuantClient, ToolHandler
     from .errors import (
         QuantAPIError,
         QuantAuthenticationError,
@@ -95,6 +95,7 @@ _LAZY: dict[str, str] = {
     "DoneEvent": "._sse",
     "EmbeddingsRequest": ".types",
     "EmbeddingsResponse": ".types",
+    "ExecutionHandle": ".client",
     "ExecutionStatus": ".types",
     "GeneratedImage": ".types",
     "ImageBlock": ".types",
@@ -176,6 +177,7 @@ __all__ = [
     "DoneEvent",
     "EmbeddingsRequest",
     "EmbeddingsResponse",
+    "ExecutionHandle",
     "ExecutionStatus",
     "GeneratedImage",
     "ImageBlock",
