@@ -54,8 +54,8 @@ class QuantEvent(BaseEvent):
 
     @classmethod
     def class_name(cls) -> str:
-        """Name used in serialized events."""
-        return "QuantEvent"
+        """Name used in serialized events: the class's own name."""
+        return cls.__name__
 
 
 class QuantExecutionStatusEvent(QuantEvent):
@@ -80,11 +80,6 @@ class QuantExecutionStatusEvent(QuantEvent):
     error_type: str | None = None
     error_message: str | None = None
 
-    @classmethod
-    def class_name(cls) -> str:
-        """Name used in serialized events."""
-        return "QuantExecutionStatusEvent"
-
 
 class QuantLocalToolCallEvent(QuantEvent):
     """A local tool ran to answer a durable execution waiting for it.
@@ -105,11 +100,6 @@ class QuantLocalToolCallEvent(QuantEvent):
     output: str = ""
     is_error: bool = False
 
-    @classmethod
-    def class_name(cls) -> str:
-        """Name used in serialized events."""
-        return "QuantLocalToolCallEvent"
-
 
 class QuantServerToolStartEvent(QuantEvent):
     """The service started running a tool (stream ``tool_start``).
@@ -123,11 +113,6 @@ class QuantServerToolStartEvent(QuantEvent):
     name: str
     tool_use_id: str | None = None
     input: dict[str, Any] = Field(default_factory=dict)
-
-    @classmethod
-    def class_name(cls) -> str:
-        """Name used in serialized events."""
-        return "QuantServerToolStartEvent"
 
 
 class QuantServerToolCompleteEvent(QuantEvent):
@@ -143,11 +128,6 @@ class QuantServerToolCompleteEvent(QuantEvent):
     tool_use_id: str | None = None
     result: Any = None
 
-    @classmethod
-    def class_name(cls) -> str:
-        """Name used in serialized events."""
-        return "QuantServerToolCompleteEvent"
-
 
 class QuantToolInputProgressEvent(QuantEvent):
     """The model is writing a tool's input (stream ``tool_input_progress``).
@@ -158,11 +138,6 @@ class QuantToolInputProgressEvent(QuantEvent):
 
     name: str
 
-    @classmethod
-    def class_name(cls) -> str:
-        """Name used in serialized events."""
-        return "QuantToolInputProgressEvent"
-
 
 class QuantOrchestrationStatusEvent(QuantEvent):
     """Progress of the service's tool orchestration (stream ``orchestration_status``).
@@ -172,8 +147,3 @@ class QuantOrchestrationStatusEvent(QuantEvent):
     """
 
     message: str
-
-    @classmethod
-    def class_name(cls) -> str:
-        """Name used in serialized events."""
-        return "QuantOrchestrationStatusEvent"

@@ -25,6 +25,7 @@ from langchain_quant.errors import (
     QuantModelExecutionTimeoutError,
 )
 from quant_ai import QuantExecutionFailedError, QuantNotFoundError
+from tests import clock
 from tests.langchain import _support
 
 WEATHER_Q = "What is the weather in Paris?"
@@ -77,22 +78,8 @@ class ACollector(AsyncCallbackHandler, Collector):
 
 
 def fake_clock(llm: ChatQuant) -> list[float]:
-    """Replace the client's clock and sleeps: waits are recorded and advance the clock."""
-    client = llm.quant_client
-    now = [0.0]
-    sleeps: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-        now[0] += seconds
-
-    async def asleep(seconds: float) -> None:
-        sleep(seconds)
-
-    client.clock = lambda: now[0]
-    client.transport.sleep = sleep
-    client.transport.asleep = asleep
-    return sleeps
+    """The model's client on a fake clock (see ``tests.clock``)."""
+    return clock.fake_clock(llm.quant_client)
 
 
 def blocks(message: AIMessage, kind: str) -> list[dict[str, Any]]:

@@ -58,6 +58,7 @@ from quant_ai import (
     QuantNotFoundError,
 )
 from quant_ai.emulator import QuantEmulator
+from tests import clock
 
 ROOT = Path(__file__).resolve().parents[2]
 CASSETTES = ROOT / "cassettes" / "llama_index"
@@ -210,22 +211,8 @@ def recorder() -> Iterator[Recorder]:
 
 
 def fake_clock(llm: QuantLLM) -> list[float]:
-    """Replace the client's clock and sleeps: waits are recorded and advance the clock."""
-    client = llm.client
-    now = [0.0]
-    sleeps: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-        now[0] += seconds
-
-    async def asleep(seconds: float) -> None:
-        sleep(seconds)
-
-    client.clock = lambda: now[0]
-    client.transport.sleep = sleep
-    client.transport.asleep = asleep
-    return sleeps
+    """The model's client on a fake clock (see ``tests.clock``)."""
+    return clock.fake_clock(llm.client)
 
 
 def count_callbacks(llm: QuantLLM) -> dict[str, int]:
