@@ -329,11 +329,15 @@ def openai_routes(state: EmulatorState) -> list[Route]:
         tokens = 0
         for i, item in enumerate(items):
             if isinstance(item, str):
-                vec = emb.embed_text(item, dim)
                 tokens += max(1, len(item.split()))
-            else:
-                vec = emb.embed_tokens(item, dim)
-                tokens += len(item)
+                if as_base64:
+                    value = f'"{emb.text_vector_base64(item, dim)}"'
+                else:
+                    value = emb.text_vector_json(item, dim)
+                parts.append(f'{{"object":"embedding","index":{i},"embedding":{value}}}')
+                continue
+            vec = emb.embed_tokens(item, dim)
+            tokens += len(item)
             value = f'"{emb.vector_base64(vec, dim)}"' if as_base64 else emb.vector_json(vec, dim)
             parts.append(f'{{"object":"embedding","index":{i},"embedding":{value}}}')
         text = (

@@ -426,7 +426,7 @@ def make_native(state: EmulatorState) -> Callable[[Request], Awaitable[Response]
         fixed = model.embed_dimensions == (1536,)
         dim = 1536 if fixed else int(body.get("dimensions", 1024))
         normalize = bool(body.get("normalize", True))
-        vectors = emb.vectors_json([emb.embed_text(t, dim, normalize) for t in items], dim)
+        vectors = [emb.text_vector_json(t, dim, normalize) for t in items]
         tokens = sum(max(1, len(t.split())) for t in items)
         data = vectors[0] if single else "[" + ",".join(vectors) + "]"
         text = (
