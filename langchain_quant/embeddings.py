@@ -214,8 +214,8 @@ class QuantEmbeddings(BaseModel, Embeddings):
                     f"{len(positions)} texts"
                 )
             for position, vector in zip(positions, response.embeddings, strict=True):
-                result[position] = [float(x) for x in vector]
-                filled.append(result[position])  # type: ignore[arg-type]
+                result[position] = vector  # already floats (validated list[list[float]])
+                filled.append(vector)
         if empty:
             size = self._size(filled)
             for position in empty:
