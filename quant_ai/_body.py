@@ -10,8 +10,8 @@ body as a whole never exists in memory, and the bytes on the wire are the same.
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -92,7 +92,7 @@ def dump_json(model: pydantic.BaseModel) -> bytes | JsonBody:
     with base64 strings of :data:`SPILL_MIN_CHARS` or more comes back as a :class:`JsonBody`
     whose bytes are identical to what the one-pass serialization would have produced.
     """
-    marker = f"quant-ai-media-{secrets.token_hex(8)}-"
+    marker = f"quant-ai-media-{os.urandom(8).hex()}-"
     spilled: list[str] = []
     context: dict[str, Any] = {_CONTEXT_KEY: (marker, spilled)}
     body = model.__pydantic_serializer__.to_json(

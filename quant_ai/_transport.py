@@ -8,7 +8,6 @@ reused; an async client is kept per event loop so that the same object works und
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import logging
 import random
@@ -16,7 +15,7 @@ import threading
 import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from httpx_sse import EventSource, SSEError
@@ -31,6 +30,9 @@ from .errors import (
     QuantTimeoutError,
     error_for_status,
 )
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["DEFAULT_TIMEOUT", "IMAGE_TIMEOUT", "RETRY_STATUSES", "RetryPolicy", "Transport"]
 
@@ -93,6 +95,13 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+async def _asleep(seconds: float) -> None:
+    """``asyncio.sleep`` (asyncio is imported on first async use, not with the module)."""
+    import asyncio
+
+    await asyncio.sleep(seconds)
 
 
 def _request_id(response: httpx.Response) -> str | None:
@@ -161,7 +170,7 @@ class Transport:
         ] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         self.sleep: Callable[[float], None] = time.sleep
-        self.asleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self.asleep: Callable[[float], Awaitable[None]] = _asleep
 
     # ------------------------------------------------------------------ state
 
@@ -179,7 +188,7 @@ class Transport:
         self._ahttp_by_loop = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         self.sleep = time.sleep
-        self.asleep = asyncio.sleep
+        self.asleep = _asleep
 
     def _limits(self) -> httpx.Limits:
         return httpx.Limits(max_connections=1000, max_keepalive_connections=100)
@@ -199,6 +208,8 @@ class Transport:
         """The async client for the running event loop (created on first use)."""
         if self._ahttp is not None:
             return self._ahttp
+        import asyncio
+
         loop = asyncio.get_running_loop()
         client = self._ahttp_by_loop.get(loop)
         if client is None or client.is_closed:
@@ -216,6 +227,8 @@ class Transport:
 
     async def aclose(self) -> None:
         """Close the private async client of the running loop."""
+        import asyncio
+
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # pragma: no cover - always called from a coroutine

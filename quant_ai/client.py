@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pydantic
@@ -16,16 +16,6 @@ from pydantic import SecretStr
 from . import _validation as v
 from ._body import JsonBody, dump_json
 from ._config import ClientConfig, encode_path_segment
-from ._sse import (
-    ContentEvent,
-    DoneEvent,
-    Frame,
-    StartEvent,
-    StreamEvent,
-    ToolRequestEvent,
-    aiter_events,
-    iter_events,
-)
 from ._transport import IMAGE_TIMEOUT, Transport
 from ._usage import UsageTotals
 from .errors import (
@@ -54,6 +44,9 @@ from .types import (
     TextToImageParams,
     ToolResultItem,
 )
+
+if TYPE_CHECKING:  # the stream events load on first stream (import time of QuantClient)
+    from ._sse import Frame, StreamEvent
 
 __all__ = ["ExecutionHandle", "QuantClient", "ToolHandler"]
 
@@ -150,6 +143,8 @@ def _results(results: ToolResults) -> list[ToolResultItem]:
 
 def _events_from_response(response: ChatResponse) -> Iterator[StreamEvent]:
     """Events equivalent to a buffered answer (a stream request answered with JSON)."""
+    from ._sse import ContentEvent, DoneEvent, StartEvent, ToolRequestEvent
+
     yield StartEvent(response.request_id, response.model)
     if response.text:
         yield ContentEvent(response.text)
@@ -383,6 +378,8 @@ class QuantClient:
         Raises:
             QuantStreamError: On an ``error`` event or a stream that ends without ``done``.
         """
+        from ._sse import DoneEvent, iter_events
+
         req = _coerce(ChatRequest, request, kwargs)
         body = self._chat_body(req, stream=True)
         url = self.config.ai_url("/chat/stream")
@@ -395,6 +392,8 @@ class QuantClient:
         self, request: ChatRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> AsyncIterator[StreamEvent]:
         """Async twin of :meth:`stream_chat`."""
+        from ._sse import DoneEvent, aiter_events
+
         req = _coerce(ChatRequest, request, kwargs)
         body = self._chat_body(req, stream=True)
         url = self.config.ai_url("/chat/stream")
