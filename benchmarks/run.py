@@ -116,7 +116,7 @@ class Report:
         ]
         for r in self.rows:
             ratio = f"{r.ratio:.2f}x" if r.ratio is not None else ""
-            spread = r.spread if len(r.samples) > 1 else "(computed)"
+            spread = r.spread if len(r.samples) > 1 else "-"
             lines.append(
                 f"| {r.scenario} | {r.subject} | {r.median:.4g} {r.unit} | {spread} | "
                 f"{len(r.samples)} | {r.baseline or ''} | {ratio} | {r.target} | {r.verdict} |"
@@ -170,7 +170,7 @@ pyinstrument and cProfile on the client, per-request timers):
   best (`from_json` alone 3.6 ms, stdlib `json.loads` 27 ms), 6-7 ms with four threads
   sharing the GIL. 10,000 texts are 10.2 million floats: 0.4-0.7 s of client CPU, more than
   the whole 350 ms limit at C=16, before any HTTP work; a call of `embed_documents` at C=16
-  uses 1.0-1.3 s of CPU for 1.1-1.4 s of wall time (CPU-bound).
+  uses about as much CPU time as wall time, 1.0-1.4 s each in profiled runs (CPU-bound).
 - At C=4 a request takes 61-64 ms from send to response (median): 50 ms injected, plus the
   single emulator process building and writing four 400 KB responses one after another (the
   four requests of a wave arrive together) and the client reading them, plus 7 ms to parse.
@@ -266,7 +266,16 @@ def chat_invoke(report: Report, url: str, q: Quick) -> None:
         q.warmup,
     )
     s = "1. chat invoke"
-    report.add(Row(s, "httpx post + json.loads (floor)", "ms", res["floor"]))
+    report.add(
+        Row(
+            s,
+            "httpx post + json.loads (floor)",
+            "ms",
+            res["floor"],
+            note=f"one question ({PROMPT!r}) to {MODEL}; the floor is one httpx.Client.post of "
+            "the native JSON body over a kept-alive connection and json.loads of the answer",
+        )
+    )
     report.add(Row(s, "ChatOpenAI.invoke", "ms", res["ChatOpenAI"]))
     report.add(
         Row(
@@ -328,7 +337,17 @@ def chat_stream(report: Report, url: str, q: Quick) -> None:
         q.warmup,
     )
     s = "2. stream 500 events"
-    report.add(Row(s, "ChatOpenAI.stream", "ms", res["ChatOpenAI"]))
+    report.add(
+        Row(
+            s,
+            "ChatOpenAI.stream",
+            "ms",
+            res["ChatOpenAI"],
+            note="500 content events per stream on both surfaces (X-Emulator-Content-Events); "
+            "ChatOpenAI with stream_usage=True so that both end with usage; every stream is "
+            "consumed to the end",
+        )
+    )
     report.add(
         Row(
             s,
@@ -368,7 +387,18 @@ def fan_out(report: Report, url: str, q: Quick) -> None:
 
     res = asyncio.run(main())
     s = f"3. async fan-out x{n}"
-    report.add(Row(s, "ChatOpenAI.ainvoke", "req/s", res["ChatOpenAI"], lower_is_better=False))
+    report.add(
+        Row(
+            s,
+            "ChatOpenAI.ainvoke",
+            "req/s",
+            res["ChatOpenAI"],
+            lower_is_better=False,
+            note=f"{n} ainvoke calls at once (asyncio.gather) on one model object, one event "
+            f"loop; throughput = {n} / wall time of the burst; no added latency, so this is "
+            "the CPU throughput of client and emulator",
+        )
+    )
     report.add(
         Row(
             s,
@@ -425,7 +455,18 @@ def llama_index(report: Report, url: str, q: Quick) -> None:
         q.warmup,
     )
     s = "4. LlamaIndex chat"
-    report.add(Row(s, "OpenAI.chat (llama-index)", "ms", res[base]))
+    report.add(
+        Row(
+            s,
+            "OpenAI.chat (llama-index)",
+            "ms",
+            res[base],
+            note="llama-index's OpenAI looks the model name up in its table of OpenAI models "
+            "and raises for any other (/oai/v1 serves Quant model ids); the baseline is a "
+            "subclass that overrides only `metadata`, so every request still goes through "
+            "OpenAI's own code (llama-index-llms-openai-like would do the same; not needed)",
+        )
+    )
     report.add(
         Row(s, "QuantLLM.chat", "ms", res["QuantLLM"], base, res[base], "<= 0.8x", limit=0.8)
     )
@@ -580,6 +621,11 @@ def embeddings(report: Report, url: str, q: Quick) -> None:
                 f"OpenAIEmbedding.aget_text_embedding_batch (llama-index), num_workers={c}",
                 "ms",
                 res[li_base],
+                note="LlamaIndex's num_workers runs batches concurrently on the async path; "
+                "its sync get_text_embedding_batch sends them one after another for every "
+                "embedding class, so both LlamaIndex classes are measured async, in one event "
+                "loop kept for the whole scenario; the native API takes 100 texts per request, "
+                "the same embed_batch_size for both",
             )
         )
         for name, call in (
@@ -588,7 +634,9 @@ def embeddings(report: Report, url: str, q: Quick) -> None:
         ):
             report.add(Row(s, call, "ms", res[name], lim, limit, "<= 1.3x", limit=1.3))
             report.add(
-                Row(s, call, "ms", res[name], f"floor C={c}", res[f"floor C={c}"], "(no target)")
+                Row(
+                    s, call, "ms", res[name], f"bare HTTP C={c}", res[f"floor C={c}"], "(no target)"
+                )
             )
             report.add(Row(s, call, "ms", res[name], base, res[base], "< 1.0x", limit=0.999))
             if name.startswith("QuantEmbedding "):
@@ -803,7 +851,9 @@ SCENARIOS: dict[str, Callable[..., None]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
     parser.add_argument("--only", help="scenario numbers, comma-separated")
     parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
