@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, Literal, cast
 
-import httpx
 from langchain_core.callbacks import (
     AsyncCallbackManager,
     AsyncCallbackManagerForLLMRun,
@@ -39,9 +38,9 @@ from langchain_core.runnables import (
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from langchain_core.utils.utils import from_env, secret_from_env
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from langchain_quant._client import QuantConnection
 from langchain_quant._convert import (
     PROVIDER,
     StreamConverter,
@@ -63,7 +62,6 @@ from langchain_quant.durable import (
 from langchain_quant.errors import to_langchain_error
 from quant_ai import (
     ChatRequest,
-    QuantClient,
     QuantError,
 )
 from quant_ai._history import has_tool_blocks, tool_blocks_as_text
@@ -104,7 +102,7 @@ def _raise(exc: QuantError) -> None:
     raise mapped from exc
 
 
-class ChatQuant(BaseChatModel):
+class ChatQuant(QuantConnection, BaseChatModel):
     """Quant AI chat models (Claude and Nova on Amazon Bedrock, hosted by QuantCDN).
 
     Setup:
@@ -331,28 +329,6 @@ class ChatQuant(BaseChatModel):
     """Enable the 1M-token context window."""
     session_id: str | None = None
     """Server-side session to continue (a UUID)."""
-    api_key: SecretStr | None = Field(
-        default_factory=secret_from_env("QUANT_API_KEY", default=None)
-    )
-    """API key; default ``QUANT_API_KEY``."""
-    organization: str | None = Field(
-        default_factory=from_env(("QUANT_ORGANIZATION", "QUANT_ORGANISATION"), default=None)
-    )
-    """Organisation machine name; default ``QUANT_ORGANIZATION``."""
-    base_url: str | None = Field(default_factory=from_env("QUANT_BASE_URL", default=None))
-    """Service root; default ``QUANT_BASE_URL`` or ``https://dashboard.quantcdn.io``."""
-    timeout: float | httpx.Timeout | None = None
-    """Request timeout in seconds or an ``httpx.Timeout`` (None: the core's default)."""
-    max_retries: int = 2
-    """Retries of retryable failures (0 disables)."""
-    default_headers: dict[str, str] | None = None
-    """Extra headers sent with every request."""
-    http_client: httpx.Client | None = Field(default=None, exclude=True)
-    """Your own sync ``httpx.Client`` (you close it)."""
-    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
-    """Your own ``httpx.AsyncClient`` (you close it)."""
-    client: QuantClient | None = Field(default=None, exclude=True)
-    """A shared ``quant_ai.QuantClient``; when given, the client params above are unused."""
     streaming: bool = False
     """Route ``invoke`` through the stream endpoint."""
     stream_usage: bool = True
@@ -369,7 +345,6 @@ class ChatQuant(BaseChatModel):
     durable_timeout: float = Field(default=900.0, gt=0)
     """Give up waiting after this many seconds (the execution may still finish: resume it)."""
 
-    _quant_client: QuantClient | None = PrivateAttr(default=None)
     _local_tools: dict[str, BaseTool] = PrivateAttr(default_factory=dict)
     _tool_kwargs: dict[str, Any] = PrivateAttr(default_factory=dict)
     _stream_runs: dict[str, RunnableConfig] = PrivateAttr(default_factory=dict)
@@ -450,36 +425,9 @@ class ChatQuant(BaseChatModel):
 
     # ------------------------------------------------------------------ client
 
-    @property
-    def quant_client(self) -> QuantClient:
-        """The ``quant_ai.QuantClient`` in use (built on first use and cached)."""
-        if self.client is not None:
-            return self.client
-        if self._quant_client is None:
-            self._quant_client = QuantClient(
-                api_key=self.api_key,
-                organization=self.organization,
-                base_url=self.base_url,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-                http_client=self.http_client,
-                async_http_client=self.http_async_client,
-                default_headers=self.default_headers,
-            )
-        return self._quant_client
-
-    def __getstate__(self) -> dict[Any, Any]:
-        state = super().__getstate__()
-        private = state.get("__pydantic_private__")
-        if private:
-            # the client holds sockets; local tools are often closures that do not pickle
-            state["__pydantic_private__"] = {
-                **private,
-                "_quant_client": None,
-                "_local_tools": {},
-                "_stream_runs": {},
-            }
-        return state
+    def _unpicklable(self) -> dict[str, Any]:
+        # local tools are often closures that do not pickle; stream runs are per call
+        return {**super()._unpicklable(), "_local_tools": {}, "_stream_runs": {}}
 
     # ------------------------------------------------------------------ requests
 

@@ -7,13 +7,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx
 from langchain_core.embeddings import Embeddings
-from langchain_core.utils.utils import from_env, secret_from_env
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
+from langchain_quant._client import QuantConnection
 from langchain_quant.errors import to_langchain_error
-from quant_ai import EmbeddingsResponse, QuantClient, QuantError
+from quant_ai import EmbeddingsResponse, QuantError
 from quant_ai.types import DEFAULT_EMBEDDINGS_MODEL
 
 __all__ = ["MAX_BATCH_SIZE", "QuantEmbeddings", "plan_batches"]
@@ -45,7 +44,7 @@ def plan_batches(texts: Sequence[str], batch_size: int) -> tuple[list[list[int]]
     return batches, empty
 
 
-class QuantEmbeddings(BaseModel, Embeddings):
+class QuantEmbeddings(QuantConnection, Embeddings):
     """Quant AI text embeddings (Amazon Titan).
 
     Setup:
@@ -111,34 +110,10 @@ class QuantEmbeddings(BaseModel, Embeddings):
     """Vector size (None: the model's default)."""
     normalize: bool | None = None
     """Normalise vectors to unit length (None: the service's default, True)."""
-    api_key: SecretStr | None = Field(
-        default_factory=secret_from_env("QUANT_API_KEY", default=None)
-    )
-    """API key; default ``QUANT_API_KEY``."""
-    organization: str | None = Field(
-        default_factory=from_env(("QUANT_ORGANIZATION", "QUANT_ORGANISATION"), default=None)
-    )
-    """Organisation machine name; default ``QUANT_ORGANIZATION``."""
-    base_url: str | None = Field(default_factory=from_env("QUANT_BASE_URL", default=None))
-    """Service root; default ``QUANT_BASE_URL``."""
-    timeout: float | httpx.Timeout | None = None
-    """Request timeout (None: the core's default)."""
-    max_retries: int = 2
-    """Retries of retryable failures."""
-    default_headers: dict[str, str] | None = None
-    """Extra headers sent with every request."""
     batch_size: int = MAX_BATCH_SIZE
     """Texts per request (1 to 100)."""
     max_concurrency: int = 4
     """Requests in flight at once."""
-    http_client: httpx.Client | None = Field(default=None, exclude=True)
-    """Your own sync ``httpx.Client``."""
-    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
-    """Your own ``httpx.AsyncClient``."""
-    client: QuantClient | None = Field(default=None, exclude=True)
-    """A shared ``quant_ai.QuantClient``."""
-
-    _quant_client: QuantClient | None = PrivateAttr(default=None)
 
     @field_validator("batch_size")
     @classmethod
@@ -153,31 +128,6 @@ class QuantEmbeddings(BaseModel, Embeddings):
         if value < 1:
             raise ValueError("max_concurrency must be at least 1")
         return value
-
-    @property
-    def quant_client(self) -> QuantClient:
-        """The ``quant_ai.QuantClient`` in use (built on first use and cached)."""
-        if self.client is not None:
-            return self.client
-        if self._quant_client is None:
-            self._quant_client = QuantClient(
-                api_key=self.api_key,
-                organization=self.organization,
-                base_url=self.base_url,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-                http_client=self.http_client,
-                async_http_client=self.http_async_client,
-                default_headers=self.default_headers,
-            )
-        return self._quant_client
-
-    def __getstate__(self) -> dict[Any, Any]:
-        state = super().__getstate__()
-        private = state.get("__pydantic_private__")
-        if private:
-            state["__pydantic_private__"] = {**private, "_quant_client": None}
-        return state
 
     def _options(self) -> dict[str, Any]:
         options: dict[str, Any] = {"model_id": self.model}

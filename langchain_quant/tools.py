@@ -10,19 +10,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
 from langchain_core.tools import BaseTool
-from langchain_core.utils.utils import from_env, secret_from_env
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import BaseModel, ConfigDict, Field
 
+from langchain_quant._client import QuantConnection
 from langchain_quant.errors import to_langchain_error
 from quant_ai import (
     GeneratedImage,
     ImageGenerationConfig,
     ImageGenerationRequest,
     ImageGenerationResponse,
-    QuantClient,
     QuantError,
 )
 from quant_ai._files import read_file_within
@@ -230,7 +228,7 @@ def images_to_content_blocks(images: list[GeneratedImage]) -> list[dict[str, Any
     ]
 
 
-class NovaCanvasTool(BaseTool):
+class NovaCanvasTool(QuantConnection, BaseTool):
     """Generate and edit images with Amazon Nova Canvas through Quant AI.
 
     Setup:
@@ -293,45 +291,6 @@ class NovaCanvasTool(BaseTool):
     input_dirs: list[str] = Field(default_factory=list)
     """Directories whose files may be given as input images (``output_dir`` is included).
     Paths anywhere else are refused, so a model cannot make the tool read arbitrary files."""
-    api_key: SecretStr | None = Field(
-        default_factory=secret_from_env("QUANT_API_KEY", default=None)
-    )
-    """API key; default ``QUANT_API_KEY``."""
-    organization: str | None = Field(
-        default_factory=from_env(("QUANT_ORGANIZATION", "QUANT_ORGANISATION"), default=None)
-    )
-    """Organisation machine name; default ``QUANT_ORGANIZATION``."""
-    base_url: str | None = Field(default_factory=from_env("QUANT_BASE_URL", default=None))
-    """Service root; default ``QUANT_BASE_URL``."""
-    timeout: float | httpx.Timeout | None = None
-    """Request timeout (None: the core's image default, up to 6 minutes)."""
-    max_retries: int = 2
-    """Retries of retryable failures."""
-    http_client: httpx.Client | None = Field(default=None, exclude=True)
-    """Your own sync ``httpx.Client``."""
-    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
-    """Your own ``httpx.AsyncClient``."""
-    client: QuantClient | None = Field(default=None, exclude=True)
-    """A shared ``quant_ai.QuantClient`` (e.g. the one of a ``ChatQuant``)."""
-
-    _quant_client: QuantClient | None = PrivateAttr(default=None)
-
-    @property
-    def quant_client(self) -> QuantClient:
-        """The ``quant_ai.QuantClient`` in use (built on first use and cached)."""
-        if self.client is not None:
-            return self.client
-        if self._quant_client is None:
-            self._quant_client = QuantClient(
-                api_key=self.api_key,
-                organization=self.organization,
-                base_url=self.base_url,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-                http_client=self.http_client,
-                async_http_client=self.http_async_client,
-            )
-        return self._quant_client
 
     def _request(self, kwargs: dict[str, Any]) -> ImageGenerationRequest:
         args = NovaCanvasInput(**kwargs)
