@@ -6,7 +6,7 @@ import uuid
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 from langchain_core.callbacks import (
     AsyncCallbackManager,
@@ -72,6 +72,7 @@ __all__ = ["ChatQuant"]
 _RESUME = "quant_resume_request_id"
 """Call kwarg (internal) that makes a call resume an execution instead of starting one."""
 _STREAM_RUN = "quant_stream_run"
+_Manager = TypeVar("_Manager", CallbackManager, AsyncCallbackManager)
 """Call kwarg (internal): the run id of a ``stream()`` call, to find its callbacks."""
 _DURABLE_KEYS = (
     _STREAM_RUN,
@@ -633,28 +634,20 @@ class ChatQuant(QuantConnection, BaseChatModel):
         return (str(key), config) if config is not None else None
 
     def _stream_manager(self, kwargs: Mapping[str, Any]) -> CallbackManager | None:
-        found = self._stream_configure(kwargs)
-        if found is None:
-            return None
-        key, config = found
-        manager = CallbackManager.configure(
-            config.get("callbacks"),
-            self.callbacks,
-            self.verbose,
-            config.get("tags"),
-            self.tags,
-            config.get("metadata"),
-            self.metadata,
-        )
-        manager.parent_run_id = uuid.UUID(key)
-        return manager
+        return self._configured_manager(kwargs, CallbackManager)
 
     def _astream_manager(self, kwargs: Mapping[str, Any]) -> AsyncCallbackManager | None:
+        return self._configured_manager(kwargs, AsyncCallbackManager)
+
+    def _configured_manager(
+        self, kwargs: Mapping[str, Any], kind: type[_Manager]
+    ) -> _Manager | None:
+        """A callback manager (sync or async) of the stream run ``kwargs`` belongs to."""
         found = self._stream_configure(kwargs)
         if found is None:
             return None
         key, config = found
-        manager = AsyncCallbackManager.configure(
+        manager = kind.configure(
             config.get("callbacks"),
             self.callbacks,
             self.verbose,
