@@ -42,6 +42,7 @@ from llama_index.core.program.utils import FlexibleModel, create_flexible_model
 from llama_index.core.types import Model, PydanticProgramMode
 
 from quant_ai import (
+    ChatAccepted,
     ChatRequest,
     ExecutionStatus,
     ModelInfo,
@@ -687,17 +688,7 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
         """
         request, local = self._execution_args(messages, tools, kwargs)
         accepted = self.client.start_chat(request)
-        dispatcher.event(
-            queued_event(accepted.request_id, accepted.session_id, active_span_id.get())
-        )
-        return DurableExecution(
-            accepted.request_id,
-            accepted.session_id,
-            request.model_id,
-            accepted.poll_url,
-            self,
-            tuple(local),
-        )
+        return self._started(accepted, request, local)
 
     @dispatcher.span
     async def astart_execution(
@@ -710,6 +701,12 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
         """Async twin of :meth:`start_execution`."""
         request, local = self._execution_args(messages, tools, kwargs)
         accepted = await self.client.astart_chat(request)
+        return self._started(accepted, request, local)
+
+    def _started(
+        self, accepted: ChatAccepted, request: ChatRequest, local: Sequence[BaseTool]
+    ) -> DurableExecution:
+        """Report a started execution (a ``queued`` event) and return its handle."""
         dispatcher.event(
             queued_event(accepted.request_id, accepted.session_id, active_span_id.get())
         )
