@@ -41,6 +41,7 @@ from quant_ai import (
     ExecutionStatus,
     OrchestrationStatusEvent,
     PendingTool,
+    QuantLocalToolError,
     QuantLocalToolMissingError,
     ToolCompleteEvent,
     ToolInputProgressEvent,
@@ -228,7 +229,10 @@ class SyncDurableRun(_Progress):
         self.check(pending, callback_id)
         results: dict[str, Any] = {}
         for item in pending:
-            output = self.tools[item.name].invoke(_tool_call(item), self.config())
+            try:
+                output = self.tools[item.name].invoke(_tool_call(item), self.config())
+            except Exception as exc:
+                raise QuantLocalToolError(self.request_id, callback_id, item.name) from exc
             results[item.tool_use_id] = _tool_result(output)
             self.record(item, callback_id)
         return results
@@ -236,6 +240,12 @@ class SyncDurableRun(_Progress):
 
 class AsyncDurableRun(_Progress):
     """Callbacks of :meth:`QuantClient.await_for_execution` for one async durable call."""
+
+    async def _arun(self, item: PendingTool, callback_id: str | None) -> Any:
+        try:
+            return await self.tools[item.name].ainvoke(_tool_call(item), self.config())
+        except Exception as exc:
+            raise QuantLocalToolError(self.request_id, callback_id, item.name) from exc
 
     async def emit(self, data: dict[str, Any]) -> None:
         if isinstance(self.callbacks, AsyncCallbackManager):
@@ -254,9 +264,7 @@ class AsyncDurableRun(_Progress):
     async def handler(self, pending: list[PendingTool]) -> dict[str, Any]:
         callback_id = self.callback_id
         self.check(pending, callback_id)
-        outputs = await asyncio.gather(
-            *(self.tools[item.name].ainvoke(_tool_call(item), self.config()) for item in pending)
-        )
+        outputs = await asyncio.gather(*(self._arun(item, callback_id) for item in pending))
         results: dict[str, Any] = {}
         for item, output in zip(pending, outputs, strict=True):
             results[item.tool_use_id] = _tool_result(output)

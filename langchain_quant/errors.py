@@ -32,6 +32,7 @@ from quant_ai import (
     QuantError,
     QuantExecutionFailedError,
     QuantExecutionTimeoutError,
+    QuantLocalToolError,
     QuantLocalToolMissingError,
     QuantNotFoundError,
     QuantPermissionDeniedError,
@@ -42,6 +43,7 @@ from quant_ai import (
 )
 
 __all__ = [
+    "QuantLocalToolError",
     "QuantLocalToolMissingError",
     "QuantModelAPIError",
     "QuantModelAuthenticationError",

@@ -20,6 +20,7 @@ __all__ = [
     "QuantError",
     "QuantExecutionFailedError",
     "QuantExecutionTimeoutError",
+    "QuantLocalToolError",
     "QuantLocalToolMissingError",
     "QuantNotFoundError",
     "QuantPermissionDeniedError",
@@ -232,6 +233,30 @@ class QuantLocalToolMissingError(QuantError, LookupError):
         missing = sorted({name for name in wanted if name not in have})
         if missing:
             raise cls(request_id, callback_id, missing, sorted(have), how_to_provide=how_to_provide)
+
+
+class QuantLocalToolError(QuantError, RuntimeError):
+    """A local tool raised while answering a durable execution's callback.
+
+    The tool's own exception is the ``__cause__``. Nothing was submitted for that callback:
+    the execution stays paused, and can be resumed (with a tool that works) from
+    ``request_id``.
+
+    Attributes:
+        request_id: The execution's id.
+        callback_id: The callback the tool was answering.
+        tool_name: The tool that raised.
+    """
+
+    def __init__(self, request_id: str, callback_id: str | None, tool_name: str) -> None:
+        self.request_id = request_id
+        self.callback_id = callback_id
+        self.tool_name = tool_name
+        super().__init__(
+            f"local tool {tool_name!r} raised while answering durable execution {request_id} "
+            f"(see the cause above); nothing was submitted, so the execution stays paused: "
+            f"resume it with resume_execution({request_id!r}, tools=[...])"
+        )
 
 
 def _message_from_body(body: Any) -> tuple[str | None, str | None]:

@@ -15,11 +15,12 @@ import pytest
 from langchain_core.callbacks import AsyncCallbackHandler, BaseCallbackHandler
 from langchain_core.exceptions import ModelAPIError, ModelTimeoutError
 from langchain_core.messages import AIMessage, AIMessageChunk
-from langchain_core.tools import tool
+from langchain_core.tools import ToolException, tool
 from pydantic import BaseModel
 
 from langchain_quant import ChatQuant
 from langchain_quant.errors import (
+    QuantLocalToolError,
     QuantLocalToolMissingError,
     QuantModelExecutionFailedError,
     QuantModelExecutionTimeoutError,
@@ -335,6 +336,56 @@ class TestServerAndDurableToolsLive(_Scenarios):
         model.bind_tools([lookup_stock, find_museum]).invoke(TWO_ROUNDS_Q, durable=True)
         # pending, running, answer (delay resets), running, answer, running, complete
         assert sleeps == [1, 2, 1, 1]
+
+    def test_a_raising_local_tool_stops_the_call_and_the_execution_can_resume(self) -> None:
+        calls: list[str] = []
+
+        @tool
+        def lookup_stock(symbol: str) -> str:
+            """Look up the stock price of a ticker symbol."""
+            calls.append(symbol)
+            raise RuntimeError("quote service down")
+
+        model = self.llm()
+        with pytest.raises(QuantLocalToolError) as info:
+            model.bind_tools([lookup_stock]).invoke(MIXED_Q.split(" and ")[1], durable=True)
+        assert calls == ["ACME"]
+        assert isinstance(info.value.__cause__, RuntimeError)
+        assert info.value.tool_name == "lookup_stock"
+        # nothing was submitted: the execution still waits and a working tool finishes it
+        status = model.quant_client.get_execution(info.value.request_id)
+        assert (status.status, status.callback_id) == ("waiting_callback", info.value.callback_id)
+        final = model.resume_execution(info.value.request_id, tools=[globals()["lookup_stock"]])
+        assert "42 dollars" in final.text
+
+    async def test_a_raising_local_tool_stops_the_async_call_too(self) -> None:
+        @tool
+        async def lookup_stock(symbol: str) -> str:
+            """Look up the stock price of a ticker symbol."""
+            raise RuntimeError("quote service down")
+
+        with pytest.raises(QuantLocalToolError) as info:
+            await (
+                self.llm()
+                .bind_tools([lookup_stock])
+                .ainvoke(MIXED_Q.split(" and ")[1], durable=True)
+            )
+        assert str(info.value.__cause__) == "quote service down"
+        assert info.value.request_id in str(info.value)
+
+    def test_a_tool_with_handle_tool_error_reports_the_error_to_the_model(self) -> None:
+        @tool
+        def lookup_stock(symbol: str) -> str:
+            """Look up the stock price of a ticker symbol."""
+            raise ToolException("quote service down")
+
+        lookup_stock.handle_tool_error = True
+        final = (
+            self.llm().bind_tools([lookup_stock]).invoke(MIXED_Q.split(" and ")[1], durable=True)
+        )
+        assert "quote service down" in final.text
+        [call] = final.response_metadata["local_tool_calls"]
+        assert call["name"] == "lookup_stock"
 
     async def test_polling_backoff_caps_and_times_out(self) -> None:
         from quant_ai.emulator import QuantEmulator
