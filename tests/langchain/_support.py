@@ -17,6 +17,7 @@ Modes
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 import os
 import struct
@@ -138,12 +139,17 @@ def match_path(r1: Any, r2: Any) -> None:
 
 def _canonical_ids(value: Any, seen: dict[str, str]) -> Any:
     """Replace tool-use ids by their order of appearance (``tool_example_to_messages`` and
-    similar helpers make random uuids, which would otherwise never match a cassette)."""
+    similar helpers make random uuids, which would otherwise never match a cassette), and
+    tool descriptions by their ``inspect.cleandoc`` form."""
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
             if key == "toolUseId" and isinstance(item, str):
                 out[key] = seen.setdefault(item, f"tool-id-{len(seen)}")
+            elif key == "description" and isinstance(item, str):
+                # Python 3.13 strips docstring indentation at compile time, so tool
+                # descriptions taken from docstrings differ by indentation alone
+                out[key] = inspect.cleandoc(item)
             else:
                 out[key] = _canonical_ids(item, seen)
         return out
@@ -153,7 +159,8 @@ def _canonical_ids(value: Any, seen: dict[str, str]) -> Any:
 
 
 def match_json_body(r1: Any, r2: Any) -> None:
-    """vcrpy matcher: same JSON body, key order and tool-use id spelling ignored."""
+    """vcrpy matcher: same JSON body; key order, tool-use id spelling and the indentation of
+    tool descriptions ignored."""
     assert _canonical_ids(_json(r1.body), {}) == _canonical_ids(_json(r2.body), {})
 
 
