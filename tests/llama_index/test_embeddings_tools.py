@@ -11,6 +11,10 @@ import httpx
 import pytest
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.base.llms.types import ImageBlock, TextBlock
+from llama_index.core.instrumentation import get_dispatcher
+from llama_index.core.instrumentation.event_handlers import BaseEventHandler
+from llama_index.core.instrumentation.events import BaseEvent
+from llama_index.core.instrumentation.events.embedding import EmbeddingStartEvent
 from llama_index.core.tools.tool_spec.base import BaseToolSpec
 
 from llama_index_quant import NovaCanvasToolSpec, QuantEmbedding
@@ -102,11 +106,41 @@ def test_field_validation() -> None:
     assert QuantEmbedding().embed_batch_size == 100
 
 
+class EmbeddingPayloads(BaseEventHandler):
+    """The ``model_dict`` of every ``EmbeddingStartEvent`` (what the core emits about a model)."""
+
+    payloads: list[dict[str, Any]] = []
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "EmbeddingPayloads"
+
+    def handle(self, event: BaseEvent, **kwargs: Any) -> None:
+        if isinstance(event, EmbeddingStartEvent):
+            self.payloads.append(event.model_dict)
+
+
 def test_embedding_key_hygiene_and_pickle() -> None:
     key = "qc_embed_secret_987"
     embed = QuantEmbedding(api_key=key, organization="acme", timeout=5)
-    for text in (embed.to_json(), repr(embed), str(embed.to_payload())):
+    texts = [embed.to_json(), json.dumps(embed.to_dict()), repr(embed)]
+    if hasattr(embed, "to_payload"):  # llama-index-core >= 0.14.23; earlier cores emit to_dict()
+        texts.append(str(embed.to_payload()))
+    for text in texts:
         assert key not in text
+    # What the installed core really emits about the model (to_dict or to_payload) keeps it out.
+    emitted = EmbeddingPayloads()
+    dispatcher = get_dispatcher()
+    dispatcher.add_event_handler(emitted)
+    try:
+        with httpx.Client(transport=httpx.MockTransport(embed_handler)) as http:
+            used = QuantEmbedding(api_key=key, organization="acme", http_client=http)
+            assert len(used.get_text_embedding("hello")) == 1024
+    finally:
+        dispatcher.event_handlers.remove(emitted)
+    assert len(emitted.payloads) == 1
+    assert emitted.payloads[0]["model_name"] == used.model_name
+    assert key not in json.dumps(emitted.payloads[0], default=str)
     _ = embed.client
     copy = pickle.loads(pickle.dumps(embed))
     assert copy.client.config.api_key is not None
