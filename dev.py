@@ -9,6 +9,15 @@ Usage::
     python3 dev.py bench [args...]  # the benchmarks
 
 The virtual environment is (re)installed when pyproject.toml changes.
+
+Environment:
+    QUANT_DEV_VENV         the virtual environment to use (default ``.venv``)
+    QUANT_DEV_CONSTRAINTS  a pip constraints file (``pip install -c``, a path relative to
+                           this checkout or absolute) applied to the install, for example
+                           ``.ci/lowest-constraints.txt`` (the lowest framework versions that
+                           pyproject.toml allows); a change to the file reinstalls. Give it a
+                           venv of its own: unsetting it later does not upgrade what the
+                           constraints installed (those versions still satisfy pyproject.toml).
 """
 
 from __future__ import annotations
@@ -24,11 +33,47 @@ ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("QUANT_DEV_VENV", ROOT / ".venv"))
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
+_CONSTRAINTS = os.environ.get("QUANT_DEV_CONSTRAINTS")
+CONSTRAINTS = (ROOT / _CONSTRAINTS).resolve() if _CONSTRAINTS else None
 GROUPS = {"demo": [], "test": ["test"], "lint": ["test", "lint"], "bench": ["test", "bench"]}
 
 
 def _run(*cmd: str | Path) -> None:
     subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT)
+
+
+def install_digest(constraints: Path | None = CONSTRAINTS) -> str:
+    """What the venv is installed from: pyproject.toml and the constraints file, if any."""
+    inputs = (ROOT / "pyproject.toml").read_bytes()
+    if constraints is not None:
+        if not constraints.is_file():
+            sys.exit(f"QUANT_DEV_CONSTRAINTS: no such file: {constraints}")
+        inputs += b"\0constraints\0" + constraints.read_bytes()
+    return hashlib.sha256(inputs).hexdigest()[:16]
+
+
+# Run by the venv's python after a constrained install: pip ignores a pin of a package that
+# nothing requires, so each ``name==version`` pin is checked against what was installed.
+_CHECK_PINS = """
+import sys
+from importlib.metadata import PackageNotFoundError, version
+found, wrong = [], []
+for line in open(sys.argv[1], encoding="utf-8"):
+    line = line.split("#", 1)[0].strip()
+    if "==" in line:
+        name, pinned = (part.strip() for part in line.split("==", 1))
+        try:
+            installed = version(name)
+        except PackageNotFoundError:
+            installed = "not installed"
+        if installed == pinned:
+            found.append(f"{name} {installed}")
+        else:
+            wrong.append(f"{name}=={pinned} (installed: {installed})")
+if wrong:
+    sys.exit("constraints not met: " + ", ".join(wrong))
+print("  pinned versions installed:", ", ".join(found), flush=True)
+"""
 
 
 def ensure_venv(groups: list[str]) -> None:
@@ -38,8 +83,7 @@ def ensure_venv(groups: list[str]) -> None:
     if not PY.exists():
         print(f"creating virtual environment in {VENV.name}/", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
-    stamp = VENV / f".installed-{'-'.join(sorted(groups)) or 'base'}-{digest}"
+    stamp = VENV / f".installed-{'-'.join(sorted(groups)) or 'base'}-{install_digest()}"
     if stamp.exists():
         return
     print("installing quant-ai and its dependencies (first run only)...", flush=True)
@@ -47,7 +91,12 @@ def ensure_venv(groups: list[str]) -> None:
     args = ["-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", ".[all]"]
     for group in groups:
         args += ["--group", group]
+    if CONSTRAINTS is not None:
+        print(f"  with the constraints in {CONSTRAINTS.name}", flush=True)
+        args += ["-c", str(CONSTRAINTS)]
     _run(PY, *args)
+    if CONSTRAINTS is not None:
+        _run(PY, "-c", _CHECK_PINS, CONSTRAINTS)
     stamp.touch()
 
 
