@@ -62,7 +62,7 @@ def test_extras() -> None:
     llama = by_extra("llama-index")
     assert set(llama) == {"llama-index-core"}
     assert set(Requirement("x" + llama["llama-index-core"]).specifier) == set(
-        Requirement("x>=0.14.5,<0.15").specifier
+        Requirement("x>=0.14.7,<0.15").specifier
     )
     assert {"starlette", "uvicorn", "jsonschema"} <= set(by_extra("emulator"))
     assert set(by_extra("all")) >= set(langchain) | set(llama) | set(by_extra("emulator"))
