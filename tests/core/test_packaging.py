@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import socket
 from importlib import metadata, resources
+from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
+from packaging.version import Version
 from pytest_socket import SocketConnectBlockedError
 
 import quant_ai
 
 DIST = "quant-ai"
+LOWEST = Path(__file__).resolve().parents[2] / ".ci" / "lowest-constraints.txt"
 
 
 def requirements() -> list[Requirement]:
@@ -90,3 +93,26 @@ def test_the_suite_cannot_reach_the_network() -> None:
         server.listen(1)
         with socket.create_connection(server.getsockname(), timeout=1):
             pass
+
+
+def lower_bound(specifier: str) -> Version:
+    [floor] = [
+        Version(s.version) for s in Requirement("x" + specifier).specifier if s.operator == ">="
+    ]
+    return floor
+
+
+def test_ci_lowest_constraints_pin_the_declared_lower_bounds() -> None:
+    """CI's second stage tests exactly the lowest framework versions the extras allow."""
+    pins: dict[str, Version] = {}
+    for line in LOWEST.read_text("utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            req = Requirement(line)
+            [spec] = req.specifier
+            assert spec.operator == "==", line
+            pins[req.name] = Version(spec.version)
+    declared = {**by_extra(None), **by_extra("langchain"), **by_extra("llama-index")}
+    assert set(pins) == {"langchain-core", "llama-index-core", "httpx-sse"}
+    for name, pinned in pins.items():
+        assert pinned == lower_bound(declared[name]), name
