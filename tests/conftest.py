@@ -1,14 +1,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
 
 from quant_ai import QuantClient
+from tests.cassette_match import match_json_body
 from tests.contract import ContractTransport, Handler
 
 MakeClient = Callable[..., tuple[QuantClient, ContractTransport]]
+
+
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    """Register the ``json_body`` matcher of the Quant cassettes (LangChain and LlamaIndex)."""
+    vcr.register_matcher("json_body", match_json_body)
 
 
 @pytest.fixture(autouse=True)

@@ -17,8 +17,6 @@ Modes
 from __future__ import annotations
 
 import base64
-import inspect
-import json
 import os
 import struct
 import threading
@@ -121,47 +119,9 @@ def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
     return response
 
 
-def _json(body: Any) -> Any:
-    if body is None:
-        return None
-    if isinstance(body, bytes):
-        body = body.decode("utf-8")
-    try:
-        return json.loads(body) if body else None
-    except ValueError:
-        return body
-
-
 def match_path(r1: Any, r2: Any) -> None:
     """vcrpy matcher: same Quant path (organisation and host ignored)."""
     assert normalise_path(r1.uri) == normalise_path(r2.uri)
-
-
-def _canonical_ids(value: Any, seen: dict[str, str]) -> Any:
-    """Replace tool-use ids by their order of appearance (``tool_example_to_messages`` and
-    similar helpers make random uuids, which would otherwise never match a cassette), and
-    tool descriptions by their ``inspect.cleandoc`` form."""
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if key == "toolUseId" and isinstance(item, str):
-                out[key] = seen.setdefault(item, f"tool-id-{len(seen)}")
-            elif key == "description" and isinstance(item, str):
-                # Python 3.13 strips docstring indentation at compile time, so tool
-                # descriptions taken from docstrings differ by indentation alone
-                out[key] = inspect.cleandoc(item)
-            else:
-                out[key] = _canonical_ids(item, seen)
-        return out
-    if isinstance(value, list):
-        return [_canonical_ids(item, seen) for item in value]
-    return value
-
-
-def match_json_body(r1: Any, r2: Any) -> None:
-    """vcrpy matcher: same JSON body; key order, tool-use id spelling and the indentation of
-    tool descriptions ignored."""
-    assert _canonical_ids(_json(r1.body), {}) == _canonical_ids(_json(r2.body), {})
 
 
 # ----------------------------------------------------------------------------- small media

@@ -17,7 +17,6 @@ CASSETTE_DIR = Path(__file__).resolve().parents[2] / "cassettes" / "langchain"
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
     """Register the matchers of the Quant cassettes."""
     vcr.register_matcher("quant_path", _support.match_path)
-    vcr.register_matcher("json_body", _support.match_json_body)
 
 
 @pytest.fixture(scope="session", autouse=True)

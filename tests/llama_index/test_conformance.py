@@ -67,7 +67,7 @@ def vcr_config() -> dict[str, Any]:
     return {
         "filter_headers": ["authorization", "host", "cookie", "set-cookie"],
         "before_record_request": scrub_request,
-        "match_on": ["method", "scheme", "host", "port", "path", "query", "body"],
+        "match_on": ["method", "scheme", "host", "port", "path", "query", "json_body"],
         "decode_compressed_response": True,
     }
 

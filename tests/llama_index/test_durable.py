@@ -683,7 +683,7 @@ class TestServerAndDurableToolsCassette(_Scenarios):
         return {
             "before_record_request": _scrub_request,
             "before_record_response": _scrub_response,
-            "match_on": ["method", "scheme", "host", "port", "path", "query", "body"],
+            "match_on": ["method", "scheme", "host", "port", "path", "query", "json_body"],
             "allow_playback_repeats": False,
             "decode_compressed_response": True,
         }
