@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 from typing import Any
 
@@ -24,8 +23,9 @@ def canonical(value: Any, seen: dict[str, str]) -> Any:
 
     Tool-use ids are replaced by their order of appearance (``tool_example_to_messages`` and
     similar helpers make random uuids, which would otherwise never match a cassette), and
-    descriptions by their ``inspect.cleandoc`` form: Python 3.13 strips docstring indentation
-    at compile time, so tool descriptions taken from docstrings differ by indentation alone.
+    the lines of descriptions are stripped: Python 3.13 strips docstring indentation at
+    compile time, so tool descriptions taken from docstrings (alone, or after a signature
+    line as LlamaIndex writes them) differ by indentation alone.
     """
     if isinstance(value, dict):
         out = {}
@@ -33,7 +33,7 @@ def canonical(value: Any, seen: dict[str, str]) -> Any:
             if key == "toolUseId" and isinstance(item, str):
                 out[key] = seen.setdefault(item, f"tool-id-{len(seen)}")
             elif key == "description" and isinstance(item, str):
-                out[key] = inspect.cleandoc(item)
+                out[key] = "\n".join(line.strip() for line in item.splitlines())
             else:
                 out[key] = canonical(item, seen)
         return out
@@ -44,5 +44,5 @@ def canonical(value: Any, seen: dict[str, str]) -> Any:
 
 def match_json_body(r1: Any, r2: Any) -> None:
     """vcrpy matcher ``json_body``: the same JSON body; key order, tool-use id spelling and
-    the indentation of descriptions ignored."""
+    the indentation of description lines ignored."""
     assert canonical(json_of(r1.body), {}) == canonical(json_of(r2.body), {})
