@@ -34,6 +34,7 @@ from llama_index.core.tools.tool_spec.base import BaseToolSpec
 
 from llama_index_quant import NovaCanvasToolSpec, QuantEmbedding, QuantLLM
 from quant_ai.emulator import QuantEmulator
+from tests.llama_index.test_llm import answer
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg=="
@@ -44,19 +45,6 @@ DATA = Path(__file__).resolve().parents[2] / "quant_demo" / "data"
 def multiply(a: int, b: int) -> int:
     """Multiply two integers a and b and return the product."""
     return a * b
-
-
-def chat_answer(text: str = "", tool_use: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {"role": "assistant", "content": text}
-    if tool_use:
-        response["toolUse"] = tool_use
-    return {
-        "response": response,
-        "model": "amazon.nova-lite-v1:0",
-        "requestId": "req-1",
-        "finishReason": "tool_use" if tool_use else "stop",
-        "usage": {"inputTokens": 10, "outputTokens": 5, "totalTokens": 15},
-    }
 
 
 def sse(*events: tuple[str, dict[str, Any]]) -> httpx.Response:
@@ -99,8 +87,8 @@ def canvas_agent_handler(bodies: list[tuple[str, Any]]) -> Any:
                 )
             return sse(("content", {"delta": "A single red dot."}), ("done", {"complete": True}))
         if chats == 1:
-            return httpx.Response(200, json=chat_answer("", [call]))
-        return httpx.Response(200, json=chat_answer("A single red dot."))
+            return httpx.Response(200, json=answer("", [call]))
+        return httpx.Response(200, json=answer("A single red dot."))
 
     return handler
 
@@ -151,7 +139,7 @@ def test_plain_chat_sends_a_tool_history_as_text(make_client: Any) -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         bodies.append(json.loads(request.content))
-        return httpx.Response(200, json=chat_answer("The product was 42."))
+        return httpx.Response(200, json=answer("The product was 42."))
 
     client, _ = make_client(handler)
     llm = QuantLLM(client=client)
@@ -293,7 +281,7 @@ def test_predict_and_call_falls_back_to_react_without_function_calling(make_clie
         bodies.append(json.loads(request.content))
         if request.url.path.endswith("/chat/stream"):
             return sse(("content", {"delta": action}), ("done", {"complete": True}))
-        return httpx.Response(200, json=chat_answer(action))
+        return httpx.Response(200, json=answer(action))
 
     client, _ = make_client(handler)
     llm = QuantLLM(client=client, is_function_calling_model=False)
@@ -337,7 +325,7 @@ async def test_async_methods_use_the_async_client_only() -> None:
             )
         if path.endswith("/image-generation"):
             return httpx.Response(200, json={"images": [base64.b64encode(PNG).decode()]})
-        return httpx.Response(200, json=chat_answer("Hi"))
+        return httpx.Response(200, json=answer("Hi"))
 
     transport = ContractTransport(handler)
     settings: dict[str, Any] = {
@@ -376,7 +364,7 @@ def test_tool_choice_none_turns_server_side_execution_off(make_client: Any) -> N
 
     def handler(request: httpx.Request) -> httpx.Response:
         bodies.append(json.loads(request.content))
-        return httpx.Response(200, json=chat_answer("No tools."))
+        return httpx.Response(200, json=answer("No tools."))
 
     client, _ = make_client(handler)
     llm = QuantLLM(client=client, auto_execute=True, allowed_tools=["get_weather"])
