@@ -47,6 +47,7 @@ from quant_ai import (
     ToolInputProgressEvent,
     ToolStartEvent,
 )
+from quant_ai.client import callback_result
 
 if TYPE_CHECKING:
     from langchain_quant.chat_models import ChatQuant
@@ -138,23 +139,16 @@ def status_event_data(status: ExecutionStatus, request_id: str) -> dict[str, Any
 
 
 def _tool_result(output: Any) -> dict[str, Any]:
-    """A tool's output as the callback's result object."""
+    """A tool's output (a ``ToolMessage`` when called with a tool call) as a callback result.
+
+    An error status is sent as ``{"error": text}``; anything else as ``callback_result`` says.
+    """
     if isinstance(output, ToolMessage):
         content: Any = output.content
         if output.status == "error":
             return {"error": content if isinstance(content, str) else json.dumps(content)}
         output = content
-    if isinstance(output, Mapping):
-        return dict(output)
-    if isinstance(output, str):
-        try:
-            parsed = json.loads(output)
-        except ValueError:
-            return {"result": output}
-        return parsed if isinstance(parsed, dict) else {"result": parsed}
-    if output is None or isinstance(output, (bool, int, float, list)):
-        return {"result": output}
-    return {"result": str(output)}
+    return callback_result(output)
 
 
 def _tool_call(pending: PendingTool) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from quant_ai import (
     ToolStartEvent,
     ToolUse,
 )
+from quant_ai.client import callback_result
 
 from ._convert import usage_to_openai
 from .events import (
@@ -110,35 +111,19 @@ def _registry(tools: Iterable[BaseTool]) -> dict[str, BaseTool]:
     return {tool.metadata.get_name(): tool for tool in tools}
 
 
-def _json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
-
-
 def tool_output_to_result(output: ToolOutput) -> dict[str, Any]:
-    """A tool's output as the callback's result object (the API wants an object).
+    """A tool's output as the callback's result object (see ``quant_ai.client.callback_result``).
 
-    Mappings and pydantic models are sent as objects, JSON object text is parsed, other
-    values are wrapped as ``{"result": value}``, and an error (the tool raised) is sent as
-    ``{"error": text}`` so that the model can react, as a ``FunctionAgent`` would.
+    An error (the tool raised) is sent as ``{"error": text}`` so that the model can react, as
+    a ``FunctionAgent`` would; a raw value that is no JSON-like data (or none) sends the
+    output's text.
     """
     if output.is_error:
         return {"error": output.content}
     raw = output.raw_output
-    if isinstance(raw, BaseModel):
-        raw = raw.model_dump(mode="json")
-    if isinstance(raw, Mapping):
-        return dict(_json_safe(dict(raw)))
-    if isinstance(raw, str):
-        try:
-            parsed = json.loads(raw)
-        except ValueError:
-            return {"result": raw}
-        return parsed if isinstance(parsed, dict) else {"result": parsed}
-    if raw is None or isinstance(raw, (bool, int, float, list, tuple)):
-        if raw is None and output.content:
-            return {"result": output.content}
-        return {"result": _json_safe(raw)}
-    return {"result": output.content}
+    if isinstance(raw, (BaseModel, Mapping, str, bool, int, float, list, tuple)):
+        return callback_result(raw)
+    return {"result": output.content or None}
 
 
 # --------------------------------------------------------------------------- events

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
@@ -48,7 +49,7 @@ from .types import (
 if TYPE_CHECKING:  # the stream events load on first stream (import time of QuantClient)
     from ._sse import Frame, StreamEvent
 
-__all__ = ["ExecutionHandle", "QuantClient", "ToolHandler"]
+__all__ = ["ExecutionHandle", "QuantClient", "ToolHandler", "callback_result"]
 
 logger = logging.getLogger("quant_ai")
 
@@ -119,6 +120,32 @@ def _parse(model: type[M], response: httpx.Response) -> M:
             status_code=response.status_code,
             body=response.text[:2000],
         ) from None
+
+
+def callback_result(value: Any) -> dict[str, Any]:
+    """A local tool's return value as the result object a callback sends (the API wants one).
+
+    Mappings and pydantic models are sent as objects, text holding a JSON object is parsed,
+    and anything else is wrapped as ``{"result": value}``; values JSON cannot carry become
+    their ``str()``.
+    """
+    if isinstance(value, pydantic.BaseModel):
+        value = value.model_dump(mode="json")
+    if isinstance(value, Mapping):
+        return dict(_json_safe(dict(value)))
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return {"result": value}
+        return parsed if isinstance(parsed, dict) else {"result": parsed}
+    if value is None or isinstance(value, (bool, int, float, list, tuple)):
+        return {"result": _json_safe(value)}
+    return {"result": str(value)}
+
+
+def _json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
 
 
 def _results(results: ToolResults) -> list[ToolResultItem]:

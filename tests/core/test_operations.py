@@ -773,3 +773,26 @@ async def test_usage_totals_across_calls(make_client) -> None:  # type: ignore[n
     }
     client.usage.reset()
     assert client.usage.requests == 0
+
+
+def test_callback_result_makes_an_object_of_any_tool_value() -> None:
+    import datetime as dt
+
+    import pydantic
+
+    from quant_ai.client import callback_result
+
+    class Quote(pydantic.BaseModel):
+        symbol: str
+        price: float
+
+    when = dt.date(2026, 1, 2)
+    assert callback_result({"a": 1, "when": when}) == {"a": 1, "when": "2026-01-02"}
+    assert callback_result(Quote(symbol="ACME", price=42.0)) == {"symbol": "ACME", "price": 42.0}
+    assert callback_result('{"temp": 20}') == {"temp": 20}
+    assert callback_result("[1, 2]") == {"result": [1, 2]}
+    assert callback_result("sunny") == {"result": "sunny"}
+    assert callback_result(None) == {"result": None}
+    assert callback_result((1, "x")) == {"result": [1, "x"]}
+    assert callback_result(3.5) == {"result": 3.5}
+    assert callback_result(when) == {"result": "2026-01-02"}
