@@ -30,8 +30,6 @@ from llama_index.core.base.llms.types import ChatMessage, ChatResponse, ToolCall
 from llama_index.core.callbacks import CallbackManager, CBEventType, TokenCountingHandler
 from llama_index.core.callbacks.base_handler import BaseCallbackHandler
 from llama_index.core.instrumentation import get_dispatcher
-from llama_index.core.instrumentation.event_handlers import BaseEventHandler
-from llama_index.core.instrumentation.events import BaseEvent
 from llama_index.core.instrumentation.events.llm import LLMChatStartEvent
 from llama_index.core.tools import FunctionTool, ToolOutput
 from llama_index.core.tools.tool_spec.base import BaseToolSpec
@@ -59,6 +57,7 @@ from quant_ai import (
 )
 from quant_ai.emulator import QuantEmulator
 from tests import clock
+from tests.llama_index.test_llm import Recorder as EventRecorder
 
 ROOT = Path(__file__).resolve().parents[2]
 CASSETTES = ROOT / "cassettes" / "llama_index"
@@ -137,17 +136,12 @@ class MuseumSpec(BaseToolSpec):
 # ------------------------------------------------------------------ observers
 
 
-class Recorder(BaseEventHandler):
-    """Every instrumentation event, in order."""
-
-    events: list[BaseEvent] = []
+class Recorder(EventRecorder):
+    """Every instrumentation event, in order, with the Quant ones picked out."""
 
     @classmethod
     def class_name(cls) -> str:
         return "DurableRecorder"
-
-    def handle(self, event: BaseEvent, **kwargs: Any) -> None:
-        self.events.append(event)
 
     def quant(self) -> list[QuantEvent]:
         return [e for e in self.events if isinstance(e, QuantEvent)]
