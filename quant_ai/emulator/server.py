@@ -469,6 +469,8 @@ def make_native(state: EmulatorState) -> Callable[[Request], Awaitable[Response]
             if operation_for(other, below) is not None:
                 return _json(405, {"message": "Method not allowed"})
             return _json(404, {"message": "Not found", "code": "NOT_FOUND"})
+        if op not in _ROUTE_NAMES:  # in the spec, not (yet) emulated
+            return _json(501, {"message": f"{op} is not served by the emulator"})
         route = _ROUTE_NAMES[op]
 
         if op == "getDurableExecutionStatus":

@@ -56,6 +56,22 @@ def test_every_ai_operation_is_covered() -> None:
         "/ai/chat/callback",
         "/ai/models",
         "/ai/models/{modelId}",
+        "/ai/sessions",
+        "/ai/sessions/{sessionId}",
+        "/ai/sessions/{sessionId}/extend",
+        "/ai/usage/me",
+        "/ai/governance/spend",
+        "/ai/usage",
+        "/ai/agents",
+        "/ai/agents/{agentId}",
+        "/ai/agents/{agentId}/chat",
+        "/ai/vector-db/collections",
+        "/ai/vector-db/collections/{collectionId}",
+        "/ai/vector-db/collections/{collectionId}/documents",
+        "/ai/vector-db/collections/{collectionId}/query",
+        "/ai/tools",
+        "/ai/tools/executions/{executionId}",
+        "/ai/tools/orchestrations/{orchestrationId}",
     }
 
 
