@@ -16,7 +16,8 @@ What the derivation does, and nothing more:
   spec leaves free-form (``inputSchema.json``, ``jsonSchema``, ``virtualTryOnParams``) stay open;
 * the chat message content blocks admit exactly two extensions used by QuantCDN's own
   clients (``toolUse`` and ``toolResult``, see docs/quant-api.md section 2.1), each marked
-  ``x-quant-extension``. Response schemas are left as the spec has them.
+  ``x-quant-extension``; vector-db document metadata admits keys beyond the four the spec
+  lists (QuantCDN's own vector-db client sends them), also marked. Response schemas are left as the spec has them.
 """
 
 from __future__ import annotations
@@ -179,6 +180,16 @@ def derive(spec: dict[str, Any]) -> dict[str, Any]:
     ]
     items = content["oneOf"][1]["items"]
     items["oneOf"] = [*items["oneOf"], *_extension_blocks(items["oneOf"])]
+
+    # Document metadata: the spec lists title, source_url, section and tags, and QuantCDN's own
+    # vector-db client (the Drupal provider) also sends keys of its own (e.g. drupal_entity_id),
+    # so the listed keys keep their types and other keys are admitted.
+    metadata = ops["uploadVectorDocuments"]["request"]["properties"]["documents"]["items"][
+        "properties"
+    ]["metadata"]
+    metadata["additionalProperties"] = True
+    del metadata["x-quant-closed"]
+    metadata["x-quant-extension"] = "metadata keys beyond the listed four (QuantCDN clients)"
     return ops
 
 
