@@ -84,9 +84,15 @@ def test_no_descriptions_left_but_description_properties_kept() -> None:
     assert set(tool_spec["properties"]) == {"name", "description", "inputSchema"}
 
 
-def test_exactly_two_marked_extensions() -> None:
+def test_exactly_three_marked_extensions() -> None:
     text = json.dumps(load_schemas())
-    assert text.count("x-quant-extension") == 2
+    assert text.count("x-quant-extension") == 3
+    metadata = load_schemas()["operations"]["uploadVectorDocuments"]["request"]["properties"][
+        "documents"
+    ]["items"]["properties"]["metadata"]
+    assert metadata["additionalProperties"] is True
+    assert "x-quant-extension" in metadata
+    assert metadata["properties"]["tags"] == {"items": {"type": "string"}, "type": "array"}
     blocks = load_schemas()["operations"]["chatInference"]["request"]["properties"]["messages"][
         "items"
     ]["properties"]["content"]["oneOf"][1]["items"]["oneOf"]
