@@ -10,6 +10,10 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from quant_ai.emulator.cluster import EmulatorCluster
 
 __all__ = ["build_parser", "main"]
 
@@ -57,6 +61,23 @@ def _add_emulator(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--execution-polls", type=int, default=1, help="reads per transient state")
     p.add_argument("--access-log", action="store_true", help="print access logs")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes on the one port (default 1; above 1 the stateful routes, "
+        "vector-db, sessions, agents and durable executions, answer 501)",
+    )
+    p.add_argument(
+        "--rate-limit",
+        type=float,
+        metavar="RPS",
+        help="admit at most RPS AI requests a second (all workers together); past it 429 "
+        "with Retry-After",
+    )
+    p.add_argument(
+        "--rate-burst", type=int, metavar="N", help="requests admitted at once (default RPS)"
+    )
     p.set_defaults(func=_run_emulator)
 
 
@@ -81,12 +102,27 @@ def _run_emulator(args: argparse.Namespace) -> int:
         shapes="wild" if args.wild else "spec",
         execution_polls_per_state=args.execution_polls,
         access_log=args.access_log,
+        rate_limit_rps=args.rate_limit,
+        rate_limit_burst=args.rate_burst,
     )
-    emu = QuantEmulator(config)
+    if args.workers < 1:
+        print("--workers must be at least 1", file=sys.stderr)
+        return 2
+    emu: QuantEmulator | EmulatorCluster
+    if args.workers > 1:
+        from quant_ai.emulator.cluster import EmulatorCluster
+
+        emu = EmulatorCluster(args.workers, config)
+    else:
+        emu = QuantEmulator(config)
     emu.bind()
     print(f"Quant AI emulator listening on {emu.base_url}", flush=True)
     print(f"  native API: {emu.api_base}/ai", flush=True)
     print(f"  OpenAI API: {emu.openai_base_url}", flush=True)
+    if args.workers > 1:
+        print(f"  {args.workers} worker processes (stateful routes answer 501)", flush=True)
+    if args.rate_limit:
+        print(f"  rate limit: {args.rate_limit:g} requests/s", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         emu.serve_forever()

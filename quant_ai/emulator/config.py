@@ -47,6 +47,11 @@ class EmulatorConfig:
             transient state (``pending``, ``running``); ``0`` skips them.
         access_log: Print uvicorn access logs.
         organization: Organisation shown in :attr:`QuantEmulator.api_base` (any is served).
+        rate_limit_rps: Admit at most this many AI requests a second; past it answer 429 with
+            the exact ``Retry-After`` (see :mod:`quant_ai.emulator.ratelimit`). ``None``: no
+            limit.
+        rate_limit_burst: Requests admitted back to back from idle (default one second's
+            worth of ``rate_limit_rps``).
     """
 
     host: str = "127.0.0.1"
@@ -67,6 +72,8 @@ class EmulatorConfig:
     execution_polls_per_state: int = 1
     access_log: bool = False
     organization: str = "emulator"
+    rate_limit_rps: float | None = None
+    rate_limit_burst: int | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.failure_rate <= 1.0:
@@ -77,6 +84,10 @@ class EmulatorConfig:
             raise ValueError("shapes must be 'spec' or 'wild'")
         if self.content_events is not None and self.content_events < 1:
             raise ValueError("content_events must be at least 1")
+        if self.rate_limit_rps is not None and not self.rate_limit_rps > 0:
+            raise ValueError("rate_limit_rps must be positive")
+        if self.rate_limit_burst is not None and self.rate_limit_burst < 1:
+            raise ValueError("rate_limit_burst must be at least 1")
         if self.execution_polls_per_state < 0:
             raise ValueError("execution_polls_per_state must be >= 0")
 

@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass
 
 from quant_ai.emulator.config import EmulatorConfig
+from quant_ai.emulator.ratelimit import RateLimit
 
 __all__ = ["FAULT_HEADER", "FaultDecision", "FaultError", "FaultSpec", "Faults", "parse_fault"]
 
@@ -107,8 +108,9 @@ class FaultDecision:
 class Faults:
     """Thread-safe fault counters of one server."""
 
-    def __init__(self, config: EmulatorConfig) -> None:
+    def __init__(self, config: EmulatorConfig, rate_limit: RateLimit | None = None) -> None:
         self._config = config
+        self.rate_limit = rate_limit
         self._lock = threading.Lock()
         self._served = 0
         self._server_rng = random.Random(config.failure_seed)  # noqa: S311 - test randomness
@@ -122,6 +124,8 @@ class Faults:
             self._server_rng = random.Random(self._config.failure_seed)  # noqa: S311
             self._counts.clear()
             self._rngs.clear()
+        if self.rate_limit is not None:
+            self.rate_limit.reset()
 
     def decide(
         self, route: str, method: str, path: str, body: bytes, header: FaultSpec | None
@@ -144,6 +148,11 @@ class Faults:
         retry_after = cfg.retry_after
         drop_after = cfg.drop_after_events
         event_delay = cfg.event_delay_ms
+        if self.rate_limit is not None:
+            key = f"{method} {path} {hashlib.sha256(body).hexdigest()[:16]}"
+            wait = self.rate_limit.admit(key)
+            if wait is not None:  # refused before any other fault is counted
+                return FaultDecision(latency_s=latency / 1000.0, status=429, retry_after=wait)
         with self._lock:
             self._served += 1
             if cfg.fault_status is not None and self._served <= cfg.fault_count:

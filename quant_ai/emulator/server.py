@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import re
 import threading
 from collections.abc import Awaitable, Callable
@@ -26,6 +27,7 @@ from quant_ai.emulator.executions import CallbackError, ExecutionStore
 from quant_ai.emulator.faults import FAULT_HEADER, FaultDecision, FaultError, Faults, parse_fault
 from quant_ai.emulator.images import ImageError, plan_image_job, render_job
 from quant_ai.emulator.native import chat_request_from_native
+from quant_ai.emulator.ratelimit import Cell, RateLimit, retry_after_header
 from quant_ai.emulator.sse import DroppingResponse, EventStream, chunk_text, frame
 
 __all__ = ["EmulatorState", "build_app", "error_body", "stream_settings"]
@@ -49,9 +51,12 @@ HOLD_TIMEOUT_S = 30.0
 class EmulatorState:
     """Mutable per-server state (thread-safe): counters, faults, executions."""
 
-    def __init__(self, config: EmulatorConfig) -> None:
+    def __init__(self, config: EmulatorConfig, rate_cell: Cell | None = None) -> None:
         self.config = config
-        self.faults = Faults(config)
+        limit = None
+        if config.rate_limit_rps is not None:
+            limit = RateLimit(config.rate_limit_rps, config.rate_limit_burst, cell=rate_cell)
+        self.faults = Faults(config, limit)
         self.executions = ExecutionStore(config.execution_polls_per_state)
         self._lock = threading.Lock()
         self._peers: set[tuple[str, int]] = set()
@@ -220,8 +225,7 @@ async def guarded(
     if decision.status is not None:
         resp = make_error(decision.status, f"Emulated fault: HTTP {decision.status}", None)
         if decision.status in (429, 503):
-            ra = decision.retry_after or 0
-            resp.headers["Retry-After"] = str(int(ra)) if ra == int(ra) else str(ra)
+            resp.headers["Retry-After"] = retry_after_header(decision.retry_after or 0)
         return resp
     body: Any = None
     if request.method == "POST":
@@ -515,7 +519,16 @@ def build_app(state: EmulatorState) -> Starlette:
     native = make_native(state)
 
     async def stats(request: Request) -> Response:
-        return _json(200, {"requests": state.requests, "connections": state.connections})
+        limit = state.faults.rate_limit
+        return _json(
+            200,
+            {
+                "requests": state.requests,
+                "connections": state.connections,
+                "pid": os.getpid(),
+                "rate_limited": len(limit.refusals) if limit is not None else 0,
+            },
+        )
 
     async def reset(request: Request) -> Response:
         state.reset()
