@@ -44,7 +44,7 @@ def test_default_burst_is_one_second_of_rate() -> None:
 
 @pytest.mark.parametrize(("rate", "burst"), [(0, None), (-1, None), (1, 0)])
 def test_bad_settings_are_refused(rate: float, burst: int | None) -> None:
-    with pytest.raises(ValueError, match="rate|burst"):
+    with pytest.raises(ValueError, match=r"rate|burst"):
         RateLimit(rate, burst)
 
 
