@@ -893,7 +893,15 @@ def main(argv: list[str] | None = None) -> int:
     text = report.markdown(meta)
     print(text)
     if not args.quick and not args.only:
-        Path(args.output).write_text(text, encoding="utf-8")
+        out = Path(args.output)
+        kept = re.search(  # the section benchmarks/ray_scaling.py writes stays
+            r"<!-- ray-scaling:start -->.*?<!-- ray-scaling:end -->",
+            out.read_text(encoding="utf-8") if out.exists() else "",
+            re.S,
+        )
+        if kept:
+            text = text.rstrip("\n") + "\n\n" + kept.group(0) + "\n"
+        out.write_text(text, encoding="utf-8")
         print(f"wrote {args.output}")
     return 0
 
