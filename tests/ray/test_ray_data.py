@@ -18,7 +18,7 @@ from quant_ai import QuantClient
 from quant_ai.emulator import QuantEmulator
 from quant_ai.ray import QuantCollectionDatasink, QuantEmbedder, RayRateLimiter
 
-pytestmark = pytest.mark.usefixtures("ray_cluster")
+pytestmark = [pytest.mark.ray, pytest.mark.usefixtures("ray_cluster")]
 
 ROWS = 2000
 
