@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -9,6 +10,11 @@ import pytest
 from quant_ai import QuantClient
 from tests.cassette_match import match_json_body
 from tests.contract import ContractTransport, Handler
+
+# Ray (tests/ray, the README) binds its services to the machine's address unless told that
+# this node is no cluster member; tests stay on loopback. Ray reads it when first imported,
+# which happens after this file (the root conftest) is loaded.
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 
 MakeClient = Callable[..., tuple[QuantClient, ContractTransport]]
 

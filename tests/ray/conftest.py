@@ -1,4 +1,5 @@
-"""A local Ray cluster on loopback for the Ray Data tests (one per session: it takes seconds)."""
+"""A local Ray cluster on loopback for the Ray Data tests (one per module: it takes seconds, and
+a cluster outliving its module would keep the environment its workers started with)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,13 @@ import os
 from collections.abc import Iterator
 
 import pytest
-
-# Ray binds its services to the machine's address unless told the node is not a cluster
-# member; tests stay on loopback. Read when ray is imported, so set before that.
-os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-
 import ray
 
+# tests/conftest.py keeps Ray on loopback (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0).
+assert os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER") == "0"
 
-@pytest.fixture(scope="session")
+
+@pytest.fixture(scope="module")
 def ray_cluster() -> Iterator[None]:
     ray.init(
         num_cpus=2,
