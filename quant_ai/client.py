@@ -352,6 +352,11 @@ class QuantClient:
     ) -> ChatAccepted:
         """Start a durable execution (``async: true``) and return its handle.
 
+        The request creates server state, so it is retried only when it provably did not reach
+        the service (no connection, or a 408/429/503 answer); after a read timeout or a lost
+        connection it raises :class:`QuantConnectionError` saying the execution may have
+        started, rather than risk starting it twice.
+
         Args:
             request: A :class:`ChatRequest` or a mapping of its fields.
             via_stream: Send to ``/ai/chat/stream`` instead of ``/ai/chat``.
@@ -363,7 +368,9 @@ class QuantClient:
         req = _coerce(ChatRequest, request, kwargs)
         path = "/chat/stream" if via_stream else "/chat"
         body = self._chat_body(req, stream=via_stream, durable=True)
-        return self._accepted(self.transport.request("POST", self.config.ai_url(path), body=body))
+        return self._accepted(
+            self.transport.request("POST", self.config.ai_url(path), body=body, replayable=False)
+        )
 
     async def astart_chat(
         self,
@@ -378,7 +385,9 @@ class QuantClient:
         path = "/chat/stream" if via_stream else "/chat"
         body = self._chat_body(req, stream=via_stream, durable=True)
         return self._accepted(
-            await self.transport.arequest("POST", self.config.ai_url(path), body=body)
+            await self.transport.arequest(
+                "POST", self.config.ai_url(path), body=body, replayable=False
+            )
         )
 
     @staticmethod
@@ -410,10 +419,17 @@ class QuantClient:
         req = _coerce(ChatRequest, request, kwargs)
         body = self._chat_body(req, stream=True)
         url = self.config.ai_url("/chat/stream")
-        for event in iter_events(_typed(self.transport.stream(url, body))):
-            if isinstance(event, DoneEvent):
-                self.usage.record(event.usage)
-            yield event
+        opened = self.transport.stream(url, body)
+        try:
+            frames: Iterator[Frame] = iter(opened)
+            if not opened.is_sse:
+                frames = iter(_response_events(opened.response))
+            for event in iter_events(frames):
+                if isinstance(event, DoneEvent):
+                    self.usage.record(event.usage)
+                yield event
+        finally:
+            opened.close()
 
     async def astream_chat(
         self, request: ChatRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
@@ -425,18 +441,23 @@ class QuantClient:
         body = self._chat_body(req, stream=True)
         url = self.config.ai_url("/chat/stream")
 
-        async def items() -> AsyncIterator[Frame]:
-            async for item in self.transport.astream(url, body):
-                if isinstance(item, httpx.Response):
-                    for event in _response_events(item):
-                        yield event
-                else:
-                    yield item
+        opened = await self.transport.astream(url, body)
 
-        async for event in aiter_events(items()):
-            if isinstance(event, DoneEvent):
-                self.usage.record(event.usage)
-            yield event
+        async def frames() -> AsyncIterator[Frame]:
+            if opened.is_sse:
+                async for frame in opened:
+                    yield frame
+            else:
+                for event in _response_events(opened.response):
+                    yield event
+
+        try:
+            async for event in aiter_events(frames()):
+                if isinstance(event, DoneEvent):
+                    self.usage.record(event.usage)
+                yield event
+        finally:
+            await opened.aclose()
 
     # ------------------------------------------------------------------ embeddings
 
@@ -729,19 +750,8 @@ class QuantClient:
         return _parse(ModelInfo, await self.transport.arequest("GET", self._model_url(model_id)))
 
 
-def _typed(items: Iterator[httpx.Response | tuple[str, str]]) -> Iterator[Frame]:
-    """SSE frames as they come; a JSON answer turned into the equivalent events."""
-    for item in items:
-        if isinstance(item, httpx.Response):
-            yield from _response_events(item)
-        else:
-            yield item
-
-
 def _response_events(response: httpx.Response) -> list[StreamEvent]:
-    """Events equivalent to a non-SSE answer to a stream request (none for an SSE head)."""
-    if "text/event-stream" in response.headers.get("content-type", ""):
-        return []
+    """Events equivalent to a JSON (non-SSE) answer to a stream request."""
     if response.status_code == 202:
         accepted = _parse(ChatAccepted, response)
         raise QuantError(
