@@ -20,7 +20,7 @@ __all__ = ["FAULT_HEADER", "FaultDecision", "FaultError", "FaultSpec", "Faults",
 
 FAULT_HEADER = "x-emulator-fault"
 
-_INT_FIELDS = {"status", "count", "seed", "drop_after", "hold", "drop"}
+_INT_FIELDS = {"status", "count", "seed", "drop_after", "hold"}
 _FLOAT_FIELDS = {"retry_after", "latency", "rate", "event_delay"}
 
 
@@ -41,7 +41,6 @@ class FaultSpec:
     drop_after: int | None = None
     event_delay: float = 0.0
     hold: int | None = None
-    drop: int = 0
     key: str | None = None
 
 
@@ -89,10 +88,6 @@ def parse_fault(value: str) -> FaultSpec:
     hold = fields.get("hold")
     if isinstance(hold, int) and hold < 1:
         raise FaultError("hold must be at least 1")
-    if fields.get("drop") not in (None, 0, 1):
-        raise FaultError("drop must be 0 or 1")
-    if fields.get("drop") and status is not None:
-        raise FaultError("drop and status are exclusive")
     return FaultSpec(**fields)  # type: ignore[arg-type]
 
 
@@ -107,7 +102,6 @@ class FaultDecision:
     event_delay_s: float = 0.0
     drop_buffered: bool = False
     hold: int | None = None
-    drop_request: bool = False
 
 
 class Faults:
@@ -147,7 +141,6 @@ class Faults:
         cfg = self._config
         latency = cfg.latency_ms + cfg.route_latency_ms.get(route, 0.0)
         status: int | None = None
-        drop_request = False
         retry_after = cfg.retry_after
         drop_after = cfg.drop_after_events
         event_delay = cfg.event_delay_ms
@@ -172,12 +165,11 @@ class Faults:
                         self._rngs[key] = rng
                     if rng.random() < header.rate:
                         status = header.status or 500
-                elif header.status is not None or header.drop:
+                elif header.status is not None:
                     seen = self._counts.get(key, 0) + 1
                     self._counts[key] = seen
                     if seen <= header.count:
                         status = header.status
-                        drop_request = bool(header.drop)
         return FaultDecision(
             latency_s=latency / 1000.0,
             status=status,
@@ -186,7 +178,6 @@ class Faults:
             event_delay_s=event_delay / 1000.0,
             drop_buffered=header is not None and header.drop_after is not None,
             hold=header.hold if header is not None else None,
-            drop_request=drop_request,
         )
 
 

@@ -44,7 +44,7 @@ from quant_ai.emulator.engine import RequestError
 from quant_ai.emulator.executions import CallbackError
 from quant_ai.emulator.faults import FAULT_HEADER, FaultDecision, FaultError, parse_fault
 from quant_ai.emulator.images import ImageError
-from quant_ai.emulator.sse import DropConnection, DroppingResponse, EventStream
+from quant_ai.emulator.sse import DroppingResponse, EventStream
 from quant_ai.emulator.state import EmulatorState
 
 __all__ = [
@@ -241,8 +241,6 @@ async def guarded(
             await asyncio.sleep(decision.latency_s)
         finally:
             state.leave()
-    if decision.drop_request:
-        raise DropConnection("fault: connection dropped after reading the request")
     if decision.status is not None:
         resp = make_error(decision.status, f"Emulated fault: HTTP {decision.status}", None)
         if decision.status in (429, 503):

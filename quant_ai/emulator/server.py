@@ -63,9 +63,11 @@ def _path_params(operation: str, segments: list[str]) -> dict[str, str]:
     }
 
 
-def make_native(state: EmulatorState) -> Callable[[Request], Awaitable[Response]]:
+def make_native(
+    state: EmulatorState, tables: tuple[OperationTable, ...] = NATIVE_TABLES
+) -> Callable[[Request], Awaitable[Response]]:
     """Build the endpoint serving ``/api/v3/organi[sz]ations/{org}/ai/...``."""
-    served = native_operations()
+    served = native_operations(tables)
 
     async def endpoint(request: Request) -> Response:
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
@@ -97,8 +99,15 @@ def make_native(state: EmulatorState) -> Callable[[Request], Awaitable[Response]
     return endpoint
 
 
-def build_app(state: EmulatorState) -> Starlette:
-    """Create the ASGI application of one emulator server."""
+def build_app(
+    state: EmulatorState, tables: tuple[OperationTable, ...] = NATIVE_TABLES
+) -> Starlette:
+    """Create the ASGI application of one emulator server.
+
+    Args:
+        state: The server's state.
+        tables: The native operation tables served (default :data:`NATIVE_TABLES`).
+    """
 
     async def stats(request: Request) -> Response:
         return json_response(200, {"requests": state.requests, "connections": state.connections})
@@ -108,7 +117,11 @@ def build_app(state: EmulatorState) -> Starlette:
         return json_response(200, {"reset": True})
 
     routes = [
-        Route("/api/v3/{spelling}/{org}/ai/{rest:path}", make_native(state), methods=list(METHODS)),
+        Route(
+            "/api/v3/{spelling}/{org}/ai/{rest:path}",
+            make_native(state, tables),
+            methods=list(METHODS),
+        ),
         *openai_routes(state),
         Route("/_emulator/stats", stats, methods=["GET"]),
         Route("/_emulator/reset", reset, methods=["POST"]),
