@@ -17,10 +17,12 @@ from pydantic import SecretStr
 from . import _validation as v
 from ._body import JsonBody, dump_json
 from ._config import ClientConfig, encode_path_segment
+from ._ratelimit import RateLimiter, TokenBucket
 from ._transport import IMAGE_TIMEOUT, Transport
 from ._usage import UsageTotals
 from .errors import (
     QuantAPIError,
+    QuantConfigurationError,
     QuantError,
     QuantExecutionFailedError,
     QuantExecutionTimeoutError,
@@ -205,6 +207,11 @@ class QuantClient:
         async_http_client: ``httpx.AsyncClient`` to use (its owner closes it).
         default_headers: Extra headers for every request.
         allow_insecure_http: Allow plain ``http://`` to a non-loopback host.
+        max_requests_per_second: Pace this client's requests (sync and async together, retries
+            included) with an in-process :class:`~quant_ai.TokenBucket`; a 429 with
+            ``Retry-After`` then delays every request of the client, not only the refused one.
+        rate_limiter: A :class:`~quant_ai.RateLimiter` to share between clients (or processes)
+            instead; exclusive with ``max_requests_per_second``.
 
     Example:
         >>> from quant_ai import QuantClient
@@ -225,10 +232,22 @@ class QuantClient:
         async_http_client: httpx.AsyncClient | None = None,
         default_headers: Mapping[str, str] | None = None,
         allow_insecure_http: bool = False,
+        max_requests_per_second: float | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self.config = ClientConfig.resolve(
             api_key, organization, base_url, allow_insecure_http=allow_insecure_http
         )
+        if max_requests_per_second is not None:
+            if rate_limiter is not None:
+                raise QuantConfigurationError(
+                    "give max_requests_per_second or rate_limiter, not both"
+                )
+            rate_limiter = TokenBucket(max_requests_per_second)
+        elif rate_limiter is not None and not isinstance(rate_limiter, RateLimiter):
+            raise QuantConfigurationError(
+                "rate_limiter must implement quant_ai.RateLimiter (acquire, aacquire, backoff)"
+            )
         self.transport = Transport(
             self.config,
             timeout=timeout,
@@ -236,6 +255,7 @@ class QuantClient:
             http_client=http_client,
             async_http_client=async_http_client,
             default_headers=default_headers,
+            rate_limiter=rate_limiter,
         )
         self.clock: Callable[[], float] = time.monotonic
         self.usage = UsageTotals()
