@@ -176,7 +176,7 @@ def _api_error(response: httpx.Response) -> QuantAPIError:
     )
 
 
-def _sanitised(exc: httpx.TransportError) -> httpx.TransportError:
+def _sanitised(exc: httpx.RequestError) -> httpx.RequestError:
     """A copy of ``exc`` (same type and message) whose request carries no credentials.
 
     The original's ``.request`` holds the ``Authorization`` header and its traceback the
@@ -192,12 +192,12 @@ def _sanitised(exc: httpx.TransportError) -> httpx.TransportError:
     try:
         clean = type(exc)(str(exc), request=request)
     except TypeError:  # pragma: no cover - a subclass with another signature
-        clean = httpx.TransportError(str(exc), request=request)
+        clean = httpx.RequestError(str(exc), request=request)
     return clean
 
 
 def _wrap_transport_error(
-    exc: httpx.TransportError, *, may_have_started: bool = False
+    exc: httpx.RequestError, *, may_have_started: bool = False
 ) -> QuantConnectionError:
     """The :class:`QuantConnectionError` of an httpx failure, chained to a sanitised copy.
 
@@ -225,7 +225,7 @@ def _wrap_transport_error(
     return error
 
 
-def _stream_error(exc: httpx.TransportError) -> QuantStreamError:
+def _stream_error(exc: httpx.RequestError) -> QuantStreamError:
     """The :class:`QuantStreamError` of a connection lost after the first frame."""
     error = QuantStreamError(f"connection lost mid-stream: {exc}")
     error.__cause__ = _sanitised(exc)
@@ -316,7 +316,7 @@ def _frames(
     first: ServerSentEvent | None, rest: Iterator[ServerSentEvent], response: httpx.Response
 ) -> Iterator[SSEFrame]:
     """The frames after the head (the first one already read); mid-stream failures typed."""
-    lost: httpx.TransportError | None = None
+    lost: httpx.RequestError | None = None
     try:
         if first is None:
             return
@@ -324,7 +324,7 @@ def _frames(
         try:
             for sse in rest:
                 yield SSEFrame(sse.event, sse.data)
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             lost = exc
     finally:
         response.close()
@@ -336,7 +336,7 @@ async def _aframes(
     first: ServerSentEvent | None, rest: AsyncIterator[ServerSentEvent], response: httpx.Response
 ) -> AsyncIterator[SSEFrame]:
     """Async twin of :func:`_frames`."""
-    lost: httpx.TransportError | None = None
+    lost: httpx.RequestError | None = None
     try:
         if first is None:
             return
@@ -344,7 +344,7 @@ async def _aframes(
         try:
             async for sse in rest:
                 yield SSEFrame(sse.event, sse.data)
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             lost = exc
     finally:
         await response.aclose()
@@ -520,7 +520,7 @@ class Transport:
         attempt: int,
         *,
         response: httpx.Response | None = None,
-        error: httpx.TransportError | None = None,
+        error: httpx.RequestError | None = None,
     ) -> float | None:
         """Decide whether attempt ``attempt`` (0-based) is retried; return the wait, or None.
 
@@ -529,7 +529,8 @@ class Transport:
         - an error status is retried if it is in :data:`RETRY_STATUSES`, unless the response
           says ``x-should-retry: false``; a non-replayable request only on
           :data:`NOT_PROCESSED_STATUSES` (or when the service says ``x-should-retry: true``);
-        - a transport failure is retried, except for a non-replayable request, which is retried
+        - a transport failure is retried (other request errors, e.g. a body that does not
+          decode, are not), except for a non-replayable request, which is retried
           only on :data:`NOT_SENT_ERRORS` (the request never left);
         - the wait is ``retry-after-ms`` / ``Retry-After`` when given (capped), else
           exponential backoff with jitter; a 429's wait is also reported to the rate limiter,
@@ -558,6 +559,8 @@ class Transport:
             what = str(code)
         else:
             assert error is not None
+            if not isinstance(error, httpx.TransportError):
+                return None  # a bad encoding or the like: the same answer again
             if not call.replayable and not isinstance(error, NOT_SENT_ERRORS):
                 logger.info(
                     "quant_ai: %s %s failed (%s) after it may have been sent; not retried "
@@ -574,7 +577,7 @@ class Transport:
         logger.info("quant_ai: %s %s -> %s; retry in %.2fs", call.method, path, what, wait)
         return wait
 
-    def _failure(self, call: _Call, error: httpx.TransportError) -> QuantConnectionError:
+    def _failure(self, call: _Call, error: httpx.RequestError) -> QuantConnectionError:
         return _wrap_transport_error(
             error, may_have_started=not call.replayable and not isinstance(error, NOT_SENT_ERRORS)
         )
@@ -614,7 +617,7 @@ class Transport:
             self._pace()
             request = self._build(client, call)
             started = time.perf_counter()
-            failure: httpx.TransportError | None = None
+            failure: httpx.RequestError | None = None
             try:
                 response = client.send(request, stream=call.stream)
                 try:
@@ -622,7 +625,7 @@ class Transport:
                 except BaseException:
                     response.close()
                     raise
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
                 failure = exc
             if failure is not None:
                 wait = self._retry_wait(call, attempt, error=failure)
@@ -667,7 +670,7 @@ class Transport:
             await self._apace()
             request = self._build(client, call)
             started = time.perf_counter()
-            failure: httpx.TransportError | None = None
+            failure: httpx.RequestError | None = None
             try:
                 response = await client.send(request, stream=call.stream)
                 try:
@@ -675,7 +678,7 @@ class Transport:
                 except BaseException:
                     await response.aclose()
                     raise
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
                 failure = exc
             if failure is not None:
                 wait = self._retry_wait(call, attempt, error=failure)

@@ -944,3 +944,23 @@ async def test_stream_response_is_a_head_and_typed_frames(
     assert opened.response.status_code == 200
     assert [f.event for f in frames] == ["start", "content", "done"]
     assert all(isinstance(f, SSEFrame) for f in frames)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_undecodable_bodies_are_typed_not_retried_and_keyless(
+    make_client: MakeClient, mode: str
+) -> None:
+    def garbled(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200,
+            headers={"content-encoding": "gzip", "content-type": "application/json"},
+            content=b"not gzip at all",
+        )
+
+    handler = Script(garbled, ok)
+    client, _ = make_client(handler, api_key=KEY, max_retries=3, check=False)
+    with pytest.raises(QuantConnectionError, match="DecodingError") as info:
+        await chat(client, mode)
+    assert handler.calls == 1  # the same bytes would come back
+    assert isinstance(info.value.__cause__, httpx.DecodingError)
+    assert_no_key_in_chain(info.value)
