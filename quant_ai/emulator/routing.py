@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -85,6 +85,8 @@ class Ctx:
         raw: The raw body.
         state: The server's state.
         params: Path parameters by their spec name (decoded), e.g. ``{"modelId": "..."}``.
+        org: The organisation path segment (decoded; empty on ``/oai/v1``).
+        segments: The decoded path segments below ``/ai/`` (empty on ``/oai/v1``).
     """
 
     def __init__(
@@ -96,6 +98,8 @@ class Ctx:
         *,
         state: EmulatorState,
         params: Mapping[str, str] | None = None,
+        org: str = "",
+        segments: Sequence[str] = (),
     ) -> None:
         self.request = request
         self.body = body
@@ -103,6 +107,8 @@ class Ctx:
         self.raw = raw
         self.state = state
         self.params = dict(params or {})
+        self.org = org
+        self.segments = list(segments)
 
     def header(self, name: str) -> str | None:
         """A request header."""
@@ -207,6 +213,8 @@ async def guarded(
     make_error: ErrorMaker = native_error,
     operation: str | None = None,
     params: Mapping[str, str] | None = None,
+    org: str = "",
+    segments: Sequence[str] = (),
 ) -> Response:
     """Run a handler behind auth, faults, JSON decoding and (for native ops) validation.
 
@@ -219,6 +227,8 @@ async def guarded(
         operation: The spec operation id: its request schema (when it has one) validates the
             body.
         params: Path parameters for the handler.
+        org: The organisation path segment, for the handler.
+        segments: The path segments below ``/ai/``, for the handler.
     """
     state.seen(request.scope.get("client"))
     if not _BEARER.fullmatch(request.headers.get("authorization", "")):
@@ -257,7 +267,7 @@ async def guarded(
             errors = request_errors(operation, body)
             if errors:
                 return json_response(400, _laravel(errors))
-    ctx = Ctx(request, body, decision, raw, state=state, params=params)
+    ctx = Ctx(request, body, decision, raw, state=state, params=params, org=org, segments=segments)
     try:
         response = await handler(ctx)
     except RequestError as exc:

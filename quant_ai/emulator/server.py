@@ -94,6 +94,8 @@ def make_native(
             operation.handler,
             operation=op,
             params=_path_params(op, parts[6:]),
+            org=unquote(parts[4]),
+            segments=[unquote(p) for p in parts[6:]],
         )
 
     return endpoint

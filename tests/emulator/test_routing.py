@@ -24,7 +24,13 @@ def extra_table() -> OperationTable:
         if ctx.params["sessionId"] == "missing":
             raise HandlerError(404, "Session not found")
         return json_response(
-            200, {"deleted": ctx.params["sessionId"], "method": ctx.request.method}
+            200,
+            {
+                "deleted": ctx.params["sessionId"],
+                "method": ctx.request.method,
+                "org": ctx.org,
+                "segments": ctx.segments,
+            },
         )
 
     @table.operation("extendAISession", route="sessions")
@@ -44,7 +50,12 @@ def app_client() -> TestClient:
 def test_a_module_contributes_operations_with_put_and_delete(app_client: TestClient) -> None:
     r = app_client.delete(f"/ai/sessions/{SESSION}")
     assert r.status_code == 200
-    assert r.json() == {"deleted": SESSION, "method": "DELETE"}
+    assert r.json() == {
+        "deleted": SESSION,
+        "method": "DELETE",
+        "org": "acme",
+        "segments": ["sessions", SESSION],
+    }
     r = app_client.delete("/ai/sessions/missing")
     assert r.status_code == 404
     assert r.json() == {"message": "Session not found"}
