@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._ratelimit import RateLimiter, TokenBucket
     from ._sse import (
         ChatStreamAccumulator,
         ContentEvent,
@@ -127,12 +128,14 @@ _LAZY: dict[str, str] = {
     "QuantStreamError": ".errors",
     "QuantTimeoutError": ".errors",
     "QuantValidationError": ".errors",
+    "RateLimiter": "._ratelimit",
     "ResponseFormat": ".types",
     "RetryPolicy": "._transport",
     "SessionEvent": "._sse",
     "StartEvent": "._sse",
     "StreamEvent": "._sse",
     "TextBlock": ".types",
+    "TokenBucket": "._ratelimit",
     "Tool": ".types",
     "ToolCompleteEvent": "._sse",
     "ToolConfig": ".types",
@@ -210,12 +213,14 @@ __all__ = [
     "QuantStreamError",
     "QuantTimeoutError",
     "QuantValidationError",
+    "RateLimiter",
     "ResponseFormat",
     "RetryPolicy",
     "SessionEvent",
     "StartEvent",
     "StreamEvent",
     "TextBlock",
+    "TokenBucket",
     "Tool",
     "ToolCompleteEvent",
     "ToolConfig",

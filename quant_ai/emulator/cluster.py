@@ -121,7 +121,8 @@ def _serve(config: EmulatorConfig, sock: socket.socket, cell: Cell | None, worke
     import uvicorn
 
     from quant_ai.emulator.runner import _FILTER
-    from quant_ai.emulator.server import EmulatorState, build_app
+    from quant_ai.emulator.server import build_app
+    from quant_ai.emulator.state import EmulatorState
 
     logging.getLogger("uvicorn.error").addFilter(_FILTER)
     app = StatefulGuard(build_app(EmulatorState(config, rate_cell=cell)), workers)
