@@ -1,20 +1,39 @@
-"""The lazily created :class:`quant_ai.QuantClient` shared by the LlamaIndex classes."""
+"""The lazily created :class:`quant_ai.QuantClient` shared by the LlamaIndex classes.
+
+The LangChain classes mix in the same arguments under the same names
+(``langchain_quant._client.QuantConnection``); the rules behind them live in
+:mod:`quant_ai.arguments`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
-from pydantic import BaseModel, Field, PrivateAttr, SecretStr
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, ValidationError, model_validator
 
 from quant_ai import QuantClient
-from quant_ai._transport import DEFAULT_TIMEOUT
+from quant_ai.arguments import (
+    check_arguments,
+    constructor_error,
+    rename_deprecated,
+    resolve_timeout,
+)
 
 __all__ = ["QuantClientMixin"]
+
+_INIT_ONLY = frozenset({"client", "http_client", "async_http_client"})
+"""Arguments kept out of the fields (process-local objects that never serialise)."""
 
 
 class QuantClientMixin(BaseModel):
     """Connection fields and the lazily created client (mixed into pydantic models).
+
+    Arguments: ``api_key``, ``organization``, ``base_url``, ``timeout``, ``connect_timeout``,
+    ``max_retries``, ``default_headers``, ``allow_insecure_http``, and the init-only
+    ``client`` (a shared ``QuantClient``), ``http_client`` and ``async_http_client``. An
+    unknown argument is refused, naming the nearest valid one (a chat class passes a wire field
+    of the chat request on, in ``_wire_extras_into``); construction errors never hold the key.
 
     The API key is a ``SecretStr`` excluded from ``model_dump``/``to_dict``/``to_json`` and
     from instrumentation payloads. Pickling *does* carry it, on purpose: worker processes (for
@@ -24,6 +43,9 @@ class QuantClientMixin(BaseModel):
     ``httpx`` clients are process-local and are dropped too (the copy uses a default client
     with the same timeout and retries); a shared ``QuantClient`` travels as the core pickles it.
     """
+
+    _wire_extras_into: ClassVar[str | None] = None
+    """The field that collects extra chat wire fields (None: they are refused)."""
 
     api_key: SecretStr | None = Field(
         default=None,
@@ -53,11 +75,54 @@ class QuantClientMixin(BaseModel):
     max_retries: int = Field(
         default=2, ge=0, description="Retries of 408/409/429/5xx and connection errors."
     )
+    default_headers: dict[str, str] | None = Field(
+        default=None, description="Extra headers sent with every request."
+    )
+    allow_insecure_http: bool = Field(
+        default=False, description="Allow a plain http:// service root on a non-loopback host."
+    )
 
     _client: QuantClient | None = PrivateAttr(default=None)
     _owns_client: bool = PrivateAttr(default=True)
     _http_client: httpx.Client | None = PrivateAttr(default=None)
     _async_http_client: httpx.AsyncClient | None = PrivateAttr(default=None)
+
+    def __init__(
+        self,
+        *args: Any,
+        client: QuantClient | None = None,
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Validate the arguments (no I/O); errors name the argument and never hold the key."""
+        if "http_async_client" in kwargs:
+            renamed = rename_deprecated(type(self).__name__, kwargs)
+            async_http_client = async_http_client or renamed.pop("async_http_client")
+            kwargs = renamed
+        try:
+            super().__init__(*args, **kwargs)
+        except ValidationError as exc:
+            error = constructor_error(exc, kwargs)
+        else:
+            self._init_client(client, http_client, async_http_client)
+            return
+        raise error  # outside the handler: no cause or context holds the arguments
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_arguments(cls, values: Any) -> Any:
+        """Refuse unknown arguments (or pass chat wire fields on)."""
+        if not isinstance(values, dict):
+            return values
+        names = set(_INIT_ONLY)
+        for name, info in cls.model_fields.items():
+            names.add(name)
+            if info.alias:
+                names.add(info.alias)
+        return check_arguments(
+            cls.__name__, values, names, pass_on_into=cls._wire_extras_into, wire_names=False
+        )
 
     def _init_client(
         self,
@@ -82,15 +147,14 @@ class QuantClientMixin(BaseModel):
                 max_retries=self.max_retries,
                 http_client=self._http_client,
                 async_http_client=self._async_http_client,
+                default_headers=self.default_headers,
+                allow_insecure_http=self.allow_insecure_http,
             )
         return self._client
 
     def _timeout(self) -> float | httpx.Timeout | None:
         """``timeout`` alone, or an ``httpx.Timeout`` when the connect timeout is separate."""
-        if self.connect_timeout is None:
-            return self.timeout
-        read = self.timeout if self.timeout is not None else DEFAULT_TIMEOUT.read
-        return httpx.Timeout(read, connect=self.connect_timeout)
+        return resolve_timeout(self.timeout, self.connect_timeout)
 
     def __getstate__(self) -> dict[Any, Any]:
         state = super().__getstate__()

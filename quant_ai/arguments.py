@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import sys
 import warnings
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import PurePath
@@ -34,11 +35,13 @@ __all__ = [
     "DEPRECATED_ARGUMENTS",
     "REDACTED",
     "chat_wire_field",
+    "check_arguments",
     "constructor_error",
     "nearest_name",
     "rename_deprecated",
     "resolve_timeout",
     "sort_arguments",
+    "unknown_argument",
 ]
 
 CONNECTION_ARGUMENTS = (
@@ -63,8 +66,11 @@ DEPRECATED_ARGUMENTS: Mapping[str, str] = {"http_async_client": "async_http_clie
 REDACTED = "**********"
 """What stands for a secret in an error."""
 
-_NOT_PASSED_ON = frozenset({"messages", "model_id", "stream", "async_"})
-"""Chat request fields a class sets itself (its model, per-call values), never passed on."""
+_NOT_PASSED_ON = frozenset(
+    {"messages", "model_id", "system_prompt", "tool_config", "stream", "async_"}
+)
+"""Chat request fields a chat class sets itself on every call (from its model, the messages,
+the bound tools, the call's mode): a constructor argument could not reach the wire."""
 
 _SENSITIVE = re.compile(
     r"(api[_-]?key|secret|password|authorization|cookie|credential|token)$", re.IGNORECASE
@@ -72,6 +78,34 @@ _SENSITIVE = re.compile(
 """Names whose values are secrets (``max_tokens`` is not one: it ends in ``tokens``)."""
 
 _PLAIN = (str, int, float, bool, type(None))
+
+
+_OWN_PACKAGES = frozenset(
+    {
+        "pydantic",
+        "langchain_core",
+        "llama_index",
+        "quant_ai",
+        "langchain_quant",
+        "llama_index_quant",
+    }
+)
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside pydantic, the frameworks and this package.
+
+    A warning then points at the user's line, whatever the class hierarchy.
+    """
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None:
+        package = str(frame.f_globals.get("__name__", "")).split(".", 1)[0]
+        if package not in _OWN_PACKAGES:
+            break
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def _folded(name: str) -> str:
@@ -99,8 +133,8 @@ def nearest_name(name: str, valid: Iterable[str]) -> str | None:
 def chat_wire_field(name: str) -> str | None:
     """The :class:`~quant_ai.ChatRequest` field that ``name`` names (Python or wire name).
 
-    Returns None for other names and for the fields a class sets per call (``messages``,
-    ``stream``, ``async``).
+    Returns None for other names and for the fields a chat class sets itself on every call
+    (``messages``, ``modelId``, ``systemPrompt``, ``toolConfig``, ``stream``, ``async``).
     """
     for field, info in ChatRequest.model_fields.items():
         alias = info.alias or field
@@ -128,7 +162,7 @@ def rename_deprecated(owner: str, values: dict[str, Any]) -> dict[str, Any]:
         warnings.warn(
             f"{owner}({old}=...) is deprecated; use {new}=...",
             DeprecationWarning,
-            stacklevel=5,
+            stacklevel=_caller_stacklevel(),
         )
         values[new] = values.pop(old)
     return values
@@ -167,6 +201,50 @@ def sort_arguments(
             continue
         raise unknown_argument(owner, name, valid)
     return passed_on
+
+
+def check_arguments(
+    owner: str,
+    values: Mapping[str, Any],
+    valid: Collection[str],
+    *,
+    pass_on_into: str | None = None,
+    wire_names: bool = True,
+) -> dict[str, Any]:
+    """Refuse unknown constructor arguments; move chat wire fields into ``pass_on_into``.
+
+    Args:
+        owner: The class name, for the messages.
+        values: The constructor arguments (old names already renamed).
+        valid: Every name the class accepts.
+        pass_on_into: The argument holding extra wire fields of a chat class
+            (``model_kwargs``, ``additional_kwargs``); None refuses them like any unknown name.
+        wire_names: Key the moved fields by their wire (camelCase) names, else by Python names.
+
+    Returns:
+        The arguments, wire fields moved (each move is reported with a ``UserWarning``).
+
+    Raises:
+        QuantValidationError: For an unknown name, naming the nearest valid one.
+    """
+    passed = sort_arguments(owner, values, valid, wire_fields=pass_on_into is not None)
+    if not passed or pass_on_into is None:
+        return dict(values)
+    out = {k: v for k, v in values.items() if k not in passed}
+    extra = dict(out.get(pass_on_into) or {})
+    for name in passed:
+        field = chat_wire_field(name)
+        assert field is not None
+        key = _wire_name(field) if wire_names else field
+        warnings.warn(
+            f"{name} is not a {owner} argument; it is sent as the wire field {_wire_name(field)} "
+            f"via {pass_on_into}",
+            UserWarning,
+            stacklevel=_caller_stacklevel(),
+        )
+        extra[key] = values[name]
+    out[pass_on_into] = extra
+    return out
 
 
 def _wire_name(field: str) -> str:

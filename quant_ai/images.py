@@ -68,6 +68,7 @@ Quality = Literal["standard", "premium"]
 OutpaintingMode = Literal["DEFAULT", "PRECISE"]
 
 _ONE_IMAGE = ("INPAINTING", "OUTPAINTING", "BACKGROUND_REMOVAL")
+_NEEDS_PROMPT = ("TEXT_IMAGE", "COLOR_GUIDED_GENERATION")
 
 
 def load_image(
@@ -108,7 +109,7 @@ def load_image(
     where = (
         "a file in " + ", ".join(str(d) for d in input_dirs) + ", "
         if input_dirs
-        else "a file path (only with input directories set), "
+        else "a file path (only with input_dirs set), "
     )
     kinds = "base64 text, a data URL or bytes" if allow_base64 else "a data URL or bytes"
     raise QuantValidationError(f"an input image must be {where}{kinds}", field="image")
@@ -139,7 +140,8 @@ def image_request(
 
     Args:
         task_type: The task (default ``TEXT_IMAGE``).
-        prompt: What the image should show (every task but ``BACKGROUND_REMOVAL``).
+        prompt: What the image should show (required for ``TEXT_IMAGE`` and
+            ``COLOR_GUIDED_GENERATION``, optional for the editing tasks).
         negative_prompt: What the image should not show.
         style: A visual style (``TEXT_IMAGE`` only; one of :data:`STYLES`).
         images: Input images as bytes or base64 text (see :func:`load_image`): the image to
@@ -169,7 +171,7 @@ def image_request(
             f"task_type: {task!r}; use one of {', '.join(TASK_TYPES)}", field="task_type"
         )
     images = list(images)
-    if task != "BACKGROUND_REMOVAL" and not prompt:
+    if task in _NEEDS_PROMPT and not prompt:
         raise QuantValidationError(f"{task} needs a prompt", field="prompt")
     if task in _ONE_IMAGE and len(images) != 1:
         raise QuantValidationError(f"{task} needs exactly one input image", field="images")
