@@ -6,6 +6,7 @@ import asyncio
 import inspect
 import json
 import logging
+import threading
 import time
 from collections.abc import (
     AsyncIterator,
@@ -587,9 +588,18 @@ class QuantClient:
         groups = plan.texts(texts)
         semaphore = asyncio.Semaphore(max_concurrency)
 
+        failed = False
+
         async def one(group: list[str]) -> EmbeddingsResponse:
+            nonlocal failed
             async with semaphore:
-                return await self.aembed(group, **options)
+                if failed:  # a batch failed while this one waited: do not send it
+                    raise asyncio.CancelledError
+                try:
+                    return await self.aembed(group, **options)
+                except BaseException:
+                    failed = True
+                    raise
 
         responses = await _gather_or_cancel([one(group) for group in groups])
         return assemble_vectors(plan, responses, model=options["model_id"], dimensions=dimensions)
@@ -850,22 +860,38 @@ def _run_in_threads(call: Callable[[T], R], items: Sequence[T], workers: int) ->
     On a failure, the calls not started are cancelled, the running ones are waited for, and the
     error of the first failed item (in order) is raised.
     """
+    failed = threading.Event()
+
+    def guarded(item: T) -> R:
+        if failed.is_set():  # an earlier item failed while this one was queued
+            raise _Skipped
+        try:
+            return call(item)
+        except BaseException:
+            failed.set()
+            raise
+
     pool = ThreadPoolExecutor(
         max_workers=min(workers, len(items)), thread_name_prefix="quant-ai-embed"
     )
     try:
-        futures = [pool.submit(call, item) for item in items]
+        futures = [pool.submit(guarded, item) for item in items]
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)
         if any(f.exception() is not None for f in done):
             for future in futures:
                 future.cancel()
             wait(futures)
             for future in futures:
-                if not future.cancelled() and future.exception() is not None:
-                    raise future.exception()  # type: ignore[misc]
+                error = None if future.cancelled() else future.exception()
+                if error is not None and not isinstance(error, _Skipped):
+                    raise error
         return [future.result() for future in futures]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Skipped(Exception):
+    """An item not run because an earlier one failed."""
 
 
 async def _gather_or_cancel(calls: Sequence[Coroutine[Any, Any, R]]) -> list[R]:
