@@ -1,36 +1,36 @@
 """Connection settings shared by ``ChatQuant``, ``QuantEmbeddings`` and ``NovaCanvasTool``.
 
-The LlamaIndex classes mix in the same arguments under the same names
-(``llama_index_quant._client.QuantClientMixin``); the rules behind them live in
-:mod:`quant_ai.arguments`.
+Same names as the LlamaIndex mixin's; the rules are :mod:`quant_ai.arguments`'.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from typing import Any, ClassVar
 
 import httpx
 from langchain_core.utils.utils import from_env, secret_from_env
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    SecretStr,
-    ValidationError,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from quant_ai import QuantClient
-from quant_ai.arguments import (
-    DEPRECATED_ARGUMENTS,
-    check_arguments,
-    constructor_error,
-    rename_deprecated,
-    resolve_timeout,
-)
+from langchain_quant.errors import to_langchain_error
+from quant_ai import QuantClient, QuantError
+from quant_ai.arguments import check_constructor, client_from_settings, key_free_init
 
-__all__ = ["QuantConnection"]
+__all__ = ["QuantConnection", "langchain_errors"]
+
+
+@contextmanager
+def langchain_errors() -> Iterator[None]:
+    """Re-raise core errors as their LangChain dual classes (``langchain_quant.errors``)."""
+    try:
+        yield
+    except QuantError as exc:
+        mapped = to_langchain_error(exc)
+        if mapped is exc:
+            raise
+        raise mapped from exc
 
 
 class QuantConnection(BaseModel):
@@ -81,33 +81,13 @@ class QuantConnection(BaseModel):
     _quant_client: QuantClient | None = PrivateAttr(default=None)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        try:
-            super().__init__(*args, **kwargs)
-        except ValidationError as exc:
-            error = constructor_error(exc, kwargs)
-        else:
-            return
-        raise error  # outside the handler: no cause or context holds the arguments
+        key_free_init(partial(super().__init__, *args, **kwargs), kwargs)
 
     @model_validator(mode="before")
     @classmethod
     def _check_arguments(cls, values: Any) -> Any:
         """Rename old argument names; refuse unknown ones (or pass chat wire fields on)."""
-        if not isinstance(values, dict):
-            return values
-        values = rename_deprecated(cls.__name__, values)
-        return check_arguments(
-            cls.__name__, values, cls._argument_names(), pass_on_into=cls._wire_extras_into
-        )
-
-    @classmethod
-    def _argument_names(cls) -> set[str]:
-        names: set[str] = set()
-        for name, info in cls.model_fields.items():
-            names.add(name)
-            if info.alias:
-                names.add(info.alias)
-        return names - set(DEPRECATED_ARGUMENTS)
+        return check_constructor(cls, values, pass_on_into=cls._wire_extras_into)
 
     @property
     def http_async_client(self) -> httpx.AsyncClient | None:
@@ -120,16 +100,8 @@ class QuantConnection(BaseModel):
         if self.client is not None:
             return self.client
         if self._quant_client is None:
-            self._quant_client = QuantClient(
-                api_key=self.api_key,
-                organization=self.organization,
-                base_url=self.base_url,
-                timeout=resolve_timeout(self.timeout, self.connect_timeout),
-                max_retries=self.max_retries,
-                http_client=self.http_client,
-                async_http_client=self.async_http_client,
-                default_headers=self.default_headers,
-                allow_insecure_http=self.allow_insecure_http,
+            self._quant_client = client_from_settings(
+                self, http_client=self.http_client, async_http_client=self.async_http_client
             )
         return self._quant_client
 

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from langchain_quant._client import QuantConnection
-from langchain_quant.errors import to_langchain_error
-from quant_ai import QuantError
+from langchain_quant._client import QuantConnection, langchain_errors
 from quant_ai.embeddings import (
     DEFAULT_MAX_CONCURRENCY,
     MAX_BATCH_SIZE,
@@ -23,22 +19,13 @@ from quant_ai.types import DEFAULT_EMBEDDINGS_MODEL
 __all__ = ["MAX_BATCH_SIZE", "QuantEmbeddings"]
 
 
-@contextmanager
-def _langchain_errors() -> Iterator[None]:
-    """Raise core errors as their LangChain dual classes."""
-    try:
-        yield
-    except QuantError as exc:
-        mapped = to_langchain_error(exc)
-        if mapped is exc:
-            raise
-        raise mapped from exc
-
-
 class QuantEmbeddings(QuantConnection, Embeddings):
     """Quant AI text embeddings (Amazon Titan).
 
     Setup:
+        Install the LangChain extra; the key and organisation come from the environment
+        (or ``api_key`` / ``organization``):
+
         ```bash
         pip install "quant-ai[langchain]"
         export QUANT_API_KEY="qc_..."
@@ -127,13 +114,8 @@ class QuantEmbeddings(QuantConnection, Embeddings):
         return self
 
     def _options(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "dimensions": self.dimensions,
-            "normalize": self.normalize,
-            "batch_size": self.batch_size,
-            "max_concurrency": self.max_concurrency,
-        }
+        fields = {"dimensions", "normalize", "batch_size", "max_concurrency"}
+        return {"model": self.model, **self.model_dump(include=fields)}
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed texts, one vector per text in input order.
@@ -144,7 +126,7 @@ class QuantEmbeddings(QuantConnection, Embeddings):
         Returns:
             The vectors.
         """
-        with _langchain_errors():
+        with langchain_errors():
             return self.quant_client.embed_many(texts, **self._options())
 
     def embed_query(self, text: str) -> list[float]:
@@ -160,7 +142,7 @@ class QuantEmbeddings(QuantConnection, Embeddings):
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
         """Async twin of :meth:`embed_documents` (batches gathered under a semaphore)."""
-        with _langchain_errors():
+        with langchain_errors():
             return await self.quant_client.aembed_many(texts, **self._options())
 
     async def aembed_query(self, text: str) -> list[float]:

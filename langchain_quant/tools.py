@@ -12,14 +12,8 @@ from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackMan
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, Field
 
-from langchain_quant._client import QuantConnection
-from langchain_quant.errors import to_langchain_error
-from quant_ai import (
-    GeneratedImage,
-    ImageGenerationRequest,
-    ImageGenerationResponse,
-    QuantError,
-)
+from langchain_quant._client import QuantConnection, langchain_errors
+from quant_ai import GeneratedImage, ImageGenerationRequest, ImageGenerationResponse
 from quant_ai.images import OutpaintingMode, Quality, Style, TaskType, image_request
 from quant_ai.images import load_image as _load_image
 from quant_ai.types import DEFAULT_IMAGE_MODEL
@@ -141,6 +135,8 @@ class NovaCanvasTool(QuantConnection, BaseTool):
     """Generate and edit images with Amazon Nova Canvas through Quant AI.
 
     Setup:
+        The LangChain extra holds the tool; it reads the same variables as ``ChatQuant``:
+
         ```bash
         pip install "quant-ai[langchain]"
         export QUANT_API_KEY="qc_..."
@@ -248,13 +244,8 @@ class NovaCanvasTool(QuantConnection, BaseTool):
         **kwargs: Any,
     ) -> tuple[str | list[str | dict[str, Any]], list[GeneratedImage]]:
         request = self._request(kwargs)
-        try:
+        with langchain_errors():
             response = self.quant_client.generate_image(request)
-        except QuantError as exc:
-            mapped = to_langchain_error(exc)
-            if mapped is exc:
-                raise
-            raise mapped from exc
         return self._output(request, response, self._save(list(response.images)))
 
     async def _arun(
@@ -263,12 +254,7 @@ class NovaCanvasTool(QuantConnection, BaseTool):
         **kwargs: Any,
     ) -> tuple[str | list[str | dict[str, Any]], list[GeneratedImage]]:
         request = await asyncio.to_thread(self._request, kwargs)
-        try:
+        with langchain_errors():
             response = await self.quant_client.agenerate_image(request)
-        except QuantError as exc:
-            mapped = to_langchain_error(exc)
-            if mapped is exc:
-                raise
-            raise mapped from exc
         paths = await asyncio.to_thread(self._save, list(response.images))
         return self._output(request, response, paths)

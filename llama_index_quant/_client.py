@@ -1,21 +1,21 @@
 """The lazily created :class:`quant_ai.QuantClient` shared by the LlamaIndex classes.
 
-The LangChain classes mix in the same arguments under the same names
-(``langchain_quant._client.QuantConnection``); the rules behind them live in
-:mod:`quant_ai.arguments`.
+``langchain_quant`` takes the same arguments; both follow :mod:`quant_ai.arguments`.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import BaseModel, Field, PrivateAttr, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, model_validator
 
 from quant_ai import QuantClient
 from quant_ai.arguments import (
-    check_arguments,
-    constructor_error,
+    check_constructor,
+    client_from_settings,
+    key_free_init,
     rename_deprecated,
     resolve_timeout,
 )
@@ -100,28 +100,19 @@ class QuantClientMixin(BaseModel):
             renamed = rename_deprecated(type(self).__name__, kwargs)
             async_http_client = async_http_client or renamed.pop("async_http_client")
             kwargs = renamed
-        try:
-            super().__init__(*args, **kwargs)
-        except ValidationError as exc:
-            error = constructor_error(exc, kwargs)
-        else:
-            self._init_client(client, http_client, async_http_client)
-            return
-        raise error  # outside the handler: no cause or context holds the arguments
+        key_free_init(partial(super().__init__, *args, **kwargs), kwargs)
+        self._init_client(client, http_client, async_http_client)
 
     @model_validator(mode="before")
     @classmethod
     def _check_arguments(cls, values: Any) -> Any:
         """Refuse unknown arguments (or pass chat wire fields on)."""
-        if not isinstance(values, dict):
-            return values
-        names = set(_INIT_ONLY)
-        for name, info in cls.model_fields.items():
-            names.add(name)
-            if info.alias:
-                names.add(info.alias)
-        return check_arguments(
-            cls.__name__, values, names, pass_on_into=cls._wire_extras_into, wire_names=False
+        return check_constructor(
+            cls,
+            values,
+            extra_names=_INIT_ONLY,
+            pass_on_into=cls._wire_extras_into,
+            wire_names=False,
         )
 
     def _init_client(
@@ -139,16 +130,8 @@ class QuantClientMixin(BaseModel):
     def client(self) -> QuantClient:
         """The :class:`~quant_ai.QuantClient` (created on first use, then reused)."""
         if self._client is None:
-            self._client = QuantClient(
-                api_key=self.api_key,
-                organization=self.organization,
-                base_url=self.base_url,
-                timeout=self._timeout(),
-                max_retries=self.max_retries,
-                http_client=self._http_client,
-                async_http_client=self._async_http_client,
-                default_headers=self.default_headers,
-                allow_insecure_http=self.allow_insecure_http,
+            self._client = client_from_settings(
+                self, http_client=self._http_client, async_http_client=self._async_http_client
             )
         return self._client
 

@@ -85,13 +85,10 @@ class QuantEmbedding(QuantClientMixin, BaseEmbedding):
     # ------------------------------------------------------------------ helpers
 
     def _options(self) -> dict[str, Any]:
-        return {
-            "model": self.model_name,
-            "dimensions": self.dimensions,
-            "normalize": self.normalize,
-            "batch_size": self.embed_batch_size,
-            "max_concurrency": self.max_concurrency,
+        same = {
+            name: getattr(self, name) for name in ("dimensions", "normalize", "max_concurrency")
         }
+        return {"model": self.model_name, "batch_size": self.embed_batch_size, **same}
 
     def _embed(self, texts: Sequence[str]) -> list[Embedding]:
         return self.client.embed_many(texts, **self._options())

@@ -5,8 +5,9 @@
 # runtime annotations of these methods.
 
 import base64
+import inspect
 import threading
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -34,6 +35,27 @@ from ._client import QuantClientMixin
 __all__ = ["NovaCanvasToolSpec", "Style"]
 
 ToolResult = list[TextBlock | ImageBlock]
+
+_TOOLS: dict[str, tuple[TaskType, str]] = {
+    "generate_image": ("TEXT_IMAGE", "Generated"),
+    "generate_image_with_colors": ("COLOR_GUIDED_GENERATION", "Generated"),
+    "create_image_variation": ("IMAGE_VARIATION", "Created"),
+    "inpaint_image": ("INPAINTING", "Edited into"),
+    "outpaint_image": ("OUTPAINTING", "Edited into"),
+    "remove_background": ("BACKGROUND_REMOVAL", "Made"),
+}
+"""Each tool's Nova Canvas task and the verb of its summary."""
+
+
+def _async_twin(tool: str) -> Callable[..., Awaitable[ToolResult]]:
+    """The async twin of a tool: the same arguments, bound to the sync tool's signature."""
+
+    async def twin(self: "NovaCanvasToolSpec", *args: Any, **kwargs: Any) -> ToolResult:
+        return await self._acall(tool, args, kwargs)
+
+    twin.__name__ = twin.__qualname__ = f"a{tool}"
+    twin.__doc__ = f"Async twin of :meth:`{tool}` (same arguments)."
+    return twin
 
 
 class NovaCanvasConnection(QuantClientMixin):
@@ -223,10 +245,29 @@ class NovaCanvasToolSpec(BaseToolSpec):
             parts.append(f"seed {config.seed}")
         return ", ".join(parts)
 
-    def _request(self, task: TaskType, **arguments: Any) -> ImageGenerationRequest:
-        """The core's Nova Canvas request for a task (tool defaults resolved)."""
-        values = {name: _v(value) for name, value in arguments.items()}
-        return image_request(task, model_id=self.model_id, **values)
+    def _build(self, tool: str, arguments: dict[str, Any]) -> tuple[str, ImageGenerationRequest]:
+        """The summary verb and the core's request for a tool's arguments.
+
+        Image references (names of earlier images, data URLs, allowed files) are resolved
+        here; everything else goes to :func:`quant_ai.images.image_request` as it is.
+        """
+        task, verb = _TOOLS[tool]
+        values = {name: _v(value) for name, value in arguments.items() if name != "self"}
+        references: list[str] = list(values.pop("images", None) or [])
+        for name in ("image", "reference_image"):
+            reference = values.pop(name, None)
+            if reference:
+                references = [reference]
+        if "mode" in values:
+            values["outpainting_mode"] = values.pop("mode")
+        images = [self._image_data(reference) for reference in references]
+        return verb, image_request(task, images=images, model_id=self.model_id, **values)
+
+    def _bound(self, tool: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """An async twin's arguments bound to its sync tool's signature (defaults included)."""
+        bound = inspect.signature(getattr(self, tool)).bind(*args, **kwargs)
+        bound.apply_defaults()
+        return dict(bound.arguments)
 
     def _run(self, what: str, request: ImageGenerationRequest) -> ToolResult:
         return self._result(what, self.client.generate_image(request), self._details(request))
@@ -235,100 +276,8 @@ class NovaCanvasToolSpec(BaseToolSpec):
         response = await self.client.agenerate_image(request)
         return self._result(what, response, self._details(request))
 
-    # ------------------------------------------------------------------ request builders
-
-    def _text_image(
-        self,
-        prompt: str,
-        negative_prompt: str | None,
-        style: Style | None,
-        width: int,
-        height: int,
-        quality: Quality,
-        cfg_scale: float,
-        seed: int,
-        number_of_images: int,
-    ) -> ImageGenerationRequest:
-        return self._request(
-            "TEXT_IMAGE",
-            prompt=prompt,
-            negative_prompt=negative_prompt,
-            style=style,
-            width=width,
-            height=height,
-            quality=quality,
-            cfg_scale=cfg_scale,
-            seed=seed,
-            number_of_images=number_of_images,
-        )
-
-    def _colors(
-        self,
-        prompt: str,
-        colors: list[str],
-        reference_image: str | None,
-        negative_prompt: str | None,
-        width: int,
-        height: int,
-        seed: int,
-        number_of_images: int,
-    ) -> ImageGenerationRequest:
-        ref = _v(reference_image)
-        return self._request(
-            "COLOR_GUIDED_GENERATION",
-            prompt=prompt,
-            colors=list(colors),
-            images=[self._image_data(ref)] if ref else [],
-            negative_prompt=negative_prompt,
-            width=width,
-            height=height,
-            seed=seed,
-            number_of_images=number_of_images,
-        )
-
-    def _variation(
-        self,
-        images: list[str],
-        prompt: str | None,
-        similarity_strength: float,
-        seed: int,
-        number_of_images: int,
-    ) -> ImageGenerationRequest:
-        return self._request(
-            "IMAGE_VARIATION",
-            images=[self._image_data(i) for i in images],
-            prompt=prompt,
-            similarity_strength=similarity_strength,
-            seed=seed,
-            number_of_images=number_of_images,
-        )
-
-    def _inpaint(
-        self, image: str, prompt: str, mask_prompt: str, negative_prompt: str | None, seed: int
-    ) -> ImageGenerationRequest:
-        return self._request(
-            "INPAINTING",
-            images=[self._image_data(image)],
-            prompt=prompt,
-            mask_prompt=mask_prompt,
-            negative_prompt=negative_prompt,
-            seed=seed,
-        )
-
-    def _outpaint(
-        self, image: str, prompt: str, mask_prompt: str, mode: str, seed: int
-    ) -> ImageGenerationRequest:
-        return self._request(
-            "OUTPAINTING",
-            images=[self._image_data(image)],
-            prompt=prompt,
-            mask_prompt=mask_prompt,
-            outpainting_mode=mode,
-            seed=seed,
-        )
-
-    def _background(self, image: str) -> ImageGenerationRequest:
-        return self._request("BACKGROUND_REMOVAL", images=[self._image_data(image)])
+    async def _acall(self, tool: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> ToolResult:
+        return await self._arun(*self._build(tool, self._bound(tool, args, kwargs)))
 
     # ------------------------------------------------------------------ tools
 
@@ -357,44 +306,9 @@ class NovaCanvasToolSpec(BaseToolSpec):
             seed: Seed for reproducible images.
             number_of_images: How many images to make.
         """
-        request = self._text_image(
-            prompt,
-            negative_prompt,
-            style,
-            width,
-            height,
-            quality,
-            cfg_scale,
-            seed,
-            number_of_images,
-        )
-        return self._run("Generated", request)
+        return self._run(*self._build("generate_image", locals()))
 
-    async def agenerate_image(
-        self,
-        prompt: str,
-        negative_prompt: str | None = Field(default=None),
-        style: Style | None = Field(default=None),
-        width: int = Field(default=1024, ge=320, le=4096),
-        height: int = Field(default=1024, ge=320, le=4096),
-        quality: Quality = Field(default="standard"),
-        cfg_scale: float = Field(default=6.5, ge=1.1, le=10.0),
-        seed: int = Field(default=0, ge=0, le=2147483646),
-        number_of_images: int = Field(default=1, ge=1, le=5),
-    ) -> ToolResult:
-        """Async twin of :meth:`generate_image`."""
-        request = self._text_image(
-            prompt,
-            negative_prompt,
-            style,
-            width,
-            height,
-            quality,
-            cfg_scale,
-            seed,
-            number_of_images,
-        )
-        return await self._arun("Generated", request)
+    # the tools below take earlier images by reference (see load_image)
 
     def generate_image_with_colors(
         self,
@@ -419,41 +333,7 @@ class NovaCanvasToolSpec(BaseToolSpec):
             seed: Seed for reproducible images.
             number_of_images: How many images to make.
         """
-        request = self._colors(
-            prompt,
-            colors,
-            reference_image,
-            negative_prompt,
-            width,
-            height,
-            seed,
-            number_of_images,
-        )
-        return self._run("Generated", request)
-
-    async def agenerate_image_with_colors(
-        self,
-        prompt: str,
-        colors: list[str],
-        reference_image: str | None = Field(default=None),
-        negative_prompt: str | None = Field(default=None),
-        width: int = Field(default=1024, ge=320, le=4096),
-        height: int = Field(default=1024, ge=320, le=4096),
-        seed: int = Field(default=0, ge=0, le=2147483646),
-        number_of_images: int = Field(default=1, ge=1, le=5),
-    ) -> ToolResult:
-        """Async twin of :meth:`generate_image_with_colors`."""
-        request = self._colors(
-            prompt,
-            colors,
-            reference_image,
-            negative_prompt,
-            width,
-            height,
-            seed,
-            number_of_images,
-        )
-        return await self._arun("Generated", request)
+        return self._run(*self._build("generate_image_with_colors", locals()))
 
     def create_image_variation(
         self,
@@ -472,20 +352,7 @@ class NovaCanvasToolSpec(BaseToolSpec):
             seed: Seed for reproducible images.
             number_of_images: How many images to make.
         """
-        request = self._variation(images, prompt, similarity_strength, seed, number_of_images)
-        return self._run("Created", request)
-
-    async def acreate_image_variation(
-        self,
-        images: list[str],
-        prompt: str | None = Field(default=None),
-        similarity_strength: float = Field(default=0.7, ge=0.2, le=1.0),
-        seed: int = Field(default=0, ge=0, le=2147483646),
-        number_of_images: int = Field(default=1, ge=1, le=5),
-    ) -> ToolResult:
-        """Async twin of :meth:`create_image_variation`."""
-        request = self._variation(images, prompt, similarity_strength, seed, number_of_images)
-        return await self._arun("Created", request)
+        return self._run(*self._build("create_image_variation", locals()))
 
     def inpaint_image(
         self,
@@ -504,20 +371,7 @@ class NovaCanvasToolSpec(BaseToolSpec):
             negative_prompt: What the edit must not show.
             seed: Seed for reproducible images.
         """
-        request = self._inpaint(image, prompt, mask_prompt, negative_prompt, seed)
-        return self._run("Edited into", request)
-
-    async def ainpaint_image(
-        self,
-        image: str,
-        prompt: str,
-        mask_prompt: str,
-        negative_prompt: str | None = Field(default=None),
-        seed: int = Field(default=0, ge=0, le=2147483646),
-    ) -> ToolResult:
-        """Async twin of :meth:`inpaint_image`."""
-        request = self._inpaint(image, prompt, mask_prompt, negative_prompt, seed)
-        return await self._arun("Edited into", request)
+        return self._run(*self._build("inpaint_image", locals()))
 
     def outpaint_image(
         self,
@@ -536,20 +390,7 @@ class NovaCanvasToolSpec(BaseToolSpec):
             mode: PRECISE keeps the masked area exactly; DEFAULT blends it.
             seed: Seed for reproducible images.
         """
-        request = self._outpaint(image, prompt, mask_prompt, mode, seed)
-        return self._run("Edited into", request)
-
-    async def aoutpaint_image(
-        self,
-        image: str,
-        prompt: str,
-        mask_prompt: str,
-        mode: OutpaintingMode = Field(default="DEFAULT"),
-        seed: int = Field(default=0, ge=0, le=2147483646),
-    ) -> ToolResult:
-        """Async twin of :meth:`outpaint_image`."""
-        request = self._outpaint(image, prompt, mask_prompt, mode, seed)
-        return await self._arun("Edited into", request)
+        return self._run(*self._build("outpaint_image", locals()))
 
     def remove_background(self, image: str) -> ToolResult:
         """Remove the background of an earlier image (transparent PNG), with Nova Canvas.
@@ -557,8 +398,12 @@ class NovaCanvasToolSpec(BaseToolSpec):
         Args:
             image: Name of the earlier image.
         """
-        return self._run("Made", self._background(image))
+        return self._run(*self._build("remove_background", locals()))
 
-    async def aremove_background(self, image: str) -> ToolResult:
-        """Async twin of :meth:`remove_background`."""
-        return await self._arun("Made", self._background(image))
+    # the async twins: LlamaIndex reads each tool's schema from its sync function
+    agenerate_image = _async_twin("generate_image")
+    agenerate_image_with_colors = _async_twin("generate_image_with_colors")
+    acreate_image_variation = _async_twin("create_image_variation")
+    ainpaint_image = _async_twin("inpaint_image")
+    aoutpaint_image = _async_twin("outpaint_image")
+    aremove_background = _async_twin("remove_background")

@@ -17,15 +17,16 @@ import difflib
 import re
 import sys
 import warnings
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import PurePath
 from typing import Any
 
 import httpx
-from pydantic import SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ._transport import DEFAULT_TIMEOUT
+from .client import QuantClient
 from .errors import QuantError, QuantValidationError
 from .types import ChatRequest
 
@@ -34,9 +35,13 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "DEPRECATED_ARGUMENTS",
     "REDACTED",
+    "argument_names",
     "chat_wire_field",
     "check_arguments",
+    "check_constructor",
+    "client_from_settings",
     "constructor_error",
+    "key_free_init",
     "nearest_name",
     "rename_deprecated",
     "resolve_timeout",
@@ -245,6 +250,89 @@ def check_arguments(
         extra[key] = values[name]
     out[pass_on_into] = extra
     return out
+
+
+def argument_names(model: type[BaseModel], extra: Iterable[str] = ()) -> set[str]:
+    """Every name a pydantic class's constructor takes: fields, their aliases, and ``extra``."""
+    names = set(extra)
+    for name, info in model.model_fields.items():
+        names.add(name)
+        if info.alias:
+            names.add(info.alias)
+    return names - set(DEPRECATED_ARGUMENTS)
+
+
+def check_constructor(
+    model: type[BaseModel],
+    values: Any,
+    *,
+    extra_names: Iterable[str] = (),
+    pass_on_into: str | None = None,
+    wire_names: bool = True,
+) -> Any:
+    """The whole argument check of an adapter class (for a ``mode="before"`` validator).
+
+    Old names are renamed (with a ``DeprecationWarning``), then :func:`check_arguments` runs
+    against :func:`argument_names` of ``model`` (plus ``extra_names``, init-only arguments).
+    Values that are no mapping (a model instance being revalidated) pass unchanged.
+    """
+    if not isinstance(values, dict):
+        return values
+    values = rename_deprecated(model.__name__, values)
+    return check_arguments(
+        model.__name__,
+        values,
+        argument_names(model, extra_names),
+        pass_on_into=pass_on_into,
+        wire_names=wire_names,
+    )
+
+
+def key_free_init(init: Callable[[], None], arguments: Mapping[str, Any]) -> None:
+    """Run a pydantic constructor; raise its validation error without the key.
+
+    Args:
+        init: The constructor call (``functools.partial(super().__init__, **kwargs)``).
+        arguments: The constructor arguments (to find the secrets to remove).
+
+    Raises:
+        QuantError | ValidationError: :func:`constructor_error` of the error, raised outside
+            the handler so that no cause or context holds the arguments.
+    """
+    try:
+        init()
+    except ValidationError as exc:
+        error = constructor_error(exc, arguments)
+    else:
+        return
+    raise error
+
+
+def client_from_settings(
+    settings: Any,
+    *,
+    http_client: httpx.Client | None = None,
+    async_http_client: httpx.AsyncClient | None = None,
+) -> QuantClient:
+    """A :class:`~quant_ai.QuantClient` from an object holding the connection arguments.
+
+    ``settings`` has the attributes ``api_key``, ``organization``, ``base_url``, ``timeout``,
+    ``connect_timeout``, ``max_retries``, ``default_headers`` and ``allow_insecure_http``
+    (a missing one takes the client's default).
+    """
+    return QuantClient(
+        api_key=getattr(settings, "api_key", None),
+        organization=getattr(settings, "organization", None),
+        base_url=getattr(settings, "base_url", None),
+        timeout=resolve_timeout(
+            getattr(settings, "timeout", None), getattr(settings, "connect_timeout", None)
+        ),
+        max_retries=getattr(settings, "max_retries", 2),
+        http_client=http_client,
+        async_http_client=async_http_client,
+        default_headers=getattr(settings, "default_headers", None),
+        allow_insecure_http=getattr(settings, "allow_insecure_http", False),
+    )
 
 
 def _wire_name(field: str) -> str:
