@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import uuid
-import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, ClassVar, Literal, TypeVar, cast
 
 from langchain_core.callbacks import (
     AsyncCallbackManager,
@@ -38,7 +37,7 @@ from langchain_core.runnables import (
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from langchain_quant._client import QuantConnection
 from langchain_quant._convert import (
@@ -134,7 +133,7 @@ class ChatQuant(QuantConnection, BaseChatModel):
         timeout (float | httpx.Timeout | None): Request timeout (core default: 10 s connect,
             120 s read).
         max_retries (int): Retries of 408/409/429/5xx and connection errors (0 disables).
-        http_client / http_async_client: Your own ``httpx`` clients (proxies, TLS...).
+        http_client / async_http_client: Your own ``httpx`` clients (proxies, TLS...).
         client (quant_ai.QuantClient | None): A shared core client; overrides the above.
         streaming (bool): Route ``invoke`` through the stream endpoint.
         stream_usage (bool): Put token usage on the final streamed chunk (default True).
@@ -336,6 +335,8 @@ class ChatQuant(QuantConnection, BaseChatModel):
     """Put token usage on the final streamed chunk."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other wire fields of the chat request, sent as given."""
+    _wire_extras_into: ClassVar[str | None] = "model_kwargs"
+    """Unknown init arguments that are chat wire fields land here (others are refused)."""
     durable: bool = False
     """Run every call as a durable execution (``async: true``), polling until it completes
     and running client tools locally. Per call: ``invoke(..., durable=True)``."""
@@ -349,32 +350,6 @@ class ChatQuant(QuantConnection, BaseChatModel):
     _local_tools: dict[str, BaseTool] = PrivateAttr(default_factory=dict)
     _tool_kwargs: dict[str, Any] = PrivateAttr(default_factory=dict)
     _stream_runs: dict[str, RunnableConfig] = PrivateAttr(default_factory=dict)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _build_extra(cls, values: Any) -> Any:
-        """Move unknown init kwargs into ``model_kwargs`` (with a warning)."""
-        if not isinstance(values, dict):
-            return values
-        known: set[str] = set()
-        for name, info in cls.model_fields.items():
-            known.add(name)
-            if info.alias:
-                known.add(info.alias)
-        extra = {k: v for k, v in values.items() if k not in known}
-        if not extra:
-            return values
-        values = {k: v for k, v in values.items() if k in known}
-        model_kwargs = dict(values.get("model_kwargs") or {})
-        for key, value in extra.items():
-            warnings.warn(
-                f"{key} is not a ChatQuant field; it is sent as a wire field via model_kwargs",
-                UserWarning,
-                stacklevel=4,
-            )
-            model_kwargs[key] = value
-        values["model_kwargs"] = model_kwargs
-        return values
 
     # ------------------------------------------------------------------ identity
 

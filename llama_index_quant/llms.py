@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import AsyncGenerator, Generator, Sequence
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 import httpx
 import llama_index.core.instrumentation as instrument
@@ -366,6 +366,8 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra ChatRequest fields sent with every call."
     )
+    _wire_extras_into: ClassVar[str | None] = "additional_kwargs"
+    """Unknown init arguments that are chat wire fields land here (others are refused)."""
     durable: bool = Field(
         default=False,
         description="Run every chat as a durable execution (async: true): poll until it "

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import logging
+import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -20,6 +31,15 @@ from ._config import ClientConfig, encode_path_segment
 from ._ratelimit import RateLimiter, TokenBucket
 from ._transport import IMAGE_TIMEOUT, Transport
 from ._usage import UsageTotals
+from .embeddings import (
+    DEFAULT_MAX_CONCURRENCY,
+    MAX_BATCH_SIZE,
+    BatchPlan,
+    assemble_vectors,
+    check_batching,
+    check_dimensions,
+    plan_batches,
+)
 from .errors import (
     QuantAPIError,
     QuantConfigurationError,
@@ -29,7 +49,9 @@ from .errors import (
     QuantNotFoundError,
     QuantValidationError,
 )
+from .images import image_request
 from .types import (
+    DEFAULT_EMBEDDINGS_MODEL,
     CallbackRequest,
     CallbackResponse,
     ChatAccepted,
@@ -38,13 +60,11 @@ from .types import (
     EmbeddingsRequest,
     EmbeddingsResponse,
     ExecutionStatus,
-    ImageGenerationConfig,
     ImageGenerationRequest,
     ImageGenerationResponse,
     ModelInfo,
     ModelList,
     PendingTool,
-    TextToImageParams,
     ToolResultItem,
 )
 
@@ -521,6 +541,110 @@ class QuantClient:
         self.usage.record(result.usage)
         return result
 
+    def _embed_plan(
+        self,
+        texts: Sequence[str],
+        model: str | None,
+        dimensions: int | None,
+        batch_size: int,
+        max_concurrency: int,
+    ) -> tuple[BatchPlan, dict[str, Any]]:
+        if isinstance(texts, str):
+            raise QuantValidationError(
+                "texts: give a list of texts (embed() takes a single text)", field="texts"
+            )
+        check_batching(batch_size, max_concurrency)
+        check_dimensions(model, dimensions)
+        options: dict[str, Any] = {"model_id": model or DEFAULT_EMBEDDINGS_MODEL}
+        if dimensions is not None:
+            options["dimensions"] = dimensions
+        return plan_batches(texts, batch_size), options
+
+    def embed_many(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str | None = None,
+        dimensions: int | None = None,
+        normalize: bool | None = None,
+        batch_size: int = MAX_BATCH_SIZE,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    ) -> list[list[float]]:
+        """Embed any number of texts: one vector per text, in input order.
+
+        Texts go in requests of at most ``batch_size`` (the API takes 100), up to
+        ``max_concurrency`` requests at once on a small thread pool (this client's connection
+        pool is shared by the threads). Blank texts are not sent: they get a zero vector of the
+        call's vector size (see :mod:`quant_ai.embeddings`). Every argument is checked before
+        the first request. When a request fails, the requests not yet started are not sent and
+        the error of the first failed batch (in input order) is raised.
+
+        Args:
+            texts: The texts.
+            model: The embeddings model (default ``amazon.titan-embed-text-v2:0``).
+            dimensions: Vector size (the model's default when unset).
+            normalize: Unit-length vectors (the service's default is True).
+            batch_size: Texts per request, 1 to 100.
+            max_concurrency: Requests in flight at once (1: one after the other).
+
+        Returns:
+            The vectors.
+
+        Raises:
+            QuantValidationError: For bad input, before anything is sent.
+            QuantAPIError: For an error answer (the others' results are dropped).
+        """
+        plan, options = self._embed_plan(texts, model, dimensions, batch_size, max_concurrency)
+        if normalize is not None:
+            options["normalize"] = normalize
+        groups = plan.texts(texts)
+
+        def one(group: list[str]) -> EmbeddingsResponse:
+            return self.embed(group, **options)
+
+        if len(groups) <= 1 or max_concurrency == 1:
+            responses = [one(group) for group in groups]
+        else:
+            responses = _run_in_threads(one, groups, max_concurrency)
+        return assemble_vectors(plan, responses, model=options["model_id"], dimensions=dimensions)
+
+    async def aembed_many(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str | None = None,
+        dimensions: int | None = None,
+        normalize: bool | None = None,
+        batch_size: int = MAX_BATCH_SIZE,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    ) -> list[list[float]]:
+        """Async twin of :meth:`embed_many`: asyncio tasks under a semaphore, no threads.
+
+        When a request fails, the other requests are cancelled and the error of the first
+        failed batch (in input order) is raised.
+        """
+        plan, options = self._embed_plan(texts, model, dimensions, batch_size, max_concurrency)
+        if normalize is not None:
+            options["normalize"] = normalize
+        groups = plan.texts(texts)
+        semaphore = asyncio.Semaphore(max_concurrency)
+
+        failed = False
+
+        async def one(group: list[str]) -> EmbeddingsResponse:
+            nonlocal failed
+            async with semaphore:
+                if failed:  # a batch failed while this one waited: do not send it
+                    raise asyncio.CancelledError
+                try:
+                    return await self.aembed(group, **options)
+                except BaseException:
+                    failed = True
+                    raise
+
+        responses = await _gather_or_cancel([one(group) for group in groups])
+        return assemble_vectors(plan, responses, model=options["model_id"], dimensions=dimensions)
+
     # ------------------------------------------------------------------ images
 
     @staticmethod
@@ -574,22 +698,19 @@ class QuantClient:
         model_id: str | None = None,
         region: str | None = None,
     ) -> ImageGenerationRequest:
-        """Build a ``TEXT_IMAGE`` request from plain arguments."""
-        config = ImageGenerationConfig(
+        """Build a ``TEXT_IMAGE`` request (see :func:`quant_ai.images.image_request`)."""
+        return image_request(
+            "TEXT_IMAGE",
+            prompt=prompt,
+            negative_prompt=negative_text,
+            style=style,
             width=width,
             height=height,
             quality=quality,
             cfg_scale=cfg_scale,
             seed=seed,
             number_of_images=number_of_images,
-        )
-        return ImageGenerationRequest(
-            task_type="TEXT_IMAGE",
             model_id=model_id,
-            text_to_image_params=TextToImageParams(
-                text=prompt, negative_text=negative_text, style=style
-            ),
-            image_generation_config=config if config.to_wire() else None,
             region=region,
         )
 
@@ -768,6 +889,72 @@ class QuantClient:
     async def aget_model(self, model_id: str) -> ModelInfo:
         """Async twin of :meth:`get_model`."""
         return _parse(ModelInfo, await self.transport.arequest("GET", self._model_url(model_id)))
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _run_in_threads(call: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
+    """``call`` on every item, ``workers`` at a time, results in order; stop at a failure.
+
+    On a failure, the calls not started are cancelled, the running ones are waited for, and the
+    error of the first failed item (in order) is raised.
+    """
+    failed = threading.Event()
+
+    def guarded(item: T) -> R:
+        if failed.is_set():  # an earlier item failed while this one was queued
+            raise _Skipped
+        try:
+            return call(item)
+        except BaseException:
+            failed.set()
+            raise
+
+    pool = ThreadPoolExecutor(
+        max_workers=min(workers, len(items)), thread_name_prefix="quant-ai-embed"
+    )
+    try:
+        futures = [pool.submit(guarded, item) for item in items]
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        if any(f.exception() is not None for f in done):
+            for future in futures:
+                future.cancel()
+            wait(futures)
+            for future in futures:
+                error = None if future.cancelled() else future.exception()
+                if error is not None and not isinstance(error, _Skipped):
+                    raise error
+        return [future.result() for future in futures]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Skipped(Exception):
+    """An item not run because an earlier one failed."""
+
+
+async def _gather_or_cancel(calls: Sequence[Coroutine[Any, Any, R]]) -> list[R]:
+    """Run coroutines as tasks, results in order; at the first failure cancel the others."""
+    tasks = [asyncio.ensure_future(call) for call in calls]
+    if not tasks:
+        return []
+    try:
+        _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    if pending:
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+    return [task.result() for task in tasks]
 
 
 def _response_events(response: httpx.Response) -> list[StreamEvent]:
