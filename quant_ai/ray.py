@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
+from ._ratelimit import TokenBucket
 from .client import QuantClient
 from .embeddings import DEFAULT_MAX_CONCURRENCY, MAX_BATCH_SIZE
 
@@ -74,10 +75,8 @@ def _ray() -> Any:
 class _LimiterActor:
     """The actor behind :class:`RayRateLimiter`: the core's in-process limiter, served."""
 
-    def __init__(self, max_requests_per_second: float, burst: int | None) -> None:
-        from .ratelimit import TokenBucket
-
-        self._bucket = TokenBucket(max_requests_per_second, burst)
+    def __init__(self, max_requests_per_second: float, burst: int) -> None:
+        self._bucket = TokenBucket(max_requests_per_second, burst=burst)
 
     def acquire(self) -> float:
         return self._bucket.acquire()
@@ -89,8 +88,8 @@ class _LimiterActor:
 class RayRateLimiter:
     """A :class:`~quant_ai.RateLimiter` shared by every process of a Ray job.
 
-    The budget (a token bucket: ``max_requests_per_second``, bursts of ``burst``) lives in one
-    Ray actor; each request asks it for a slot (one small actor call) and sleeps the wait it is
+    The budget (the core's :class:`~quant_ai.TokenBucket`: ``max_requests_per_second``,
+    bursts of ``burst``) lives in one Ray actor; each request asks it for a slot (one small actor call) and sleeps the wait it is
     given in its own process. A 429 answer's ``Retry-After`` is reported to the actor, which
     then holds back every reservation, so all workers back off together.
 
@@ -102,31 +101,30 @@ class RayRateLimiter:
         handle: The limiter actor.
     """
 
-    def __init__(self, handle: ActorHandle) -> None:
-        self._handle = handle
+    def __init__(self, handle: ActorHandle[Any]) -> None:
+        self._handle: Any = handle
 
     @classmethod
     def create(
         cls,
         max_requests_per_second: float,
         *,
-        burst: int | None = None,
+        burst: int = 1,
         name: str | None = None,
     ) -> RayRateLimiter:
         """Start the limiter actor (or reuse the live one of that ``name``).
 
         Args:
             max_requests_per_second: The cap for all users of the limiter together.
-            burst: Requests allowed back to back from idle (default one second's worth).
+            burst: Requests allowed back to back after an idle time (default 1: evenly
+                spaced requests).
             name: A name to find it by from other drivers (:meth:`get`); by default the
                 actor is anonymous and lives as long as the handle is referenced.
 
         Raises:
-            QuantValidationError: For a rate that is not positive or a burst below 1.
+            QuantConfigurationError: For a rate that is not positive or a burst below 1.
         """
-        from .ratelimit import TokenBucket
-
-        TokenBucket(max_requests_per_second, burst)  # the same checks, before any actor
+        TokenBucket(max_requests_per_second, burst=burst)  # the same checks, before any actor
         ray = _ray()
         actor = ray.remote(num_cpus=0)(_LimiterActor)
         if name is not None:
@@ -323,7 +321,7 @@ def _datasink_base() -> type:
         from ray.data import Datasink
     except ImportError:  # pragma: no cover - the extra is missing
         return object
-    return Datasink  # type: ignore[no-any-return]
+    return Datasink
 
 
 class QuantCollectionDatasink(_Connected, _datasink_base()):  # type: ignore[misc]
@@ -446,7 +444,8 @@ class QuantCollectionDatasink(_Connected, _datasink_base()):  # type: ignore[mis
             if not warned:
                 self._warn_unsent(accessor.to_arrow().column_names)
                 warned = True
-            documents.extend(self._document(row) for row in accessor.iter_rows(True))
+            rows: Iterable[Mapping[str, Any]] = accessor.iter_rows(True)
+            documents.extend(self._document(row) for row in rows)
         if documents:
             self.client.vector_db.upload_documents(collection, documents)
         return len(documents)
