@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import json
 import logging
-import threading
 import time
-from collections.abc import (
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Coroutine,
-    Iterator,
-    Mapping,
-    Sequence,
-)
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -34,10 +23,12 @@ from .embeddings import (
     DEFAULT_MAX_CONCURRENCY,
     MAX_BATCH_SIZE,
     BatchPlan,
+    asend_batches,
     assemble_vectors,
     check_batching,
     check_dimensions,
     plan_batches,
+    send_batches,
 )
 from .errors import (
     QuantAPIError,
@@ -556,15 +547,9 @@ class QuantClient:
         plan, options = self._embed_plan(texts, model, dimensions, batch_size, max_concurrency)
         if normalize is not None:
             options["normalize"] = normalize
-        groups = plan.texts(texts)
-
-        def one(group: list[str]) -> EmbeddingsResponse:
-            return self.embed(group, **options)
-
-        if len(groups) <= 1 or max_concurrency == 1:
-            responses = [one(group) for group in groups]
-        else:
-            responses = _run_in_threads(one, groups, max_concurrency)
+        responses = send_batches(
+            lambda group: self.embed(group, **options), plan.texts(texts), max_concurrency
+        )
         return assemble_vectors(plan, responses, model=options["model_id"], dimensions=dimensions)
 
     async def aembed_many(
@@ -585,23 +570,9 @@ class QuantClient:
         plan, options = self._embed_plan(texts, model, dimensions, batch_size, max_concurrency)
         if normalize is not None:
             options["normalize"] = normalize
-        groups = plan.texts(texts)
-        semaphore = asyncio.Semaphore(max_concurrency)
-
-        failed = False
-
-        async def one(group: list[str]) -> EmbeddingsResponse:
-            nonlocal failed
-            async with semaphore:
-                if failed:  # a batch failed while this one waited: do not send it
-                    raise asyncio.CancelledError
-                try:
-                    return await self.aembed(group, **options)
-                except BaseException:
-                    failed = True
-                    raise
-
-        responses = await _gather_or_cancel([one(group) for group in groups])
+        responses = await asend_batches(
+            lambda group: self.aembed(group, **options), plan.texts(texts), max_concurrency
+        )
         return assemble_vectors(plan, responses, model=options["model_id"], dimensions=dimensions)
 
     # ------------------------------------------------------------------ images
@@ -848,72 +819,6 @@ class QuantClient:
     async def aget_model(self, model_id: str) -> ModelInfo:
         """Async twin of :meth:`get_model`."""
         return _parse(ModelInfo, await self.transport.arequest("GET", self._model_url(model_id)))
-
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-def _run_in_threads(call: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
-    """``call`` on every item, ``workers`` at a time, results in order; stop at a failure.
-
-    On a failure, the calls not started are cancelled, the running ones are waited for, and the
-    error of the first failed item (in order) is raised.
-    """
-    failed = threading.Event()
-
-    def guarded(item: T) -> R:
-        if failed.is_set():  # an earlier item failed while this one was queued
-            raise _Skipped
-        try:
-            return call(item)
-        except BaseException:
-            failed.set()
-            raise
-
-    pool = ThreadPoolExecutor(
-        max_workers=min(workers, len(items)), thread_name_prefix="quant-ai-embed"
-    )
-    try:
-        futures = [pool.submit(guarded, item) for item in items]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        if any(f.exception() is not None for f in done):
-            for future in futures:
-                future.cancel()
-            wait(futures)
-            for future in futures:
-                error = None if future.cancelled() else future.exception()
-                if error is not None and not isinstance(error, _Skipped):
-                    raise error
-        return [future.result() for future in futures]
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-class _Skipped(Exception):
-    """An item not run because an earlier one failed."""
-
-
-async def _gather_or_cancel(calls: Sequence[Coroutine[Any, Any, R]]) -> list[R]:
-    """Run coroutines as tasks, results in order; at the first failure cancel the others."""
-    tasks = [asyncio.ensure_future(call) for call in calls]
-    if not tasks:
-        return []
-    try:
-        _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
-    if pending:
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-    for task in tasks:
-        if task.done() and not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
-    return [task.result() for task in tasks]
 
 
 def _typed(items: Iterator[httpx.Response | tuple[str, str]]) -> Iterator[Frame]:
