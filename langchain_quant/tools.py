@@ -28,7 +28,9 @@ __all__ = [
 
 
 class NovaCanvasInput(BaseModel):
-    """Arguments of :class:`NovaCanvasTool`."""
+    """Arguments of :class:`NovaCanvasTool` (an unknown one is refused, not dropped)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     prompt: str | None = Field(
         default=None,
