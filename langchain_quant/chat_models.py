@@ -124,7 +124,8 @@ class ChatQuant(QuantConnection, BaseChatModel):
         guardrails (dict | None): Bedrock guardrails (``guardrailIdentifier``...).
         long_context (bool | None): Enable the 1M-token context window.
         session_id (str | None): A UUID to continue a server-side session.
-        model_kwargs (dict): Any other wire field, sent as given (camelCase).
+        model_kwargs (dict): Any other wire field, sent as given (camelCase). An unknown init
+            argument that is a chat request field lands here; any other is refused.
 
     Key init args — client params:
         api_key (SecretStr | None): Key; default ``QUANT_API_KEY``. Not needed to construct.
@@ -133,6 +134,7 @@ class ChatQuant(QuantConnection, BaseChatModel):
         timeout (float | httpx.Timeout | None): Request timeout (core default: 10 s connect,
             120 s read).
         max_retries (int): Retries of 408/409/429/5xx and connection errors (0 disables).
+        connect_timeout, default_headers, allow_insecure_http: As on ``QuantClient``.
         http_client / async_http_client: Your own ``httpx`` clients (proxies, TLS...).
         client (quant_ai.QuantClient | None): A shared core client; overrides the above.
         streaming (bool): Route ``invoke`` through the stream endpoint.
