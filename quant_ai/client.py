@@ -496,9 +496,11 @@ class QuantClient:
         texts: Sequence[str],
         model: str | None,
         dimensions: int | None,
+        normalize: bool | None,
         batch_size: int,
         max_concurrency: int,
     ) -> tuple[BatchPlan, dict[str, Any]]:
+        """Check every argument (before anything is sent); the plan and the request options."""
         if isinstance(texts, str):
             raise QuantValidationError(
                 "texts: give a list of texts (embed() takes a single text)", field="texts"
@@ -508,6 +510,8 @@ class QuantClient:
         options: dict[str, Any] = {"model_id": model or DEFAULT_EMBEDDINGS_MODEL}
         if dimensions is not None:
             options["dimensions"] = dimensions
+        if normalize is not None:
+            options["normalize"] = normalize
         return plan_batches(texts, batch_size), options
 
     def embed_many(
@@ -544,9 +548,9 @@ class QuantClient:
             QuantValidationError: For bad input, before anything is sent.
             QuantAPIError: For an error answer (the others' results are dropped).
         """
-        plan, options = self._embed_plan(texts, model, dimensions, batch_size, max_concurrency)
-        if normalize is not None:
-            options["normalize"] = normalize
+        plan, options = self._embed_plan(
+            texts, model, dimensions, normalize, batch_size, max_concurrency
+        )
         responses = send_batches(
             lambda group: self.embed(group, **options), plan.texts(texts), max_concurrency
         )
@@ -567,9 +571,9 @@ class QuantClient:
         When a request fails, the other requests are cancelled and the error of the first
         failed batch (in input order) is raised.
         """
-        plan, options = self._embed_plan(texts, model, dimensions, batch_size, max_concurrency)
-        if normalize is not None:
-            options["normalize"] = normalize
+        plan, options = self._embed_plan(
+            texts, model, dimensions, normalize, batch_size, max_concurrency
+        )
         responses = await asend_batches(
             lambda group: self.aembed(group, **options), plan.texts(texts), max_concurrency
         )
