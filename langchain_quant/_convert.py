@@ -49,10 +49,12 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from quant_ai import (
     ChatResponse,
+    ChatStreamAccumulator,
     DocumentBlock,
     ExecutionStatus,
     ImageBlock,
     Message,
+    ServerToolUpdate,
     TextBlock,
     Tool,
     ToolResultBlock,
@@ -823,13 +825,16 @@ def tool_use_chunk(use: ToolUse, index: int) -> AIMessageChunk:
 
 
 class StreamConverter:
-    """Turns the core's stream events into ``AIMessageChunk``s (stateful, no I/O).
+    """Maps the core's :class:`~quant_ai.ChatStreamAccumulator` updates to ``AIMessageChunk``s.
 
-    * ``content`` deltas become text chunks.
-    * Client tool calls become one ``tool_call_chunk`` each, with the complete JSON arguments
-      and a stable ``index`` (the API sends a tool call whole, not in pieces).
-    * Tools run by the service become ``server_tool_call`` / ``server_tool_result`` blocks.
-    * The ``done`` event becomes the last chunk, the only one with ``usage_metadata`` (when
+    The stream state lives in the accumulator (``self.state``); this class only chooses the
+    chunk of each update:
+
+    * new text becomes a text chunk;
+    * a client tool call seen for the first time becomes one ``tool_call_chunk`` with the
+      complete JSON arguments and a stable ``index`` (text, when there is some, is block 0);
+    * server-run tools become ``server_tool_call`` / ``server_tool_result`` blocks;
+    * the ``done`` event becomes the last chunk, the only one with ``usage_metadata`` (when
       ``stream_usage``), with ``model_name``, ``model_provider``, ``finish_reason``,
       ``request_id`` and ``cost_cents`` in ``response_metadata``.
     """
@@ -837,15 +842,14 @@ class StreamConverter:
     def __init__(self, requested_model: str, *, stream_usage: bool = True) -> None:
         self.requested_model = requested_model
         self.stream_usage = stream_usage
-        self.model: str | None = None
-        self.request_id: str | None = None
-        self.session_id: str | None = None
-        self.text_seen = False
-        self.tool_ids: set[str] = set()
+        self.state = ChatStreamAccumulator()
         self.tool_count = 0
         self.block_index = 0
-        self.server_ids: dict[str, str] = {}
-        self.finished = False
+
+    @property
+    def request_id(self) -> str | None:
+        """The stream's request id (from its ``start`` event)."""
+        return self.state.request_id
 
     def _server_chunk(self, blocks: list[dict[str, Any]]) -> AIMessageChunk:
         for block in blocks:
@@ -853,105 +857,61 @@ class StreamConverter:
             self.block_index += 1
         return AIMessageChunk(content=cast(list[str | dict[str, Any]], blocks))
 
-    def _tool_uses(self, uses: Iterable[ToolUse]) -> list[AIMessageChunk]:
-        chunks: list[AIMessageChunk] = []
-        for use in uses:
-            key = use.tool_use_id or f"{use.name}:{json.dumps(use.input, sort_keys=True)}"
-            if use.server_executed:
-                if key in self.server_ids.values() and use.result is None:
-                    continue
-                self.server_ids[use.name] = key
-                chunks.append(self._server_chunk(server_tool_blocks(use)))
-                continue
-            if key in self.tool_ids:
-                continue
-            self.tool_ids.add(key)
-            # text, when there is some, is content block 0: tool calls follow it
-            chunks.append(tool_use_chunk(use, self.tool_count + (1 if self.text_seen else 0)))
-            self.tool_count += 1
-        return chunks
+    def _server_blocks(self, update: ServerToolUpdate) -> list[dict[str, Any]]:
+        if update.kind == "reported" and update.use is not None:
+            return server_tool_blocks(update.use)
+        if update.kind == "start":
+            return [
+                {
+                    "type": "server_tool_call",
+                    "id": update.tool_use_id,
+                    "name": update.name,
+                    "args": dict(update.input),
+                }
+            ]
+        block: dict[str, Any] = {
+            "type": "server_tool_result",
+            "tool_call_id": update.tool_use_id,
+            "status": "success",
+        }
+        if update.result is not None:
+            block["output"] = update.result
+        return [block]
 
     def feed(self, event: Any) -> list[AIMessageChunk]:
         """Convert one event (``quant_ai`` stream event) to zero or more chunks."""
-        from quant_ai import (
-            ContentEvent,
-            DoneEvent,
-            SessionEvent,
-            StartEvent,
-            ToolCompleteEvent,
-            ToolRequestEvent,
-            ToolStartEvent,
-        )
+        had_text = bool(self.state.text_parts)
+        update = self.state.add(event)
+        chunks: list[AIMessageChunk] = []
+        if update.text and not update.done:
+            chunks.append(AIMessageChunk(content=update.text))
+        chunks.extend(self._server_chunk(self._server_blocks(s)) for s in update.server_tools)
+        for call in update.new_tool_calls:
+            # text, when there is some, is content block 0: tool calls follow it
+            index = self.tool_count + (1 if had_text else 0)
+            chunks.append(tool_use_chunk(call.as_tool_use(), index))
+            self.tool_count += 1
+        if update.done:
+            if update.text:
+                chunks.append(AIMessageChunk(content=update.text))
+            chunks.append(self._last_chunk())
+        return chunks
 
-        if isinstance(event, ContentEvent):
-            if not event.delta:
-                return []
-            self.text_seen = True
-            return [AIMessageChunk(content=event.delta)]
-        if isinstance(event, StartEvent):
-            self.request_id = event.request_id or self.request_id
-            self.model = event.model or self.model
-            return []
-        if isinstance(event, SessionEvent):
-            self.session_id = event.session_id or self.session_id
-            return []
-        if isinstance(event, ToolRequestEvent):
-            return self._tool_uses(event.tool_uses)
-        if isinstance(event, ToolStartEvent):
-            tool_id = event.tool_use_id or f"server_{event.name}_{self.block_index}"
-            self.server_ids[event.name] = tool_id
-            return [
-                self._server_chunk(
-                    [
-                        {
-                            "type": "server_tool_call",
-                            "id": tool_id,
-                            "name": event.name,
-                            "args": dict(event.input or {}),
-                        }
-                    ]
-                )
-            ]
-        if isinstance(event, ToolCompleteEvent):
-            tool_id = event.tool_use_id or self.server_ids.get(event.name) or f"server_{event.name}"
-            block: dict[str, Any] = {
-                "type": "server_tool_result",
-                "tool_call_id": tool_id,
-                "status": "success",
-            }
-            if event.result is not None:
-                block["output"] = event.result
-            return [self._server_chunk([block])]
-        if isinstance(event, DoneEvent):
-            return self._done(event)
-        return []
-
-    def _done(self, event: Any) -> list[AIMessageChunk]:
-        chunks = self._tool_uses(event.tool_uses)
-        if event.content and not self.text_seen:
-            self.text_seen = True
-            chunks.append(AIMessageChunk(content=event.content))
-        finish = event.finish_reason or ("tool_use" if self.tool_count else "stop")
+    def _last_chunk(self) -> AIMessageChunk:
+        state = self.state
         meta = response_metadata(
-            model=self.model or self.requested_model,
-            finish_reason=finish,
-            request_id=self.request_id,
-            usage=event.usage,
+            model=state.model or self.requested_model,
+            finish_reason=state.finish_reason,
+            request_id=state.request_id,
+            usage=state.usage,
         )
-        if self.session_id:
-            meta["session_id"] = self.session_id
-        if event.orchestration:
-            meta["orchestration"] = dict(event.orchestration)
-        usage = usage_to_metadata(event.usage) if self.stream_usage else None
+        if state.session_id:
+            meta["session_id"] = state.session_id
+        if state.done is not None and state.done.orchestration:
+            meta["orchestration"] = dict(state.done.orchestration)
+        usage = usage_to_metadata(state.usage) if self.stream_usage else None
         if self.stream_usage and usage is None:
             usage = UsageMetadata(input_tokens=0, output_tokens=0, total_tokens=0)
-        chunks.append(
-            AIMessageChunk(
-                content="",
-                usage_metadata=usage,
-                response_metadata=meta,
-                chunk_position="last",
-            )
+        return AIMessageChunk(
+            content="", usage_metadata=usage, response_metadata=meta, chunk_position="last"
         )
-        self.finished = True
-        return chunks

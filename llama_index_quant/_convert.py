@@ -28,7 +28,7 @@ import json
 import mimetypes
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.llms.types import (
@@ -59,24 +59,17 @@ from llama_index.core.llms.utils import parse_partial_json
 
 from quant_ai import (
     ChatRequest,
-    ContentEvent,
+    ChatStreamAccumulator,
     DocumentBlock,
-    DoneEvent,
     ImageBlock,
     Message,
     QuantValidationError,
-    SessionEvent,
-    StartEvent,
     StreamEvent,
     TextBlock,
     Tool,
-    ToolCompleteEvent,
     ToolConfig,
-    ToolInputProgressEvent,
-    ToolRequestEvent,
     ToolResultBlock,
     ToolSpec,
-    ToolStartEvent,
     ToolUse,
     ToolUseBlock,
     Usage,
@@ -658,25 +651,14 @@ def parse_json_text(text: str) -> str:
 # --------------------------------------------------------------------------- streaming
 
 
-@dataclass
-class _PendingCall:
-    tool_use_id: str
-    name: str
-    args: dict[str, Any] | str = ""
-
-    def kwargs(self) -> dict[str, Any]:
-        return dict(self.args) if isinstance(self.args, dict) else _parse_args(self.args)
-
-
-@dataclass
 class StreamState:
-    """Accumulates stream events into LlamaIndex ``ChatResponse`` chunks.
+    """Maps the core's :class:`~quant_ai.ChatStreamAccumulator` to LlamaIndex chunks.
 
-    Every chunk carries the whole message so far (text and one ``ToolCallBlock`` per client
-    tool call, arguments parsed tolerantly while partial) and ``delta`` holds only the new text.
-    Tool-call input arriving as JSON text fragments (in ``tool_request`` or
-    ``tool_input_progress`` events, keyed by ``toolUseId``) is concatenated; an object input
-    replaces what was there. The chunk made for ``done`` has complete calls and usage.
+    The stream state lives in the accumulator (``self.acc``). Every chunk carries the whole
+    message so far (text and one ``ToolCallBlock`` per client tool call, arguments parsed
+    tolerantly while partial) and ``delta`` holds only the new text; the chunk made for
+    ``done`` has complete calls and usage. Server-run tools are listed under
+    ``server_tool_calls``, never as blocks.
 
     Example:
         >>> state = StreamState()
@@ -685,153 +667,43 @@ class StreamState:
         ('Hi', 'Hi')
     """
 
-    text: str = ""
-    calls: dict[str, _PendingCall] = field(default_factory=dict)
-    server_calls: dict[str, dict[str, Any]] = field(default_factory=dict)
-    usage: Usage | None = None
-    finish_reason: str | None = None
-    request_id: str | None = None
-    model: str | None = None
-    session_id: str | None = None
-    done: bool = False
+    def __init__(self) -> None:
+        self.acc = ChatStreamAccumulator()
 
-    def _call_for(self, tool_use_id: str | None, name: str) -> _PendingCall:
-        if tool_use_id and tool_use_id in self.calls:
-            call = self.calls[tool_use_id]
-            if name and not call.name:
-                call.name = name
-            return call
-        if not tool_use_id:
-            for call in reversed(self.calls.values()):
-                if call.name == name:
-                    return call
-            tool_use_id = f"call_{name or 'tool'}_{len(self.calls)}"
-        call = _PendingCall(tool_use_id, name)
-        self.calls[tool_use_id] = call
-        return call
-
-    def _merge_args(self, call: _PendingCall, value: object) -> None:
-        if isinstance(value, Mapping):
-            call.args = dict(value)
-        elif isinstance(value, str):
-            call.args = (call.args if isinstance(call.args, str) else "") + value
-
-    def _add_raw_use(self, raw: Mapping[str, Any]) -> None:
-        use = ToolUse.model_validate(raw)
-        if use.server_executed:
-            self.server_calls[use.tool_use_id or use.name] = _server_calls([use])[0]
-            return
-        call = self._call_for(use.tool_use_id or None, use.name)
-        self._merge_args(call, raw.get("input", {}))
-
-    def _add_use(self, use: ToolUse) -> None:
-        if use.server_executed:
-            self.server_calls[use.tool_use_id or use.name] = _server_calls([use])[0]
-            return
-        call = self._call_for(use.tool_use_id or None, use.name)
-        if use.input or not call.args:
-            call.args = dict(use.input)
+    @property
+    def request_id(self) -> str | None:
+        """The stream's request id (from its ``start`` event)."""
+        return self.acc.request_id
 
     def add(self, event: StreamEvent) -> ChatResponse | None:
         """Fold one event in; return the chunk to yield (None when nothing visible changed)."""
-        delta = ""
-        if isinstance(event, ContentEvent):
-            if not event.delta:
-                return None
-            delta = event.delta
-            self.text += delta
-        elif isinstance(event, ToolRequestEvent):
-            raw = event.data.get("toolUse") if isinstance(event.data, Mapping) else None
-            items = [raw] if isinstance(raw, Mapping) else raw
-            if isinstance(items, list) and all(isinstance(i, Mapping) for i in items):
-                for item in items:
-                    self._add_raw_use(item)
-            else:
-                for use in event.tool_uses:
-                    self._add_use(use)
-        elif isinstance(event, ToolInputProgressEvent):
-            data = event.data
-            fragment = next(
-                (
-                    data[k]
-                    for k in ("delta", "partialJson", "input")
-                    if isinstance(data.get(k), str)
-                ),
-                None,
-            )
-            if fragment is None:
-                return None
-            tool_use_id = data.get("toolUseId")
-            call = self._call_for(str(tool_use_id) if tool_use_id else None, event.name)
-            self._merge_args(call, fragment)
-        elif isinstance(event, ToolStartEvent):
-            key = event.tool_use_id or f"server-{event.name}-{len(self.server_calls)}"
-            self.server_calls[key] = {
-                "toolUseId": key,
-                "name": event.name,
-                "input": dict(event.input or {}),
-                "status": "running",
-            }
-            return None
-        elif isinstance(event, ToolCompleteEvent):
-            key = event.tool_use_id or next(
-                (
-                    k
-                    for k, v in self.server_calls.items()
-                    if v.get("name") == event.name and v.get("status") == "running"
-                ),
-                f"server-{event.name}-{len(self.server_calls)}",
-            )
-            entry = self.server_calls.setdefault(
-                key, {"toolUseId": key, "name": event.name, "input": {}}
-            )
-            entry["status"] = "complete"
-            entry["result"] = event.result
-            return None
-        elif isinstance(event, StartEvent):
-            self.request_id = event.request_id or self.request_id
-            self.model = event.model or self.model
-            return None
-        elif isinstance(event, SessionEvent):
-            self.session_id = event.session_id or self.session_id
-            return None
-        elif isinstance(event, DoneEvent):
-            self.done = True
-            self.usage = event.usage or self.usage
-            self.finish_reason = event.finish_reason
-            for use in event.tool_uses:
-                self._add_use(use)
-            if event.content and not self.text:
-                delta = event.content
-                self.text = event.content
-            if self.finish_reason is None:
-                self.finish_reason = "tool_use" if self.calls else "stop"
-        else:
-            return None
-        return self.chunk(delta)
+        update = self.acc.add(event)
+        return self.chunk(update.text) if update.visible else None
 
     def chunk(self, delta: str = "") -> ChatResponse:
         """The accumulated message as a chunk with ``delta`` as its new text."""
-        calls = [(c.tool_use_id, c.name, c.kwargs()) for c in self.calls.values() if c.name]
-        server = list(self.server_calls.values())
+        acc = self.acc
+        done = acc.done is not None
+        calls = [(c.tool_use_id, c.name, c.input) for c in acc.calls()]
+        server = list(acc.server_tools.values())
         extra = _response_kwargs(
-            self.usage if self.done else None,
-            self.finish_reason if self.done else None,
-            self.request_id,
-            self.model,
+            acc.usage if done else None,
+            acc.finish_reason if done else None,
+            acc.request_id,
+            acc.model,
             server,
-            self.session_id,
+            acc.session_id,
         )
         raw: dict[str, Any] = {
-            "requestId": self.request_id,
-            "model": self.model,
+            "requestId": acc.request_id,
+            "model": acc.model,
             "server_tool_calls": server,
         }
-        if self.done:
-            raw["usage"] = usage_to_openai(self.usage) or None
-            raw["finishReason"] = self.finish_reason
+        if done:
+            raw["usage"] = usage_to_openai(acc.usage) or None
+            raw["finishReason"] = acc.finish_reason
         return ChatResponse(
-            message=_message(self.text, calls), delta=delta, raw=raw, additional_kwargs=extra
+            message=_message(acc.text, calls), delta=delta, raw=raw, additional_kwargs=extra
         )
 
 

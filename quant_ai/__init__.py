@@ -17,7 +17,6 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._sse import (
-        ChatStreamAccumulator,
         ContentEvent,
         DoneEvent,
         OrchestrationStatusEvent,
@@ -32,6 +31,13 @@ if TYPE_CHECKING:
     )
     from ._transport import DEFAULT_TIMEOUT, RetryPolicy
     from ._usage import UsageTotals
+    from .chat_stream import (
+        ChatStreamAccumulator,
+        ServerToolUpdate,
+        StreamToolCall,
+        StreamUpdate,
+        parse_tool_arguments,
+    )
     from .client import ExecutionHandle, QuantClient, ToolHandler
     from .errors import (
         QuantAPIError,
@@ -85,11 +91,15 @@ if TYPE_CHECKING:
     )
 
 _LAZY: dict[str, str] = {
+    "parse_tool_arguments": ".chat_stream",
+    "StreamUpdate": ".chat_stream",
+    "StreamToolCall": ".chat_stream",
+    "ServerToolUpdate": ".chat_stream",
     "CallbackResponse": ".types",
     "ChatAccepted": ".types",
     "ChatRequest": ".types",
     "ChatResponse": ".types",
-    "ChatStreamAccumulator": "._sse",
+    "ChatStreamAccumulator": ".chat_stream",
     "ContentEvent": "._sse",
     "DEFAULT_TIMEOUT": "._transport",
     "DocumentBlock": ".types",
@@ -212,9 +222,12 @@ __all__ = [
     "QuantValidationError",
     "ResponseFormat",
     "RetryPolicy",
+    "ServerToolUpdate",
     "SessionEvent",
     "StartEvent",
     "StreamEvent",
+    "StreamToolCall",
+    "StreamUpdate",
     "TextBlock",
     "Tool",
     "ToolCompleteEvent",
@@ -233,4 +246,5 @@ __all__ = [
     "UsageTotals",
     "VideoBlock",
     "__version__",
+    "parse_tool_arguments",
 ]
