@@ -12,14 +12,14 @@ directly. The rules (each one is tested):
   server-tool, reasoning and other non-text blocks in an AI message's content are dropped.
 * ``ToolMessage``s become ``toolResult`` blocks in the following user turn (parallel results
   share one turn), keeping ``status`` (``success``/``error``).
-* Empty text is never sent: an empty assistant or user turn becomes ``"."`` and an empty tool
-  result becomes ``"(empty result)"``.
+* Turns are assembled by ``quant_ai.history.Turns`` (merging, empty turns and empty tool
+  results follow the core's one rule).
 * Images, PDFs (and csv/docx/xlsx documents) and videos are accepted as LangChain v1 standard
   blocks, the older ``{"type": "image", "source_type": "base64", ...}`` form, OpenAI
   ``image_url`` data URLs, the OpenAI ``file`` block and Anthropic ``source`` blocks.
   Documents always get a name (their file name, else ``document-N``).
 * A request that sends no tools (no ``toolConfig``) carries its tool history as text
-  (``quant_ai._history.tool_blocks_as_text``): the service refuses tool-use and tool-result
+  (``quant_ai.history.tool_blocks_as_text``): the service refuses tool-use and tool-result
   blocks without tool definitions.
 * Media given by http(s) URL or provider file id are refused with a clear ``ValueError``: the
   API takes inline bytes only and this package never fetches URLs on your behalf (no hidden
@@ -61,31 +61,28 @@ from quant_ai import (
     ToolSpec,
     ToolUse,
     ToolUseBlock,
+    Turns,
     Usage,
     VideoBlock,
+    tool_result_block,
 )
 from quant_ai.types import (
     DocumentContent,
     ImageContent,
     MediaSource,
     ToolInputSchema,
-    ToolResultContent,
     ToolUseContent,
     VideoContent,
 )
 
 __all__ = [
-    "EMPTY_CONTENT",
-    "EMPTY_TOOL_RESULT",
     "PROVIDER",
     "SERVER_TOOLS",
     "SERVER_TOOL_SCHEMAS",
     "StreamConverter",
-    "ToolChoicePlan",
     "convert_messages",
     "convert_tools",
     "execution_to_message",
-    "plan_tool_choice",
     "response_metadata",
     "response_to_message",
     "server_tool_blocks",
@@ -93,8 +90,6 @@ __all__ = [
 ]
 
 PROVIDER = "quant"
-EMPTY_CONTENT = "."
-EMPTY_TOOL_RESULT = "(empty result)"
 SERVER_TOOLS: dict[str, str] = {
     "get_weather": "Get the current weather for a location (executed by Quant AI).",
     "calculate": "Evaluate a mathematical expression (executed by Quant AI).",
@@ -440,15 +435,7 @@ def _tool_result(message: ToolMessage, naming: _Naming) -> ToolResultBlock:
                 items.append(TextBlock(text=json.dumps(item, ensure_ascii=False, default=str)))
             else:
                 items.append(media)
-    if not items:
-        items = [TextBlock(text=EMPTY_TOOL_RESULT)]
-    return ToolResultBlock(
-        tool_result=ToolResultContent(
-            tool_use_id=message.tool_call_id,
-            content=list(items),
-            status="error" if message.status == "error" else "success",
-        )
-    )
+    return tool_result_block(message.tool_call_id, items, error=message.status == "error")
 
 
 def _role(message: BaseMessage) -> Literal["system", "user", "assistant", "tool"]:
@@ -485,15 +472,8 @@ def convert_messages(messages: Sequence[BaseMessage]) -> tuple[str | None, list[
             block types in user turns).
     """
     system: list[str] = []
-    turns: list[tuple[str, list[Any]]] = []
+    turns = Turns()
     naming = _Naming()
-
-    def add(role: str, blocks: Sequence[Any]) -> None:
-        if turns and turns[-1][0] == role:
-            turns[-1][1].extend(blocks)
-        else:
-            turns.append((role, list(blocks)))
-
     for message in messages:
         role = _role(message)
         if role == "system":
@@ -501,26 +481,17 @@ def convert_messages(messages: Sequence[BaseMessage]) -> tuple[str | None, list[
             if text:
                 system.append(text)
         elif role == "tool":
-            add("user", [_tool_result(cast(ToolMessage, message), naming)])
+            turns.add("user", [_tool_result(cast(ToolMessage, message), naming)])
         elif role == "assistant":
-            add(
+            turns.add(
                 "assistant",
                 _ai_blocks(message)
                 if isinstance(message, AIMessage)
                 else _user_blocks(message.content, naming),
             )
         else:
-            add("user", _user_blocks(message.content, naming))
-
-    wire: list[Message] = []
-    for turn_role, blocks in turns:
-        if not blocks:
-            blocks = [TextBlock(text=EMPTY_CONTENT)]
-        if len(blocks) == 1 and isinstance(blocks[0], TextBlock):
-            wire.append(Message(role=turn_role, content=blocks[0].text))
-        else:
-            wire.append(Message(role=turn_role, content=blocks))
-    return ("\n\n".join(system) if system else None), wire
+            turns.add("user", _user_blocks(message.content, naming))
+    return ("\n\n".join(system) if system else None), turns.messages()
 
 
 # ----------------------------------------------------------------------------- tools
@@ -568,84 +539,6 @@ def convert_tools(
         )
         wire.append(Tool(tool_spec=spec).to_wire())
     return wire, server
-
-
-@dataclass(frozen=True)
-class ToolChoicePlan:
-    """How a ``tool_choice`` is carried out without a native toolChoice field.
-
-    Attributes:
-        tools: The wire tools to send (possibly restricted or empty).
-        instruction: Text appended to the system prompt, or None.
-        server_tools: Whether server-side execution (``autoExecute``/``allowedTools``) is
-            still offered; False for ``"none"``, so that the service runs no tool either.
-    """
-
-    tools: list[dict[str, Any]]
-    instruction: str | None
-    server_tools: bool = True
-
-
-def _choice_name(tool_choice: Any) -> str | None:
-    if isinstance(tool_choice, Mapping):
-        fn = tool_choice.get("function")
-        if isinstance(fn, Mapping) and isinstance(fn.get("name"), str):
-            return cast(str, fn["name"])
-        if isinstance(tool_choice.get("name"), str):
-            return str(tool_choice["name"])
-        tool = tool_choice.get("tool")
-        if isinstance(tool, Mapping) and isinstance(tool.get("name"), str):
-            return str(tool["name"])
-        kind = tool_choice.get("type")
-        return kind if isinstance(kind, str) else None
-    return None
-
-
-def plan_tool_choice(
-    tools: list[dict[str, Any]], tool_choice: Any, *, history_has_tools: bool
-) -> ToolChoicePlan:
-    """Carry out ``tool_choice`` on an API that has no toolChoice field.
-
-    * ``None`` / ``"auto"``: tools as they are; the model decides.
-    * ``"none"`` / ``False``: the tools are not sent and server-side execution is turned
-      off, so no tool can run. When the conversation already holds tool calls and tools are
-      bound, the tools are kept (the service needs their definitions to accept that history)
-      and the model is told not to call any.
-    * ``"any"`` / ``"required"`` / ``True``: all tools are sent and the system prompt tells the
-      model it must call one of them.
-    * a tool name (or ``{"type": "function", "function": {"name": ...}}`` /
-      ``{"type": "tool", "name": ...}``): only that tool is sent and the system prompt tells
-      the model to call it.
-
-    Forcing is an instruction, not a guarantee: a model may still answer in text.
-
-    Raises:
-        ValueError: For a tool name that is not among the bound tools.
-    """
-    if isinstance(tool_choice, Mapping):
-        name = _choice_name(tool_choice)
-        tool_choice = name if name not in ("function", "tool") else None
-    if tool_choice is False or tool_choice == "none":
-        if history_has_tools and tools:
-            return ToolChoicePlan(tools, "Do not call any tool in this turn; answer in plain text.")
-        return ToolChoicePlan([], None, server_tools=False)
-    if tool_choice is None or tool_choice == "auto" or not tools:
-        return ToolChoicePlan(tools, None)
-    if tool_choice is True or tool_choice in ("any", "required"):
-        return ToolChoicePlan(
-            tools,
-            "You must answer by calling one of the available tools; do not answer in plain text.",
-        )
-    if isinstance(tool_choice, str):
-        chosen = [t for t in tools if t["toolSpec"]["name"] == tool_choice]
-        if not chosen:
-            names = ", ".join(t["toolSpec"]["name"] for t in tools)
-            raise ValueError(f"tool_choice {tool_choice!r} is not a bound tool ({names})")
-        return ToolChoicePlan(
-            chosen,
-            f"You must answer by calling the tool `{tool_choice}`; do not answer in plain text.",
-        )
-    raise ValueError(f"unsupported tool_choice {tool_choice!r}")
 
 
 # ----------------------------------------------------------------------------- responses

@@ -47,7 +47,6 @@ from langchain_quant._convert import (
     convert_messages,
     convert_tools,
     execution_to_message,
-    plan_tool_choice,
     response_to_message,
 )
 from langchain_quant._profiles import get_profile
@@ -63,8 +62,11 @@ from langchain_quant.errors import to_langchain_error
 from quant_ai import (
     ChatRequest,
     QuantError,
+    Tool,
+    build_chat_request,
+    plan_tool_choice,
+    request_fields,
 )
-from quant_ai._history import has_tool_blocks, tool_blocks_as_text
 from quant_ai.types import DEFAULT_CHAT_MODEL
 
 __all__ = ["ChatQuant"]
@@ -435,53 +437,32 @@ class ChatQuant(QuantConnection, BaseChatModel):
     def _request(
         self, messages: Sequence[BaseMessage], stop: list[str] | None, kwargs: Mapping[str, Any]
     ) -> ChatRequest:
-        """Build the wire request of one call (pure apart from reading fields)."""
+        """Build the core request of one call (pure apart from reading fields)."""
         call = dict(kwargs)
         for key in ("ls_structured_output_format", "stream", "stream_usage", *_DURABLE_KEYS):
             call.pop(key, None)
         model = call.pop("model", None) or call.pop("model_id", None) or self.model
-        tools = call.pop("tools", None) or []
-        tool_choice = call.pop("tool_choice", None)
-        auto_execute = call.pop("auto_execute", None)
-        allowed_tools = call.pop("allowed_tools", None)
-        system, wire = convert_messages(messages)
+        tools = [Tool.model_validate(t) for t in call.pop("tools", None) or []]
         fields: dict[str, Any] = {name: getattr(self, name) for name in _CALL_FIELDS}
-        for name in _CALL_FIELDS:
-            if name in call:
-                fields[name] = call.pop(name)
+        fields.update({k: call.pop(k) for k in _CALL_FIELDS if k in call})
         stop_sequences = stop if stop is not None else call.pop("stop", None) or self.stop
-        history_has_tools = has_tool_blocks(wire)
-        plan = plan_tool_choice(list(tools), tool_choice, history_has_tools=history_has_tools)
-        if plan.instruction:
-            system = f"{system}\n\n{plan.instruction}" if system else plan.instruction
-        if not plan.server_tools:
-            auto_execute, allowed_tools = None, None
-        tool_config: dict[str, Any] | None = None
-        if plan.tools or auto_execute is not None or allowed_tools:
-            tool_config = {
-                "tools": plan.tools or None,
-                "autoExecute": auto_execute,
-                "allowedTools": allowed_tools or None,
-            }
-        elif history_has_tools:
-            wire = tool_blocks_as_text(wire)  # no toolConfig: the service refuses tool blocks
-        body: dict[str, Any] = {
-            **self.model_kwargs,
-            **call,
-            "messages": wire,
-            "modelId": model,
-            "systemPrompt": system,
-            "stopSequences": list(stop_sequences) if stop_sequences else None,
-            "toolConfig": tool_config,
-            "temperature": fields["temperature"],
-            "maxTokens": fields["max_tokens"],
-            "topP": fields["top_p"],
-            "responseFormat": fields["response_format"],
-            "guardrails": fields["guardrails"],
-            "longContext": fields["long_context"],
-            "sessionId": fields["session_id"],
-        }
-        return ChatRequest.model_validate({k: v for k, v in body.items() if v is not None})
+        system, wire = convert_messages(messages)
+        return build_chat_request(
+            wire,
+            system_prompt=system,
+            tools=tools,
+            tool_choice=call.pop("tool_choice", None),
+            parallel_tool_calls=call.pop("parallel_tool_calls", None) is not False,
+            auto_execute=call.pop("auto_execute", None),
+            executable_tools=call.pop("allowed_tools", None),
+            **{
+                **request_fields(self.model_kwargs),
+                **request_fields(call),
+                **{k: v for k, v in fields.items() if v is not None},
+                "model_id": model,
+                "stop_sequences": list(stop_sequences) if stop_sequences else None,
+            },
+        )
 
     def _generate(
         self,
@@ -795,8 +776,7 @@ class ChatQuant(QuantConnection, BaseChatModel):
         allowed = list(dict.fromkeys([*(allowed_tools or []), *server]))
         if server and auto_execute is None:
             auto_execute = True
-        if isinstance(tool_choice, str) and tool_choice not in ("auto", "none", "any", "required"):
-            plan_tool_choice(wire, tool_choice, history_has_tools=False)  # validates the name
+        plan_tool_choice([t["toolSpec"]["name"] for t in wire], tool_choice)  # validates it
         bound: dict[str, Any] = {"tools": wire}
         if tool_choice is not None:
             bound["tool_choice"] = tool_choice

@@ -18,17 +18,15 @@ Rules (each one is unit-tested):
   user turn, with their images and documents passed through.
 * Consecutive turns of the same role are merged (parallel tool results land in one user turn).
 * A request that offers no tools (no ``toolConfig``) carries its tool history as text
-  (``quant_ai._history.tool_blocks_as_text``): the service refuses tool blocks without tools.
+  (``quant_ai.history.tool_blocks_as_text``): the service refuses tool blocks without tools.
 * Thinking and cache-point blocks have no native equivalent and are dropped.
 """
 
 from __future__ import annotations
 
-import json
 import mimetypes
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.llms.types import (
@@ -55,10 +53,9 @@ from llama_index.core.base.llms.types import (
     VideoBlock as LIVideoBlock,
 )
 from llama_index.core.llms.llm import ToolSelection
-from llama_index.core.llms.utils import parse_partial_json
 
+from quant_ai import ChatResponse as QuantChatResponse
 from quant_ai import (
-    ChatRequest,
     ChatStreamAccumulator,
     DocumentBlock,
     ImageBlock,
@@ -67,30 +64,27 @@ from quant_ai import (
     StreamEvent,
     TextBlock,
     Tool,
-    ToolConfig,
     ToolResultBlock,
     ToolSpec,
     ToolUse,
     ToolUseBlock,
+    Turns,
     Usage,
     VideoBlock,
+    parse_tool_arguments,
+    tool_result_block,
 )
-from quant_ai import ChatResponse as QuantChatResponse
-from quant_ai._history import has_tool_blocks, tool_blocks_as_text
-from quant_ai.types import ToolInputSchema, ToolResultContent, ToolUseContent, sniff_image_mime
+from quant_ai.types import ToolInputSchema, ToolUseContent, sniff_image_mime
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
 
 __all__ = [
     "StreamState",
-    "ToolChoice",
     "chat_response_from_quant",
     "force_single_tool_call",
     "messages_to_quant",
     "parse_json_text",
-    "resolve_tool_choice",
-    "response_format_from",
     "tool_calls_from_response",
     "tools_to_quant",
     "usage_to_openai",
@@ -215,22 +209,8 @@ def _tool_kwargs(value: object) -> dict[str, Any]:
     if isinstance(value, Mapping):
         return dict(value)
     if isinstance(value, str):
-        return _parse_args(value)
+        return parse_tool_arguments(value)
     return {}
-
-
-def _parse_args(text: str) -> dict[str, Any]:
-    """Parse (possibly partial) JSON tool arguments; ``{}`` when nothing usable."""
-    if not text.strip():
-        return {}
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        try:
-            parsed = parse_partial_json(text)
-        except (ValueError, TypeError):
-            return {}
-    return parsed if isinstance(parsed, dict) else {}
 
 
 def _legacy_tool_calls(message: ChatMessage) -> list[ToolUseBlock]:
@@ -324,15 +304,11 @@ def _tool_result(message: ChatMessage) -> ToolResultBlock:
         if isinstance(block, (ToolUseBlock, ToolResultBlock)):
             raise _refuse("a tool message cannot contain tool calls or tool results")
         inner.append(block)
-    if not inner:
-        inner = [TextBlock(text="(no output)")]
-    is_error = bool(message.additional_kwargs.get("is_error"))
     status = message.additional_kwargs.get("status")
-    if status not in ("success", "error"):
-        status = "error" if is_error else None
-    return ToolResultBlock(
-        tool_result=ToolResultContent(tool_use_id=str(call_id), content=inner, status=status)
+    error = status == "error" or (
+        status != "success" and bool(message.additional_kwargs.get("is_error"))
     )
+    return tool_result_block(str(call_id), inner, error=error)
 
 
 def messages_to_quant(messages: Sequence[ChatMessage]) -> tuple[list[Message], str | None]:
@@ -349,34 +325,23 @@ def messages_to_quant(messages: Sequence[ChatMessage]) -> tuple[list[Message], s
             in assistant turns, tool messages without ``tool_call_id``), before any request.
     """
     system_parts: list[str] = []
-    turns: list[tuple[str, list[QuantBlock]]] = []
+    turns = Turns()
     for message in messages:
         role = message.role
         if role in (MessageRole.SYSTEM, MessageRole.DEVELOPER):
             text = "".join(b.text for b in message.blocks if isinstance(b, LITextBlock)).strip()
             if text:
                 system_parts.append(text)
-            continue
-        blocks: list[QuantBlock]
-        if role in (MessageRole.TOOL, MessageRole.FUNCTION):
-            wire_role = "user"
-            blocks = [_tool_result(message)]
+        elif role in (MessageRole.TOOL, MessageRole.FUNCTION):
+            turns.add("user", [_tool_result(message)])
         elif role in (MessageRole.ASSISTANT, MessageRole.MODEL, MessageRole.CHATBOT):
-            wire_role = "assistant"
-            blocks = _blocks_to_quant(message.blocks, wire_role)
+            blocks = _blocks_to_quant(message.blocks, "assistant")
             if not any(isinstance(b, ToolUseBlock) for b in blocks):
                 blocks += _legacy_tool_calls(message)
+            turns.add("assistant", blocks)
         else:
-            wire_role = "user"
-            blocks = _blocks_to_quant(message.blocks, wire_role)
-        if not blocks:
-            continue  # an empty turn (e.g. blank text) would be refused by the API
-        if turns and turns[-1][0] == wire_role:
-            turns[-1][1].extend(blocks)
-        else:
-            turns.append((wire_role, blocks))
-    out = [Message(role=role, content=list(blocks)) for role, blocks in turns]
-    return out, "\n\n".join(system_parts) or None
+            turns.add("user", _blocks_to_quant(message.blocks, "user"))
+    return turns.messages(), "\n\n".join(system_parts) or None
 
 
 # --------------------------------------------------------------------------- tools
@@ -384,108 +349,9 @@ def messages_to_quant(messages: Sequence[ChatMessage]) -> tuple[list[Message], s
 ToolChoice = str | Mapping[str, Any] | None
 
 
-@dataclass(frozen=True)
-class ResolvedToolChoice:
-    """What a LlamaIndex tool choice means on an API without ``toolChoice``.
-
-    Attributes:
-        tools: The tools to offer (a named choice keeps only that tool; ``none`` keeps them
-            only when the history already holds tool blocks, which the service requires).
-        instruction: A system-prompt instruction steering the model, or None.
-        server_tools: Whether server-side execution (``auto_execute``/``allowed_tools``) is
-            still offered; False for a ``none`` that offers no tools, so no tool runs at all.
-    """
-
-    tools: list[BaseTool]
-    instruction: str | None
-    server_tools: bool = True
-
-
-def _choice_name(choice: Mapping[str, Any]) -> str | None:
-    for key in ("function", "tool"):
-        inner = choice.get(key)
-        if isinstance(inner, Mapping) and inner.get("name"):
-            return str(inner["name"])
-    name = choice.get("name")
-    return str(name) if name else None
-
-
-def resolve_tool_choice(
-    tools: Sequence[BaseTool],
-    tool_choice: ToolChoice,
-    *,
-    tool_required: bool,
-    allow_parallel_tool_calls: bool,
-    history_has_tool_blocks: bool = False,
-) -> ResolvedToolChoice:
-    """Map ``tool_choice``/``tool_required`` onto the tools offered and an instruction.
-
-    The native API has no ``toolChoice``: ``auto`` offers every tool, ``required``/``any``
-    (or ``tool_required=True``) adds an instruction to call a tool, a tool name (or an
-    OpenAI/Bedrock-style dict naming one) offers only that tool with an instruction to call it,
-    and ``none`` offers no tools and turns server-side execution off (unless the history holds
-    tool blocks: then the tools stay, with an instruction not to call any).
-
-    Raises:
-        ValueError: For a named tool that is not among ``tools`` or an unknown choice.
-    """
-    offered = list(tools)
-    notes: list[str] = []
-    name: str | None = None
-    mode = "auto"
-    if isinstance(tool_choice, Mapping):
-        if tool_choice.get("type") in ("any", "required") or "any" in tool_choice:
-            mode = "required"
-        elif tool_choice.get("type") == "none" or "none" in tool_choice:
-            mode = "none"
-        elif tool_choice.get("type") == "auto" or "auto" in tool_choice:
-            mode = "auto"
-        else:
-            name = _choice_name(tool_choice)
-            if name is None:
-                raise ValueError(f"unrecognised tool_choice {dict(tool_choice)!r}")
-            mode = "named"
-    elif isinstance(tool_choice, str):
-        lowered = tool_choice.lower()
-        if lowered in ("auto", "none"):
-            mode = lowered
-        elif lowered in ("required", "any"):
-            mode = "required"
-        else:
-            name, mode = tool_choice, "named"
-    if mode == "auto" and tool_required:
-        mode = "required"
-    if mode == "named":
-        offered = [t for t in tools if t.metadata.get_name() == name]
-        if not offered:
-            known = ", ".join(t.metadata.get_name() for t in tools) or "none"
-            raise ValueError(f"tool_choice names {name!r}, which is not a given tool ({known})")
-        notes.append(f"Answer by calling the tool `{name}`.")
-    elif mode == "required" and offered:
-        notes.append("Answer by calling one of the available tools; do not answer in text.")
-    elif mode == "none":
-        notes.append("Do not call any tool; answer in text.")
-        if not history_has_tool_blocks or not offered:
-            return ResolvedToolChoice([], " ".join(notes), server_tools=False)
-    if offered and not allow_parallel_tool_calls and mode != "none":
-        notes.append("Call at most one tool at a time.")
-    return ResolvedToolChoice(offered, " ".join(notes) or None)
-
-
-def tools_to_quant(
-    tools: Sequence[BaseTool],
-    *,
-    auto_execute: bool | None = None,
-    allowed_tools: Sequence[str] | None = None,
-) -> ToolConfig | None:
-    """Build ``toolConfig`` from LlamaIndex tools (None when there is nothing to send).
-
-    Args:
-        tools: Client-side tools; their schema is ``tool.metadata.get_parameters_dict()``.
-        auto_execute: Let the service execute the allowed tools itself.
-        allowed_tools: Tool names the service may execute.
-    """
-    specs = [
+def tools_to_quant(tools: Sequence[BaseTool]) -> list[Tool]:
+    """Core tool definitions of LlamaIndex tools (schema: ``metadata.get_parameters_dict()``)."""
+    return [
         Tool(
             tool_spec=ToolSpec(
                 name=t.metadata.get_name(),
@@ -497,25 +363,6 @@ def tools_to_quant(
         )
         for t in tools
     ]
-    if not specs and not auto_execute and not allowed_tools:
-        return None
-    return ToolConfig(
-        tools=specs or None,
-        auto_execute=auto_execute,
-        allowed_tools=list(allowed_tools) if allowed_tools else None,
-    )
-
-
-def response_format_from(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """Accept a ``responseFormat`` mapping or a bare JSON schema; return the wire mapping."""
-    if value is None:
-        return None
-    if value.get("type") == "json" and ("jsonSchema" in value or "json_schema" in value):
-        schema = value.get("jsonSchema", value.get("json_schema"))
-        return {"type": "json", "json_schema": schema}
-    if value.get("type") == "json" and len(value) == 1:
-        return {"type": "json"}
-    return {"type": "json", "json_schema": dict(value)}
 
 
 # --------------------------------------------------------------------------- responses
@@ -705,34 +552,3 @@ class StreamState:
         return ChatResponse(
             message=_message(acc.text, calls), delta=delta, raw=raw, additional_kwargs=extra
         )
-
-
-def build_chat_request(
-    messages: Sequence[ChatMessage],
-    params: Mapping[str, Any],
-    *,
-    tool_config: ToolConfig | None = None,
-    instruction: str | None = None,
-) -> ChatRequest:
-    """Assemble a :class:`ChatRequest` from messages, request fields and tool settings.
-
-    ``params`` holds snake_case :class:`ChatRequest` fields (``model_id``, ``temperature``...);
-    ``None`` values are left out. An ``instruction`` is appended to the system prompt. A
-    request without ``toolConfig`` carries its tool history (tool calls and results) as text.
-
-    Raises:
-        QuantValidationError: For unsupported content or unknown fields.
-    """
-    wire_messages, system = messages_to_quant(messages)
-    if not wire_messages:
-        raise _refuse("no message with content to send (all messages were empty)")
-    fields = {k: v for k, v in params.items() if v is not None}
-    system_parts = [p for p in (fields.pop("system_prompt", None), system, instruction) if p]
-    if system_parts:
-        fields["system_prompt"] = "\n\n".join(system_parts)
-    if tool_config is not None:
-        fields["tool_config"] = tool_config
-    if fields.get("tool_config") is None and has_tool_blocks(wire_messages):
-        # No tools offered: the service refuses toolUse/toolResult blocks without toolConfig.
-        wire_messages = tool_blocks_as_text(wire_messages)
-    return ChatRequest(messages=wire_messages, **fields)

@@ -26,7 +26,6 @@ from llama_index.core.base.llms.types import (
     CompletionResponseGen,
     LLMMetadata,
     MessageRole,
-    ToolCallBlock,
 )
 from llama_index.core.bridge.pydantic import Field, PrivateAttr, field_validator
 from llama_index.core.instrumentation.events.llm import (
@@ -48,21 +47,19 @@ from quant_ai import (
     ModelInfo,
     QuantClient,
     QuantError,
-    QuantValidationError,
     StreamEvent,
+    build_chat_request,
+    request_fields,
 )
 from quant_ai.types import DEFAULT_CHAT_MODEL
 
 from ._client import QuantClientMixin
 from ._convert import StreamState as _StreamState
 from ._convert import (
-    ToolChoice,
-    build_chat_request,
     chat_response_from_quant,
     force_single_tool_call,
+    messages_to_quant,
     parse_json_text,
-    resolve_tool_choice,
-    response_format_from,
     tool_calls_from_response,
     tools_to_quant,
 )
@@ -123,7 +120,14 @@ def _pt(prompt: BasePromptTemplate) -> PromptTemplate:
 
 
 _REQUEST_ALIASES = {"stop": "stop_sequences", "model": "model_id"}
-_PRIVATE_KWARGS = ("quant_tools", "quant_tool_instruction")
+_TOOL_KWARGS = (
+    "tool_choice",
+    "tool_required",
+    "allow_parallel_tool_calls",
+    "auto_execute",
+    "allowed_tools",
+)
+"""Call kwargs of tool use (``allowed_tools`` per call is ``toolConfig.allowedTools``)."""
 _RESUME = "quant_resume_request_id"
 """Call kwarg (internal) that makes a call resume an execution instead of starting one."""
 _DURABLE_KEYS = ("durable", "durable_poll_initial", "durable_poll_max", "durable_timeout", _RESUME)
@@ -467,44 +471,37 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
     # ------------------------------------------------------------------ requests
 
     def _request(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatRequest:
-        """Build the wire request from messages, the fields and per-call overrides."""
-        kwargs = dict(kwargs)
-        tools: list[BaseTool] = list(kwargs.pop("quant_tools", None) or [])
-        instruction: str | None = kwargs.pop("quant_tool_instruction", None)
-        for key in ("tools", "tool_choice", "tool_required", "allow_parallel_tool_calls"):
-            kwargs.pop(key, None)  # consumed by _prepare_chat_with_tools
-        for key in _DURABLE_KEYS:
-            kwargs.pop(key, None)  # consumed by the durable path
-        auto_execute = kwargs.pop("auto_execute", self.auto_execute)
-        allowed = kwargs.pop("allowed_tools", self.allowed_tools)
-        params: dict[str, Any] = {
+        """Build the core request from messages, the fields and per-call overrides."""
+        call = dict(kwargs)
+        tools: list[BaseTool] = list(call.pop("quant_tools", None) or [])
+        for key in ("tools", *_DURABLE_KEYS):
+            call.pop(key, None)  # consumed by _prepare_chat_with_tools / the durable path
+        tool_args = {k: call.pop(k) for k in _TOOL_KWARGS if k in call}
+        wire, system = messages_to_quant(messages)
+        fields: dict[str, Any] = {
             "model_id": self.model,
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             "top_p": self.top_p,
             "stop_sequences": self.stop,
-            "response_format": response_format_from(self.response_format),
+            "response_format": self.response_format,
             "guardrails": self.guardrails,
             "long_context": self.long_context,
             "session_id": self.session_id,
-            **self.additional_kwargs,
+            **request_fields(self.additional_kwargs),
         }
-        for key, value in kwargs.items():
-            name = _REQUEST_ALIASES.get(key, key)
-            if name == "response_format" and isinstance(value, dict):
-                value = response_format_from(value)
-            params[name] = value
-        try:
-            return build_chat_request(
-                messages,
-                params,
-                tool_config=tools_to_quant(tools, auto_execute=auto_execute, allowed_tools=allowed),
-                instruction=instruction,
-            )
-        except pydantic.ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(p) for p in first["loc"])
-            raise QuantValidationError(f"{field}: {first['msg']}", field=field) from None
+        fields.update(request_fields({_REQUEST_ALIASES.get(k, k): v for k, v in call.items()}))
+        return build_chat_request(
+            wire,
+            system_prompt=[fields.pop("system_prompt", None), system],
+            tools=tools_to_quant(tools),
+            tool_choice=tool_args.get("tool_choice"),
+            tool_required=bool(tool_args.get("tool_required", False)),
+            parallel_tool_calls=bool(tool_args.get("allow_parallel_tool_calls", True)),
+            auto_execute=tool_args.get("auto_execute", self.auto_execute),
+            executable_tools=tool_args.get("allowed_tools", self.allowed_tools),
+            **fields,
+        )
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         if self._is_durable(kwargs):
@@ -833,7 +830,7 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
         verbose: bool = False,
         allow_parallel_tool_calls: bool = False,
         tool_required: bool = False,
-        tool_choice: ToolChoice = None,
+        tool_choice: str | dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Arguments of ``chat`` for a call with tools.
@@ -842,29 +839,17 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
         are expressed by the tools offered plus a system instruction; ``"none"`` offers no
         tools. An empty tool list sends no ``toolConfig``.
         """
-        tools = as_tools(tools)  # plain functions and tool specs are welcome too
         messages = list(chat_history or [])
         if isinstance(user_msg, str):
             messages.append(ChatMessage(role=MessageRole.USER, content=user_msg))
         elif user_msg is not None:
             messages.append(user_msg)
-        has_tool_blocks = any(
-            m.role == MessageRole.TOOL or any(isinstance(b, ToolCallBlock) for b in m.blocks)
-            for m in messages
-        )
-        resolved = resolve_tool_choice(
-            tools,
-            tool_choice,
-            tool_required=tool_required,
-            allow_parallel_tool_calls=allow_parallel_tool_calls,
-            history_has_tool_blocks=has_tool_blocks,
-        )
-        if not resolved.server_tools:  # "none": the service must not run a tool either
-            kwargs = {**kwargs, "auto_execute": None, "allowed_tools": None}
         return {
             "messages": messages,
-            "quant_tools": resolved.tools,
-            "quant_tool_instruction": resolved.instruction,
+            "quant_tools": as_tools(tools),  # plain functions and tool specs are welcome too
+            "tool_choice": tool_choice,
+            "tool_required": tool_required,
+            "allow_parallel_tool_calls": allow_parallel_tool_calls,
             **kwargs,
         }
 

@@ -31,6 +31,11 @@ if TYPE_CHECKING:
     )
     from ._transport import DEFAULT_TIMEOUT, RetryPolicy
     from ._usage import UsageTotals
+    from .chat_request import (
+        build_chat_request,
+        request_fields,
+        to_response_format,
+    )
     from .chat_stream import (
         ChatStreamAccumulator,
         ServerToolUpdate,
@@ -58,6 +63,25 @@ if TYPE_CHECKING:
         QuantStreamError,
         QuantTimeoutError,
         QuantValidationError,
+    )
+    from .history import (
+        EMPTY_TOOL_RESULT_TEXT,
+        EMPTY_TURN_TEXT,
+        Turns,
+        has_tool_blocks,
+        text_block,
+        tool_blocks_as_text,
+        tool_result_block,
+        tool_use_block,
+    )
+    from .tool_choice import (
+        FORBID_TOOLS,
+        ONE_TOOL_AT_A_TIME,
+        REQUIRE_A_TOOL,
+        ToolChoicePlan,
+        parse_tool_choice,
+        plan_tool_choice,
+        require_tool,
     )
     from .types import (
         CallbackResponse,
@@ -91,6 +115,24 @@ if TYPE_CHECKING:
     )
 
 _LAZY: dict[str, str] = {
+    "tool_use_block": ".history",
+    "tool_result_block": ".history",
+    "tool_blocks_as_text": ".history",
+    "text_block": ".history",
+    "has_tool_blocks": ".history",
+    "Turns": ".history",
+    "EMPTY_TURN_TEXT": ".history",
+    "EMPTY_TOOL_RESULT_TEXT": ".history",
+    "require_tool": ".tool_choice",
+    "plan_tool_choice": ".tool_choice",
+    "parse_tool_choice": ".tool_choice",
+    "ToolChoicePlan": ".tool_choice",
+    "REQUIRE_A_TOOL": ".tool_choice",
+    "ONE_TOOL_AT_A_TIME": ".tool_choice",
+    "FORBID_TOOLS": ".tool_choice",
+    "to_response_format": ".chat_request",
+    "request_fields": ".chat_request",
+    "build_chat_request": ".chat_request",
     "parse_tool_arguments": ".chat_stream",
     "StreamUpdate": ".chat_stream",
     "StreamToolCall": ".chat_stream",
@@ -179,6 +221,11 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "EMPTY_TOOL_RESULT_TEXT",
+    "EMPTY_TURN_TEXT",
+    "FORBID_TOOLS",
+    "ONE_TOOL_AT_A_TIME",
+    "REQUIRE_A_TOOL",
     "CallbackResponse",
     "ChatAccepted",
     "ChatRequest",
@@ -230,6 +277,7 @@ __all__ = [
     "StreamUpdate",
     "TextBlock",
     "Tool",
+    "ToolChoicePlan",
     "ToolCompleteEvent",
     "ToolConfig",
     "ToolHandler",
@@ -241,10 +289,22 @@ __all__ = [
     "ToolStartEvent",
     "ToolUse",
     "ToolUseBlock",
+    "Turns",
     "UnknownEvent",
     "Usage",
     "UsageTotals",
     "VideoBlock",
     "__version__",
+    "build_chat_request",
+    "has_tool_blocks",
     "parse_tool_arguments",
+    "parse_tool_choice",
+    "plan_tool_choice",
+    "request_fields",
+    "require_tool",
+    "text_block",
+    "to_response_format",
+    "tool_blocks_as_text",
+    "tool_result_block",
+    "tool_use_block",
 ]
