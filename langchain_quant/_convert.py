@@ -29,9 +29,7 @@ directly. The rules (each one is tested):
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from langchain_core.messages import (
@@ -51,6 +49,7 @@ from quant_ai import (
     ChatResponse,
     ChatStreamAccumulator,
     DocumentBlock,
+    DocumentNamer,
     ExecutionStatus,
     ImageBlock,
     Message,
@@ -64,15 +63,15 @@ from quant_ai import (
     Turns,
     Usage,
     VideoBlock,
+    document_content,
+    image_block,
+    parse_data_url,
     tool_result_block,
+    video_block,
 )
 from quant_ai.types import (
-    DocumentContent,
-    ImageContent,
-    MediaSource,
     ToolInputSchema,
     ToolUseContent,
-    VideoContent,
 )
 
 __all__ = [
@@ -123,25 +122,6 @@ SERVER_TOOL_SCHEMAS: dict[str, dict[str, Any]] = {
 """Input schemas sent with the built-in tools, so the model knows their arguments (the
 service's ``GET /ai/tools`` holds the authoritative specs)."""
 
-_IMAGE_FORMATS = {
-    "image/png": "png",
-    "image/jpeg": "jpeg",
-    "image/jpg": "jpeg",
-    "image/gif": "gif",
-    "image/webp": "webp",
-}
-_DOC_FORMATS = {
-    "application/pdf": "pdf",
-    "text/csv": "csv",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
-}
-_VIDEO_FORMATS = {
-    "video/mp4": "mp4",
-    "video/quicktime": "mov",
-    "video/x-matroska": "mkv",
-    "video/webm": "webm",
-}
 _SKIPPED_AI_BLOCKS = {
     "tool_use",
     "tool_call",
@@ -156,44 +136,9 @@ _SKIPPED_AI_BLOCKS = {
     "thinking",
     "redacted_thinking",
 }
-_DOC_NAME_BAD = re.compile(r"[^A-Za-z0-9\-\(\)\[\] ]+")
 
 
 # ----------------------------------------------------------------------------- media
-
-
-@dataclass
-class _Naming:
-    """Gives every document of a request a distinct, valid name."""
-
-    count: int = 0
-    used: set[str] = field(default_factory=set)
-
-    def name(self, given: str | None) -> str:
-        base = ""
-        if given:
-            stem = given.rsplit("/", 1)[-1]
-            if "." in stem:
-                stem = stem.rsplit(".", 1)[0]
-            base = " ".join(_DOC_NAME_BAD.sub("-", stem).split()).strip("-")
-        if not base:
-            self.count += 1
-            base = f"document-{self.count}"
-        name, k = base, 1
-        while name in self.used:
-            k += 1
-            name = f"{base}-{k}"
-        self.used.add(name)
-        return name
-
-
-def _parse_data_url(url: str) -> tuple[str | None, str]:
-    """Split ``data:<mime>;base64,<data>`` into ``(mime, data)``."""
-    head, sep, data = url.partition(",")
-    if not sep or not head.startswith("data:") or ";base64" not in head:
-        raise ValueError("only base64 data URLs are supported (data:<mime type>;base64,<data>)")
-    mime = head[5:].split(";", 1)[0] or None
-    return mime, data
 
 
 def _refuse_url(kind: str, url: str) -> ValueError:
@@ -202,57 +147,6 @@ def _refuse_url(kind: str, url: str) -> ValueError:
         f"{kind} given by URL ({shown}) is not supported: the Quant AI API takes inline bytes "
         "only and langchain-quant does not fetch URLs for you. Download the file and pass it "
         'as base64, e.g. {"type": "' + kind + '", "base64": ..., "mime_type": ...}.'
-    )
-
-
-def _sniff_image(data: str) -> str:
-    import base64
-
-    head = base64.b64decode(data[:32] + "=" * (-len(data[:32]) % 4), validate=False)
-    if head.startswith(b"\x89PNG"):
-        return "png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"GIF8"):
-        return "gif"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    raise ValueError("cannot tell the image format: give mime_type (image/png, image/jpeg...)")
-
-
-def _image(data: str, mime: str | None) -> ImageBlock:
-    if mime:
-        fmt = _IMAGE_FORMATS.get(mime.lower())
-        if fmt is None:
-            raise ValueError(f"image type {mime!r} is not supported; use png, jpeg, gif or webp")
-    else:
-        fmt = _sniff_image(data)
-    return ImageBlock(
-        image=ImageContent(format=fmt, source=MediaSource.model_validate({"bytes": data}))
-    )
-
-
-def _document(data: str, mime: str | None, name: str | None, naming: _Naming) -> DocumentBlock:
-    fmt = _DOC_FORMATS.get((mime or "application/pdf").lower())
-    if fmt is None:
-        raise ValueError(
-            f"document type {mime!r} is not supported; use application/pdf, text/csv, docx or xlsx"
-        )
-    return DocumentBlock(
-        document=DocumentContent(
-            format=fmt,
-            name=naming.name(name),
-            source=MediaSource.model_validate({"bytes": data}),
-        )
-    )
-
-
-def _video(data: str, mime: str | None) -> VideoBlock:
-    fmt = _VIDEO_FORMATS.get((mime or "").lower())
-    if fmt is None:
-        raise ValueError(f"video type {mime!r} is not supported; use mp4, mov, mkv or webm")
-    return VideoBlock(
-        video=VideoContent(format=fmt, source=MediaSource.model_validate({"bytes": data}))
     )
 
 
@@ -269,11 +163,14 @@ def _file_name(block: Mapping[str, Any]) -> str | None:
     return None
 
 
-MediaBlock = ImageBlock | DocumentBlock | VideoBlock
+MediaBlock = ImageBlock | DocumentBlock | VideoBlock | TextBlock
 
 
-def _media_block(block: Mapping[str, Any], naming: _Naming) -> MediaBlock | None:
-    """Convert an image/file/video content block of any supported dialect, or return None."""
+def _media_block(block: Mapping[str, Any], naming: DocumentNamer) -> list[MediaBlock] | None:
+    """Convert an image/file/video block of any supported dialect (None: not a media block).
+
+    A plain-text document becomes its text (no block when blank), as ``quant_ai.media`` says.
+    """
     kind = block.get("type")
     mime: str | None
     data: Any
@@ -284,8 +181,8 @@ def _media_block(block: Mapping[str, Any], naming: _Naming) -> MediaBlock | None
             raise ValueError("image_url block without a url")
         if not url.startswith("data:"):
             raise _refuse_url("image", url)
-        mime, data = _parse_data_url(url)
-        return _image(data, mime)
+        mime, data = parse_data_url(url)
+        return [image_block(data, mime)]
     if kind == "file" and isinstance(block.get("file"), Mapping):  # OpenAI file block
         inner = block["file"]
         if "file_data" not in inner:
@@ -295,10 +192,10 @@ def _media_block(block: Mapping[str, Any], naming: _Naming) -> MediaBlock | None
             )
         file_data = inner["file_data"]
         if file_data.startswith("data:"):
-            mime, data = _parse_data_url(file_data)
+            mime, data = parse_data_url(file_data)
         else:
             mime, data = "application/pdf", file_data
-        return _document(data, mime, _file_name(inner), naming)
+        return _some(document_content(data, mime, _file_name(inner), naming))
     if kind not in ("image", "file", "video", "document"):
         return None
     source = block.get("source")
@@ -312,7 +209,7 @@ def _media_block(block: Mapping[str, Any], naming: _Naming) -> MediaBlock | None
         if source_type == "url" or (source_type is None and "url" in block):
             url = str(block.get("url") or "")
             if url.startswith("data:"):
-                mime, data = _parse_data_url(url)
+                mime, data = parse_data_url(url)
             else:
                 raise _refuse_url("image" if kind == "image" else "file", url)
         elif (
@@ -331,10 +228,14 @@ def _media_block(block: Mapping[str, Any], naming: _Naming) -> MediaBlock | None
     if not isinstance(data, str) or not data:
         raise ValueError(f"{kind} block without base64 data")
     if kind == "image":
-        return _image(data, mime)
+        return [image_block(data, mime)]
     if kind == "video":
-        return _video(data, mime)
-    return _document(data, mime, _file_name(block), naming)
+        return [video_block(data, mime)]
+    return _some(document_content(data, mime, _file_name(block), naming))
+
+
+def _some(block: MediaBlock | None) -> list[MediaBlock]:
+    return [] if block is None else [block]
 
 
 # ----------------------------------------------------------------------------- content
@@ -343,7 +244,9 @@ def _media_block(block: Mapping[str, Any], naming: _Naming) -> MediaBlock | None
 UserBlock = TextBlock | ImageBlock | DocumentBlock | VideoBlock
 
 
-def _user_blocks(content: str | list[str | dict[str, Any]], naming: _Naming) -> list[UserBlock]:
+def _user_blocks(
+    content: str | list[str | dict[str, Any]], naming: DocumentNamer
+) -> list[UserBlock]:
     if isinstance(content, str):
         return [TextBlock(text=content)] if content.strip() else []
     blocks: list[UserBlock] = []
@@ -368,7 +271,7 @@ def _user_blocks(content: str | list[str | dict[str, Any]], naming: _Naming) -> 
         media = _media_block(item, naming)
         if media is None:
             raise ValueError(f"unsupported content block type {kind!r} in a user message")
-        blocks.append(media)
+        blocks.extend(media)
     return blocks
 
 
@@ -413,7 +316,7 @@ def _ai_blocks(message: AIMessage) -> list[TextBlock | ToolUseBlock]:
     return blocks
 
 
-def _tool_result(message: ToolMessage, naming: _Naming) -> ToolResultBlock:
+def _tool_result(message: ToolMessage, naming: DocumentNamer) -> ToolResultBlock:
     content = message.content
     items: list[UserBlock]
     if isinstance(content, str):
@@ -434,7 +337,7 @@ def _tool_result(message: ToolMessage, naming: _Naming) -> ToolResultBlock:
             if media is None:
                 items.append(TextBlock(text=json.dumps(item, ensure_ascii=False, default=str)))
             else:
-                items.append(media)
+                items.extend(media)
     return tool_result_block(message.tool_call_id, items, error=message.status == "error")
 
 
@@ -473,7 +376,7 @@ def convert_messages(messages: Sequence[BaseMessage]) -> tuple[str | None, list[
     """
     system: list[str] = []
     turns = Turns()
-    naming = _Naming()
+    naming = DocumentNamer()
     for message in messages:
         role = _role(message)
         if role == "system":

@@ -24,9 +24,10 @@ Rules (each one is unit-tested):
 
 from __future__ import annotations
 
-import mimetypes
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from io import IOBase
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.llms.types import (
@@ -58,6 +59,7 @@ from quant_ai import ChatResponse as QuantChatResponse
 from quant_ai import (
     ChatStreamAccumulator,
     DocumentBlock,
+    DocumentNamer,
     ImageBlock,
     Message,
     QuantValidationError,
@@ -71,10 +73,14 @@ from quant_ai import (
     Turns,
     Usage,
     VideoBlock,
+    document_content,
+    image_block,
+    mime_from_name,
     parse_tool_arguments,
     tool_result_block,
+    video_block,
 )
-from quant_ai.types import ToolInputSchema, ToolUseContent, sniff_image_mime
+from quant_ai.types import ToolInputSchema, ToolUseContent
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
@@ -93,27 +99,8 @@ __all__ = [
 QuantBlock = TextBlock | ImageBlock | VideoBlock | DocumentBlock | ToolUseBlock | ToolResultBlock
 ToolResultInner = TextBlock | ImageBlock | VideoBlock | DocumentBlock
 
-_IMAGE_FORMATS = {
-    "image/png": "png",
-    "image/jpeg": "jpeg",
-    "image/jpg": "jpeg",
-    "image/gif": "gif",
-    "image/webp": "webp",
-}
-_VIDEO_FORMATS = {
-    "video/mp4": "mp4",
-    "video/quicktime": "mov",
-    "video/x-matroska": "mkv",
-    "video/webm": "webm",
-}
-_DOCUMENT_FORMATS = {
-    "application/pdf": "pdf",
-    "text/csv": "csv",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
-}
-_DOCUMENT_EXTENSIONS = {"pdf": "pdf", "csv": "csv", "docx": "docx", "xlsx": "xlsx"}
-_BAD_NAME_CHARS = re.compile(r"[^A-Za-z0-9 \-()\[\]]+")
+_DEFAULT_TITLE = "input_document"
+"""The title LlamaIndex gives a ``DocumentBlock`` without one (no name of the caller's)."""
 
 
 def _refuse(message: str, field: str = "messages") -> QuantValidationError:
@@ -128,23 +115,21 @@ def _remote_url(url: object) -> bool:
     return text.startswith(("http://", "https://"))
 
 
+def _read(kind: str, resolve: Callable[[], IOBase]) -> bytes:
+    try:
+        return bytes(resolve().read())
+    except (OSError, ValueError) as exc:
+        raise _refuse(f"the {kind} could not be read: {exc}") from None
+
+
 def _image_to_quant(block: LIImageBlock) -> ImageBlock:
     if block.image is None and block.path is None and _remote_url(block.url):
         raise _refuse(
             f"image URL {block.url} cannot be sent: Quant AI takes image bytes, not URLs. "
             "Download the image and pass ImageBlock(image=<bytes>) or ImageBlock(path=...)"
         )
-    try:
-        data = block.resolve_image(as_base64=False).read()
-    except (OSError, ValueError) as exc:
-        raise _refuse(f"the image could not be read: {exc}") from None
-    mime = (block.image_mimetype or "").lower() or sniff_image_mime(data)
-    fmt = _IMAGE_FORMATS.get(mime)
-    if fmt is None:
-        raise _refuse(
-            f"image type {mime!r} is not supported; use png, jpeg, gif or webp",
-        )
-    return ImageBlock.from_bytes(data, fmt)
+    data = _read("image", lambda: block.resolve_image(as_base64=False))
+    return image_block(data, block.image_mimetype)
 
 
 def _video_to_quant(block: LIVideoBlock) -> VideoBlock:
@@ -153,53 +138,26 @@ def _video_to_quant(block: LIVideoBlock) -> VideoBlock:
             f"video URL {block.url} cannot be sent: Quant AI takes video bytes. "
             "Pass VideoBlock(video=<bytes>) or VideoBlock(path=...)"
         )
-    try:
-        data = block.resolve_video(as_base64=False).read()
-    except (OSError, ValueError) as exc:
-        raise _refuse(f"the video could not be read: {exc}") from None
-    mime = (block.video_mimetype or "").lower()
-    if not mime and block.path is not None:
-        mime = mimetypes.guess_type(str(block.path))[0] or ""
-    fmt = _VIDEO_FORMATS.get(mime)
-    if fmt is None:
-        raise _refuse(
-            f"video type {mime or 'unknown'!r} is not supported; use mp4, mov, mkv or webm "
-            "(set video_mimetype when passing raw bytes)"
-        )
-    return VideoBlock.from_bytes(data, fmt)
+    data = _read("video", lambda: block.resolve_video(as_base64=False))
+    mime = block.video_mimetype or mime_from_name(str(block.path) if block.path else None)
+    return video_block(data, mime)
 
 
-def _document_name(title: str | None) -> str:
-    name = _BAD_NAME_CHARS.sub(" ", title or "").strip()
-    return " ".join(name.split())[:200] or "document"
-
-
-def _document_to_quant(block: LIDocumentBlock) -> DocumentBlock | TextBlock | None:
+def _document_to_quant(
+    block: LIDocumentBlock, namer: DocumentNamer
+) -> DocumentBlock | TextBlock | None:
     if block.data is None and block.path is None and _remote_url(block.url):
         raise _refuse(
             f"document URL {block.url} cannot be sent: Quant AI takes document bytes. "
             "Download it and pass DocumentBlock(data=<bytes>) or DocumentBlock(path=...)"
         )
-    try:
-        data = block.resolve_document().read()
-    except (OSError, ValueError) as exc:
-        raise _refuse(f"the document could not be read: {exc}") from None
-    mime = (block.document_mimetype or "").lower()
-    fmt = _DOCUMENT_FORMATS.get(mime)
-    if fmt is None and not mime:
-        fmt = _DOCUMENT_EXTENSIONS.get((block.guess_format() or "").lower())
-    if fmt is not None:
-        return DocumentBlock.from_bytes(data, fmt, _document_name(block.title))
-    if mime.startswith("text/") or mime in ("application/json", "application/xml"):
-        text = data.decode("utf-8", errors="replace")
-        if not text.strip():
-            return None
-        title = block.title if block.title and block.title != "input_document" else "document"
-        return TextBlock(text=f"[{title}]\n{text}")
-    raise _refuse(
-        f"document type {mime or 'unknown'!r} is not supported; use pdf, csv, docx, xlsx or a "
-        "text/* document"
-    )
+    data = _read("document", block.resolve_document)
+    title = block.title if block.title and block.title != _DEFAULT_TITLE else None
+    name = title or (Path(block.path).name if block.path is not None else None)
+    mime = block.document_mimetype or mime_from_name(name)
+    if not mime and block.guess_format():
+        mime = mime_from_name(f"document.{block.guess_format()}")
+    return document_content(data, mime, name, namer)
 
 
 # --------------------------------------------------------------------------- messages
@@ -237,7 +195,7 @@ def _legacy_tool_calls(message: ChatMessage) -> list[ToolUseBlock]:
     return out
 
 
-def _blocks_to_quant(blocks: Iterable[object], role: str) -> list[QuantBlock]:
+def _blocks_to_quant(blocks: Iterable[object], role: str, namer: DocumentNamer) -> list[QuantBlock]:
     out: list[QuantBlock] = []
     for block in blocks:
         if isinstance(block, LITextBlock):
@@ -254,7 +212,7 @@ def _blocks_to_quant(blocks: Iterable[object], role: str) -> list[QuantBlock]:
                 raise _refuse(
                     f"documents can only be sent in user or tool messages, not {role} messages"
                 )
-            doc = _document_to_quant(block)
+            doc = _document_to_quant(block, namer)
             if doc is not None:
                 out.append(doc)
         elif isinstance(block, LIVideoBlock):
@@ -282,7 +240,7 @@ def _blocks_to_quant(blocks: Iterable[object], role: str) -> list[QuantBlock]:
                 )
             )
         elif isinstance(block, CitableBlock):
-            out.extend(_blocks_to_quant(block.content, role))
+            out.extend(_blocks_to_quant(block.content, role, namer))
         elif isinstance(block, (ThinkingBlock, CachePoint, CitationBlock)):
             continue  # no native equivalent on the Quant AI chat API
         else:
@@ -290,7 +248,7 @@ def _blocks_to_quant(blocks: Iterable[object], role: str) -> list[QuantBlock]:
     return out
 
 
-def _tool_result(message: ChatMessage) -> ToolResultBlock:
+def _tool_result(message: ChatMessage, namer: DocumentNamer) -> ToolResultBlock:
     call_id = message.additional_kwargs.get("tool_call_id") or message.additional_kwargs.get(
         "tool_use_id"
     )
@@ -300,7 +258,7 @@ def _tool_result(message: ChatMessage) -> ToolResultBlock:
             "it answers)"
         )
     inner: list[ToolResultInner] = []
-    for block in _blocks_to_quant(message.blocks, "user"):
+    for block in _blocks_to_quant(message.blocks, "user", namer):
         if isinstance(block, (ToolUseBlock, ToolResultBlock)):
             raise _refuse("a tool message cannot contain tool calls or tool results")
         inner.append(block)
@@ -326,6 +284,7 @@ def messages_to_quant(messages: Sequence[ChatMessage]) -> tuple[list[Message], s
     """
     system_parts: list[str] = []
     turns = Turns()
+    namer = DocumentNamer()
     for message in messages:
         role = message.role
         if role in (MessageRole.SYSTEM, MessageRole.DEVELOPER):
@@ -333,14 +292,14 @@ def messages_to_quant(messages: Sequence[ChatMessage]) -> tuple[list[Message], s
             if text:
                 system_parts.append(text)
         elif role in (MessageRole.TOOL, MessageRole.FUNCTION):
-            turns.add("user", [_tool_result(message)])
+            turns.add("user", [_tool_result(message, namer)])
         elif role in (MessageRole.ASSISTANT, MessageRole.MODEL, MessageRole.CHATBOT):
-            blocks = _blocks_to_quant(message.blocks, "assistant")
+            blocks = _blocks_to_quant(message.blocks, "assistant", namer)
             if not any(isinstance(b, ToolUseBlock) for b in blocks):
                 blocks += _legacy_tool_calls(message)
             turns.add("assistant", blocks)
         else:
-            turns.add("user", _blocks_to_quant(message.blocks, "user"))
+            turns.add("user", _blocks_to_quant(message.blocks, "user", namer))
     return turns.messages(), "\n\n".join(system_parts) or None
 
 

@@ -164,7 +164,7 @@ def test_documents_pdf_and_text() -> None:
     )
     doc, text = msgs[0]["content"]
     assert doc["document"]["format"] == "pdf"
-    assert doc["document"]["name"] == "Q3 report pdf"  # only characters the API allows
+    assert doc["document"]["name"] == "Q3 report"  # quant_ai.media: the file name, no extension
     assert base64.b64decode(doc["document"]["source"]["bytes"]) == b"%PDF-1.4 body"
     assert text == {"text": "[notes]\nplain notes"}
 
