@@ -51,6 +51,7 @@ from quant_ai import (
     DocumentBlock,
     DocumentNamer,
     ExecutionStatus,
+    ExecutionWaiter,
     ImageBlock,
     Message,
     ServerToolUpdate,
@@ -64,6 +65,7 @@ from quant_ai import (
     Usage,
     VideoBlock,
     document_content,
+    execution_outcome,
     image_block,
     parse_data_url,
     tool_result_block,
@@ -545,61 +547,47 @@ def response_to_message(response: ChatResponse, *, requested_model: str) -> AIMe
 def execution_to_message(
     status: ExecutionStatus,
     *,
-    request_id: str,
     model: str,
-    session_id: str | None = None,
-    local_calls: Sequence[Mapping[str, Any]] = (),
+    session_id: str | None,
+    waiter: ExecutionWaiter,
 ) -> AIMessage:
     """Convert a ``complete`` durable execution to the final ``AIMessage``.
 
-    The tools the service ran (``result.toolExecutions``) become ``server_tool_call`` /
-    ``server_tool_result`` blocks; the client tools that ran locally while the execution
-    waited are listed in ``response_metadata["local_tool_calls"]`` (they were answered
-    already, so they are never ``tool_calls``).
+    The tools the service ran become ``server_tool_call`` / ``server_tool_result`` blocks;
+    the client tools that ran locally while the execution waited are listed in
+    ``response_metadata["local_tool_calls"]`` (they were answered already, so they are never
+    ``tool_calls``).
 
     Args:
         status: The ``complete`` status.
-        request_id: The execution's id.
         model: The model id requested.
         session_id: The session of the execution, when known.
-        local_calls: ``{"name", "id", "args", "callback_id"}`` of each tool run locally.
+        waiter: The core waiter that waited for it (its request id and local calls).
 
     Returns:
         The message, with usage and ``response_metadata`` (``request_id``,
         ``tool_executions``, ``local_tool_calls``, ``execution_status``...).
     """
-    result = status.result
-    text = result.response.content if result is not None else ""
-    usage = result.usage if result is not None else None
-    executions = list(result.tool_executions) if result is not None else []
-    local_ids = {str(call.get("id")) for call in local_calls}
+    outcome = execution_outcome(status, waiter.request_id, waiter.local_calls)
     blocks: list[str | dict[str, Any]] = []
-    for raw in executions:
-        use = ToolUse.model_validate(raw)
-        if use.tool_use_id and use.tool_use_id in local_ids:
-            continue
-        if use.status is None:
-            use = use.model_copy(update={"status": "complete"})
+    for use in outcome.server_tools:
         blocks.extend(server_tool_blocks(use))
-    content: str | list[str | dict[str, Any]] = text
+    content: str | list[str | dict[str, Any]] = outcome.text
     if blocks:
-        if text:
-            blocks.append({"type": "text", "text": text})
+        if outcome.text:
+            blocks.append({"type": "text", "text": outcome.text})
         content = blocks
     meta = response_metadata(
-        model=model,
-        finish_reason="stop",
-        request_id=status.request_id or request_id,
-        usage=usage,
+        model=model, finish_reason="stop", request_id=outcome.request_id, usage=outcome.usage
     )
     meta["execution_status"] = status.status
     if session_id:
         meta["session_id"] = session_id
-    meta["tool_executions"] = executions
-    meta["local_tool_calls"] = [dict(call) for call in local_calls]
+    meta["tool_executions"] = outcome.tool_executions
+    meta["local_tool_calls"] = [call.as_dict() for call in waiter.local_calls]
     return AIMessage(
         content=content,
-        usage_metadata=usage_to_metadata(usage)
+        usage_metadata=usage_to_metadata(outcome.usage)
         or UsageMetadata(input_tokens=0, output_tokens=0, total_tokens=0),
         response_metadata=meta,
     )

@@ -51,39 +51,34 @@ from langchain_quant._convert import (
 )
 from langchain_quant._profiles import get_profile
 from langchain_quant.durable import (
-    EXECUTION_STATUS_EVENT,
-    AsyncDurableRun,
     DurableExecution,
-    SyncDurableRun,
     local_tool_registry,
+    status_emitter,
     stream_event_data,
+    tool_runner,
 )
-from langchain_quant.errors import to_langchain_error
+from langchain_quant.errors import langchain_errors
 from quant_ai import (
+    DURABLE_KWARGS,
+    RESUME_KWARG,
     ChatRequest,
-    QuantError,
+    ExecutionWaiter,
+    PollSettings,
     Tool,
     build_chat_request,
+    is_durable,
     plan_tool_choice,
+    poll_settings,
     request_fields,
 )
 from quant_ai.types import DEFAULT_CHAT_MODEL
 
 __all__ = ["ChatQuant"]
 
-_RESUME = "quant_resume_request_id"
-"""Call kwarg (internal) that makes a call resume an execution instead of starting one."""
 _STREAM_RUN = "quant_stream_run"
 _Manager = TypeVar("_Manager", CallbackManager, AsyncCallbackManager)
 """Call kwarg (internal): the run id of a ``stream()`` call, to find its callbacks."""
-_DURABLE_KEYS = (
-    _STREAM_RUN,
-    "durable",
-    "durable_poll_initial",
-    "durable_poll_max",
-    "durable_timeout",
-    _RESUME,
-)
+_DURABLE_KEYS = (_STREAM_RUN, *DURABLE_KWARGS)
 
 ToolLike = dict[str, Any] | type | Callable[..., Any] | BaseTool | str
 
@@ -96,13 +91,6 @@ _CALL_FIELDS = (
     "long_context",
     "session_id",
 )
-
-
-def _raise(exc: QuantError) -> None:
-    mapped = to_langchain_error(exc)
-    if mapped is exc:
-        raise exc
-    raise mapped from exc
 
 
 class ChatQuant(QuantConnection, BaseChatModel):
@@ -474,11 +462,8 @@ class ChatQuant(QuantConnection, BaseChatModel):
         if self._is_durable(kwargs):
             return self._result(self._durable_message(messages, stop, run_manager, kwargs))
         request = self._request(messages, stop, kwargs)
-        try:
+        with langchain_errors():
             response = self.quant_client.chat(request)
-        except QuantError as exc:
-            _raise(exc)
-            raise  # pragma: no cover
         return self._result(response_to_message(response, requested_model=request.model_id))
 
     async def _agenerate(
@@ -492,11 +477,8 @@ class ChatQuant(QuantConnection, BaseChatModel):
             message = await self._adurable_message(messages, stop, run_manager, kwargs)
             return self._result(message)
         request = self._request(messages, stop, kwargs)
-        try:
+        with langchain_errors():
             response = await self.quant_client.achat(request)
-        except QuantError as exc:
-            _raise(exc)
-            raise  # pragma: no cover
         return self._result(response_to_message(response, requested_model=request.model_id))
 
     @staticmethod
@@ -522,7 +504,7 @@ class ChatQuant(QuantConnection, BaseChatModel):
         stream_usage = bool(kwargs.get("stream_usage", self.stream_usage))
         request = self._request(messages, stop, kwargs)
         converter = StreamConverter(request.model_id, stream_usage=stream_usage)
-        try:
+        with langchain_errors():
             for event in self.quant_client.stream_chat(request):
                 custom = stream_event_data(event, converter.request_id)
                 if custom is not None:
@@ -532,8 +514,6 @@ class ChatQuant(QuantConnection, BaseChatModel):
                     if run_manager:
                         run_manager.on_llm_new_token(chunk.text, chunk=generation)
                     yield generation
-        except QuantError as exc:
-            _raise(exc)
 
     async def _astream(
         self,
@@ -549,7 +529,7 @@ class ChatQuant(QuantConnection, BaseChatModel):
         stream_usage = bool(kwargs.get("stream_usage", self.stream_usage))
         request = self._request(messages, stop, kwargs)
         converter = StreamConverter(request.model_id, stream_usage=stream_usage)
-        try:
+        with langchain_errors():
             async for event in self.quant_client.astream_chat(request):
                 custom = stream_event_data(event, converter.request_id)
                 if custom is not None:
@@ -559,8 +539,6 @@ class ChatQuant(QuantConnection, BaseChatModel):
                     if run_manager:
                         await run_manager.on_llm_new_token(chunk.text, chunk=generation)
                     yield generation
-        except QuantError as exc:
-            _raise(exc)
 
     # ------------------------------------------------------------------ stream callbacks
 
@@ -658,17 +636,36 @@ class ChatQuant(QuantConnection, BaseChatModel):
         return super()._should_stream(async_api=async_api, run_manager=run_manager, **kwargs)
 
     def _is_durable(self, kwargs: Mapping[str, Any]) -> bool:
-        if kwargs.get(_RESUME):
-            return True
-        durable = kwargs.get("durable")
-        return self.durable if durable is None else bool(durable)
+        return is_durable(kwargs, self.durable)
 
-    def _poll_settings(self, kwargs: Mapping[str, Any]) -> dict[str, float]:
-        return {
-            "initial_delay": float(kwargs.get("durable_poll_initial") or self.durable_poll_initial),
-            "max_delay": float(kwargs.get("durable_poll_max") or self.durable_poll_max),
-            "timeout": float(kwargs.get("durable_timeout") or self.durable_timeout),
-        }
+    def _waiter(
+        self,
+        request_id: str,
+        kwargs: Mapping[str, Any],
+        callbacks: CallbackManager | AsyncCallbackManager | None,
+    ) -> ExecutionWaiter:
+        """The core's waiter for one durable call, reporting as custom events."""
+        default = PollSettings(
+            self.durable_poll_initial, self.durable_poll_max, self.durable_timeout
+        )
+        return ExecutionWaiter(
+            self.quant_client,
+            request_id,
+            settings=poll_settings(kwargs, default),
+            tool_names=self._local_tools,
+            how_to_provide="Bind them as BaseTools or functions with bind_tools()",
+            on_update=status_emitter(callbacks),
+        )
+
+    def _durable_start(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: Mapping[str, Any]
+    ) -> tuple[ChatRequest | None, str, str]:
+        """``(request to start or None to resume, request id or "", model)``."""
+        resume = kwargs.get(RESUME_KWARG)
+        if resume:
+            return None, str(resume), str(kwargs.get("model") or self.model)
+        request = self._request(messages, stop, kwargs)
+        return request, "", request.model_id
 
     def _durable_message(
         self,
@@ -677,43 +674,20 @@ class ChatQuant(QuantConnection, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None,
         kwargs: Mapping[str, Any],
     ) -> AIMessage:
-        """Start (or resume) a durable execution, wait for it, run local tools, convert."""
+        """Start (or resume) a durable execution, wait for it running local tools, convert."""
         callbacks = _child_manager(run_manager) if run_manager else None
-        client = self.quant_client
-        resume = kwargs.get(_RESUME)
+        request, request_id, model = self._durable_start(messages, stop, kwargs)
         session_id: str | None = None
-        try:
-            if resume:
-                request_id, model = str(resume), str(kwargs.get("model") or self.model)
-            else:
-                request = self._request(messages, stop, kwargs)
-                accepted = client.start_chat(request)
-                request_id, model = accepted.request_id, request.model_id
-                session_id = accepted.session_id
-            run = SyncDurableRun(request_id, self._local_tools, callbacks)
-            if not resume and callbacks is not None:
-                run.last = ("queued", None)
-                dispatch_custom_event(
-                    EXECUTION_STATUS_EVENT,
-                    _queued(request_id, session_id),
-                    config=RunnableConfig(callbacks=callbacks),
-                )
-            status = client.wait_for_execution(
-                request_id,
-                tool_handler=run.handler,
-                on_status=run.on_status,
-                **self._poll_settings(kwargs),
-            )
-        except QuantError as exc:
-            _raise(exc)
-            raise  # pragma: no cover
-        return execution_to_message(
-            status,
-            request_id=request_id,
-            model=model,
-            session_id=session_id,
-            local_calls=run.local_calls,
-        )
+        with langchain_errors():
+            if request is not None:
+                accepted = self.quant_client.start_chat(request)
+                request_id, session_id = accepted.request_id, accepted.session_id
+            waiter = self._waiter(request_id, kwargs, callbacks)
+            if request is not None and waiter.on_update is not None:
+                waiter.on_update(waiter.announce_queued(session_id))
+            runner = tool_runner(self._local_tools, waiter, callbacks, concurrent=False)
+            status = waiter.wait(runner)
+        return execution_to_message(status, model=model, session_id=session_id, waiter=waiter)
 
     async def _adurable_message(
         self,
@@ -722,43 +696,20 @@ class ChatQuant(QuantConnection, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None,
         kwargs: Mapping[str, Any],
     ) -> AIMessage:
-        """Async twin of :meth:`_durable_message`."""
+        """Async twin of :meth:`_durable_message` (the tools of one callback run concurrently)."""
         callbacks = _achild_manager(run_manager) if run_manager else None
-        client = self.quant_client
-        resume = kwargs.get(_RESUME)
+        request, request_id, model = self._durable_start(messages, stop, kwargs)
         session_id: str | None = None
-        try:
-            if resume:
-                request_id, model = str(resume), str(kwargs.get("model") or self.model)
-            else:
-                request = self._request(messages, stop, kwargs)
-                accepted = await client.astart_chat(request)
-                request_id, model = accepted.request_id, request.model_id
-                session_id = accepted.session_id
-            run = AsyncDurableRun(request_id, self._local_tools, callbacks)
-            if not resume and callbacks is not None:
-                run.last = ("queued", None)
-                await adispatch_custom_event(
-                    EXECUTION_STATUS_EVENT,
-                    _queued(request_id, session_id),
-                    config=RunnableConfig(callbacks=callbacks),
-                )
-            status = await client.await_for_execution(
-                request_id,
-                tool_handler=run.handler,
-                on_status=run.on_status,
-                **self._poll_settings(kwargs),
-            )
-        except QuantError as exc:
-            _raise(exc)
-            raise  # pragma: no cover
-        return execution_to_message(
-            status,
-            request_id=request_id,
-            model=model,
-            session_id=session_id,
-            local_calls=run.local_calls,
-        )
+        with langchain_errors():
+            if request is not None:
+                accepted = await self.quant_client.astart_chat(request)
+                request_id, session_id = accepted.request_id, accepted.session_id
+            waiter = self._waiter(request_id, kwargs, callbacks)
+            if request is not None and waiter.on_update is not None:
+                await waiter.on_update(waiter.announce_queued(session_id))
+            runner = tool_runner(self._local_tools, waiter, callbacks, concurrent=True)
+            status = await waiter.await_(runner)
+        return execution_to_message(status, model=model, session_id=session_id, waiter=waiter)
 
     def _with_tools(
         self,
@@ -822,11 +773,8 @@ class ChatQuant(QuantConnection, BaseChatModel):
         """
         target, call = self._execution_target(tools, kwargs)
         request = target._request(target._convert_input(messages).to_messages(), stop, call)
-        try:
+        with langchain_errors():
             accepted = target.quant_client.start_chat(request)
-        except QuantError as exc:
-            _raise(exc)
-            raise  # pragma: no cover
         return DurableExecution(
             accepted.request_id, accepted.session_id, request.model_id, accepted.poll_url, target
         )
@@ -842,11 +790,8 @@ class ChatQuant(QuantConnection, BaseChatModel):
         """Async twin of :meth:`start_execution`."""
         target, call = self._execution_target(tools, kwargs)
         request = target._request(target._convert_input(messages).to_messages(), stop, call)
-        try:
+        with langchain_errors():
             accepted = await target.quant_client.astart_chat(request)
-        except QuantError as exc:
-            _raise(exc)
-            raise  # pragma: no cover
         return DurableExecution(
             accepted.request_id, accepted.session_id, request.model_id, accepted.poll_url, target
         )
@@ -892,7 +837,7 @@ class ChatQuant(QuantConnection, BaseChatModel):
             QuantLocalToolMissingError: It waits for a tool that is not available locally.
         """
         target = self._with_tools(tools) if tools is not None else self
-        return target.invoke([], config, **{_RESUME: request_id, **kwargs})
+        return target.invoke([], config, **{RESUME_KWARG: request_id, **kwargs})
 
     async def aresume_execution(
         self,
@@ -904,7 +849,7 @@ class ChatQuant(QuantConnection, BaseChatModel):
     ) -> AIMessage:
         """Async twin of :meth:`resume_execution` (async tools run concurrently)."""
         target = self._with_tools(tools) if tools is not None else self
-        return await target.ainvoke([], config, **{_RESUME: request_id, **kwargs})
+        return await target.ainvoke([], config, **{RESUME_KWARG: request_id, **kwargs})
 
     # ------------------------------------------------------------------ tools
 
@@ -1089,17 +1034,6 @@ def _child_config(
     if isinstance(run_manager, AsyncCallbackManagerForLLMRun):
         return RunnableConfig(callbacks=_achild_manager(run_manager))
     return RunnableConfig(callbacks=_child_manager(run_manager))
-
-
-def _queued(request_id: str, session_id: str | None) -> dict[str, Any]:
-    return {
-        "request_id": request_id,
-        "session_id": session_id,
-        "status": "queued",
-        "callback_id": None,
-        "pending_tools": [],
-        "pending_tool_calls": [],
-    }
 
 
 def _as_chunk(message: AIMessage) -> AIMessageChunk:

@@ -1,9 +1,10 @@
 """Durable executions and server-tool progress for ``ChatQuant``: events, local tools, handle.
 
-A durable execution (``async: true``) runs on the service; ``ChatQuant`` polls it with the
-core's backoff, runs the client tools it waits for locally (the ``BaseTool``s and functions
-given to ``bind_tools`` or ``resume_execution``), answers each ``callbackId`` once and turns
-the ``complete`` status into an ``AIMessage``.
+A durable execution (``async: true``) runs on the service; ``ChatQuant`` waits for it with
+the core's :class:`quant_ai.ExecutionWaiter` (backoff, one report per change, the
+missing-tool check, one answer per ``callbackId``, the record of local calls). This module
+only runs the client tools as LangChain tool calls (the ``BaseTool``s and functions given to
+``bind_tools`` or ``resume_execution``) and reports the waiter's updates as custom events.
 
 Progress is reported as LangChain custom events on the chat model's run (so
 ``astream_events``, ``BaseCallbackHandler.on_custom_event`` and LangSmith see them):
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -38,16 +39,17 @@ from langchain_core.tools import tool as as_tool
 
 from quant_ai import (
     ExecutionHandle,
-    ExecutionStatus,
+    ExecutionUpdate,
+    ExecutionWaiter,
     OrchestrationStatusEvent,
     PendingTool,
     QuantLocalToolError,
-    QuantLocalToolMissingError,
     ToolCompleteEvent,
     ToolInputProgressEvent,
+    ToolOutcome,
+    ToolRunner,
     ToolStartEvent,
 )
-from quant_ai.client import callback_result
 
 if TYPE_CHECKING:
     from langchain_quant.chat_models import ChatQuant
@@ -60,7 +62,9 @@ __all__ = [
     "TOOL_START_EVENT",
     "DurableExecution",
     "local_tool_registry",
+    "status_emitter",
     "stream_event_data",
+    "tool_runner",
 ]
 
 EXECUTION_STATUS_EVENT = "quant_execution_status"
@@ -124,31 +128,16 @@ def stream_event_data(event: Any, request_id: str | None) -> tuple[str, dict[str
     return None
 
 
-def status_event_data(status: ExecutionStatus, request_id: str) -> dict[str, Any]:
-    """Data of a ``quant_execution_status`` event."""
-    return {
-        "request_id": status.request_id or request_id,
-        "status": status.status,
-        "callback_id": status.callback_id,
-        "pending_tools": [p.name for p in status.pending_tools],
-        "pending_tool_calls": [
-            {"name": p.name, "id": p.tool_use_id, "args": dict(p.input)}
-            for p in status.pending_tools
-        ],
-    }
+def _outcome(output: Any) -> ToolOutcome:
+    """A tool's output (a ``ToolMessage`` when called with a tool call) as the core's outcome.
 
-
-def _tool_result(output: Any) -> dict[str, Any]:
-    """A tool's output (a ``ToolMessage`` when called with a tool call) as a callback result.
-
-    An error status is sent as ``{"error": text}``; anything else as ``callback_result`` says.
+    An error status is reported as a failed tool (the core sends ``{"error": text}``).
     """
     if isinstance(output, ToolMessage):
         content: Any = output.content
-        if output.status == "error":
-            return {"error": content if isinstance(content, str) else json.dumps(content)}
-        output = content
-    return callback_result(output)
+        text = content if isinstance(content, str) else json.dumps(content)
+        return ToolOutcome(value=content, is_error=output.status == "error", text=text)
+    return ToolOutcome(value=output, text=output if isinstance(output, str) else None)
 
 
 def _tool_call(pending: PendingTool) -> dict[str, Any]:
@@ -160,110 +149,69 @@ def _tool_call(pending: PendingTool) -> dict[str, Any]:
     }
 
 
-@dataclass
-class _Progress:
-    """State of one durable wait: status changes seen and tools run locally."""
+def status_emitter(
+    callbacks: CallbackManager | AsyncCallbackManager | None,
+) -> Callable[[ExecutionUpdate], Any] | None:
+    """Reports the waiter's updates as ``quant_execution_status`` custom events."""
+    if isinstance(callbacks, AsyncCallbackManager):
+        manager = callbacks
 
-    request_id: str
-    tools: Mapping[str, BaseTool]
-    callbacks: CallbackManager | AsyncCallbackManager | None
-    last: tuple[str, str | None] | None = None
-    callback_id: str | None = None
-    local_calls: list[dict[str, Any]] = field(default_factory=list)
-
-    def changed(self, status: ExecutionStatus) -> dict[str, Any] | None:
-        key = (status.status, status.callback_id)
-        if key == self.last:
-            return None
-        self.last = key
-        return status_event_data(status, self.request_id)
-
-    def check(self, pending: list[PendingTool], callback_id: str | None) -> None:
-        QuantLocalToolMissingError.check(
-            self.request_id,
-            callback_id,
-            (p.name for p in pending),
-            self.tools,
-            how_to_provide="Bind them as BaseTools or functions with bind_tools()",
-        )
-
-    def config(self) -> RunnableConfig:
-        return RunnableConfig(callbacks=self.callbacks) if self.callbacks is not None else {}
-
-    def record(self, pending: PendingTool, callback_id: str | None) -> None:
-        self.local_calls.append(
-            {
-                "name": pending.name,
-                "id": pending.tool_use_id,
-                "args": dict(pending.input),
-                "callback_id": callback_id,
-            }
-        )
-
-
-class SyncDurableRun(_Progress):
-    """Callbacks of :meth:`QuantClient.wait_for_execution` for one sync durable call."""
-
-    def emit(self, data: dict[str, Any]) -> None:
-        if isinstance(self.callbacks, CallbackManager):
-            dispatch_custom_event(
-                EXECUTION_STATUS_EVENT, data, config={"callbacks": self.callbacks}
+        def aemit(update: ExecutionUpdate) -> Awaitable[None]:
+            return adispatch_custom_event(
+                EXECUTION_STATUS_EVENT, update.as_dict(), config={"callbacks": manager}
             )
 
-    def on_status(self, status: ExecutionStatus) -> None:
-        data = self.changed(status)
-        if data is not None:
-            self.emit(data)
-        if status.is_waiting and status.callback_id:
-            self.check(status.pending_tools, status.callback_id)
-            self.callback_id = status.callback_id
+        return aemit
+    if isinstance(callbacks, CallbackManager):
+        sync_manager = callbacks
 
-    def handler(self, pending: list[PendingTool]) -> dict[str, Any]:
-        callback_id = self.callback_id
-        self.check(pending, callback_id)
-        results: dict[str, Any] = {}
+        def emit(update: ExecutionUpdate) -> None:
+            dispatch_custom_event(
+                EXECUTION_STATUS_EVENT, update.as_dict(), config={"callbacks": sync_manager}
+            )
+
+        return emit
+    return None
+
+
+def tool_runner(
+    tools: Mapping[str, BaseTool],
+    waiter: ExecutionWaiter,
+    callbacks: CallbackManager | AsyncCallbackManager | None,
+    *,
+    concurrent: bool,
+) -> ToolRunner:
+    """Runs the pending tools as LangChain tool calls (child runs of the model's run).
+
+    Sync (``concurrent=False``): one after the other; async: concurrently. A tool that
+    raises stops the wait with ``QuantLocalToolError`` (nothing is submitted).
+    """
+    config = RunnableConfig(callbacks=callbacks) if callbacks is not None else {}
+
+    def failed(item: PendingTool, exc: Exception) -> QuantLocalToolError:
+        error = QuantLocalToolError(waiter.request_id, waiter.callback_id, item.name)
+        error.__cause__ = exc
+        return error
+
+    def run(pending: Sequence[PendingTool]) -> list[ToolOutcome]:
+        outcomes = []
         for item in pending:
             try:
-                output = self.tools[item.name].invoke(_tool_call(item), self.config())
+                outcomes.append(_outcome(tools[item.name].invoke(_tool_call(item), config)))
             except Exception as exc:
-                raise QuantLocalToolError(self.request_id, callback_id, item.name) from exc
-            results[item.tool_use_id] = _tool_result(output)
-            self.record(item, callback_id)
-        return results
+                raise failed(item, exc) from exc
+        return outcomes
 
-
-class AsyncDurableRun(_Progress):
-    """Callbacks of :meth:`QuantClient.await_for_execution` for one async durable call."""
-
-    async def _arun(self, item: PendingTool, callback_id: str | None) -> Any:
+    async def arun_one(item: PendingTool) -> ToolOutcome:
         try:
-            return await self.tools[item.name].ainvoke(_tool_call(item), self.config())
+            return _outcome(await tools[item.name].ainvoke(_tool_call(item), config))
         except Exception as exc:
-            raise QuantLocalToolError(self.request_id, callback_id, item.name) from exc
+            raise failed(item, exc) from exc
 
-    async def emit(self, data: dict[str, Any]) -> None:
-        if isinstance(self.callbacks, AsyncCallbackManager):
-            await adispatch_custom_event(
-                EXECUTION_STATUS_EVENT, data, config={"callbacks": self.callbacks}
-            )
+    async def arun(pending: Sequence[PendingTool]) -> list[ToolOutcome]:
+        return list(await asyncio.gather(*(arun_one(item) for item in pending)))
 
-    async def on_status(self, status: ExecutionStatus) -> None:
-        data = self.changed(status)
-        if data is not None:
-            await self.emit(data)
-        if status.is_waiting and status.callback_id:
-            self.check(status.pending_tools, status.callback_id)
-            self.callback_id = status.callback_id
-
-    async def handler(self, pending: list[PendingTool]) -> dict[str, Any]:
-        callback_id = self.callback_id
-        self.check(pending, callback_id)
-        outputs = await asyncio.gather(*(self._arun(item, callback_id) for item in pending))
-        results: dict[str, Any] = {}
-        for item, output in zip(pending, outputs, strict=True):
-            results[item.tool_use_id] = _tool_result(output)
-            self.record(item, callback_id)
-        return results
+    return arun if concurrent else run
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ waits for locally (``BaseTool``s such as ``FunctionTool``, the tools of a ``Base
 plain functions), answers each ``callbackId`` once and turns the ``complete`` status into a
 LlamaIndex ``ChatResponse``.
 
-Everything but :class:`DurableRun` (which calls the tools) and :class:`DurableExecution` (a
-handle) is a pure function. Progress is reported with the instrumentation events of
-:mod:`llama_index_quant.events`.
+The waiting itself (backoff, one report per change, the missing-tool check, one answer per
+``callbackId``, the record of local calls) is the core's :class:`quant_ai.ExecutionWaiter`;
+this module only runs the tools the LlamaIndex way (:func:`tool_runner`) and turns the
+waiter's reports into the instrumentation events of :mod:`llama_index_quant.events`.
 """
 
 from __future__ import annotations
@@ -30,16 +31,19 @@ from pydantic import BaseModel
 from quant_ai import (
     ExecutionHandle,
     ExecutionStatus,
+    ExecutionUpdate,
+    LocalToolCall,
     OrchestrationStatusEvent,
     PendingTool,
     QuantLocalToolMissingError,
     StreamEvent,
     ToolCompleteEvent,
     ToolInputProgressEvent,
+    ToolOutcome,
+    ToolRunner,
     ToolStartEvent,
-    ToolUse,
+    execution_outcome,
 )
-from quant_ai.client import callback_result
 
 from ._convert import usage_to_openai
 from .events import (
@@ -57,15 +61,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DurableExecution",
-    "DurableRun",
     "QuantLocalToolMissingError",
     "ToolLike",
     "as_tools",
     "chat_response_from_execution",
-    "queued_event",
+    "local_call_event",
+    "registry",
     "server_tool_event",
     "status_event",
+    "tool_outcome",
     "tool_output_to_result",
+    "tool_runner",
 ]
 
 # The core re-exports get_dispatcher without __all__, hence the ignore.
@@ -107,53 +113,56 @@ def as_tools(tools: Iterable[ToolLike]) -> list[BaseTool]:
     return out
 
 
-def _registry(tools: Iterable[BaseTool]) -> dict[str, BaseTool]:
-    return {tool.metadata.get_name(): tool for tool in tools}
+def tool_outcome(output: ToolOutput) -> ToolOutcome:
+    """A tool's output as the core's outcome (sent as ``quant_ai.callback_result`` says).
+
+    An error (the tool raised) is reported as failed, so ``{"error": text}`` is sent and the
+    model can react, as a ``FunctionAgent`` would; a raw value that is no JSON-like data (or
+    none) sends the output's text.
+    """
+    if output.is_error:
+        return ToolOutcome(is_error=True, text=output.content)
+    raw = output.raw_output
+    if not isinstance(raw, (BaseModel, Mapping, str, bool, int, float, list, tuple)):
+        raw = {"result": output.content or None}
+    return ToolOutcome(value=raw, text=output.content)
 
 
 def tool_output_to_result(output: ToolOutput) -> dict[str, Any]:
-    """A tool's output as the callback's result object (see ``quant_ai.client.callback_result``).
-
-    An error (the tool raised) is sent as ``{"error": text}`` so that the model can react, as
-    a ``FunctionAgent`` would; a raw value that is no JSON-like data (or none) sends the
-    output's text.
-    """
-    if output.is_error:
-        return {"error": output.content}
-    raw = output.raw_output
-    if isinstance(raw, (BaseModel, Mapping, str, bool, int, float, list, tuple)):
-        return callback_result(raw)
-    return {"result": output.content or None}
+    """The callback's result object of a tool's output."""
+    return tool_outcome(output).result()
 
 
 # --------------------------------------------------------------------------- events
 
 
-def queued_event(
-    request_id: str, session_id: str | None, span_id: str | None
-) -> QuantExecutionStatusEvent:
-    """The event of a newly created execution (status ``queued``)."""
+def status_event(update: ExecutionUpdate, span_id: str | None) -> QuantExecutionStatusEvent:
+    """The instrumentation event of a status report of the core's waiter."""
     return QuantExecutionStatusEvent(
-        request_id=request_id, session_id=session_id, status="queued", span_id=span_id
+        request_id=update.request_id,
+        session_id=update.session_id,
+        status=update.status,
+        callback_id=update.callback_id,
+        pending_tools=list(update.pending_tools),
+        pending_tool_calls=[dict(c) for c in update.pending_tool_calls],
+        error_type=update.error_type,
+        error_message=update.error_message,
+        span_id=span_id,
     )
 
 
-def status_event(
-    status: ExecutionStatus, request_id: str, span_id: str | None
-) -> QuantExecutionStatusEvent:
-    """The event of a status read."""
-    error = status.error
-    return QuantExecutionStatusEvent(
-        request_id=status.request_id or request_id,
-        status=status.status,
-        callback_id=status.callback_id,
-        pending_tools=[p.name for p in status.pending_tools],
-        pending_tool_calls=[
-            {"name": p.name, "id": p.tool_use_id, "args": dict(p.input)}
-            for p in status.pending_tools
-        ],
-        error_type=error.error_type if error else None,
-        error_message=error.error_message if error else None,
+def local_call_event(
+    call: LocalToolCall, request_id: str, span_id: str | None
+) -> QuantLocalToolCallEvent:
+    """The instrumentation event of a local tool run."""
+    return QuantLocalToolCallEvent(
+        request_id=request_id,
+        callback_id=call.callback_id,
+        tool_name=call.name,
+        tool_use_id=call.id,
+        arguments=dict(call.args),
+        output=call.output,
+        is_error=call.is_error,
         span_id=span_id,
     )
 
@@ -196,44 +205,35 @@ def chat_response_from_execution(
     request_id: str,
     model: str,
     session_id: str | None = None,
-    local_calls: Sequence[Mapping[str, Any]] = (),
+    local_calls: Sequence[LocalToolCall] = (),
 ) -> ChatResponse:
     """Convert a ``complete`` durable execution to the final ``ChatResponse``.
 
     The message holds the answer text only: the client tools that ran locally were answered
     already (they are never ``ToolCallBlock``s, which an agent would run again) and are listed
-    under ``local_tool_calls``; the tools the service ran (``result.toolExecutions``) are under
-    ``server_tool_calls``. Both lists, OpenAI-style usage (``prompt_tokens``,
-    ``completion_tokens``, ``total_tokens``, ``cost_cents``), ``request_id``, ``model``,
-    ``session_id`` and ``execution_status`` are in ``additional_kwargs``; ``raw`` is the
-    status body with ``usage`` (OpenAI names), ``quant_usage`` and the same two lists.
+    under ``local_tool_calls``; the tools the service ran are under ``server_tool_calls``.
+    Both lists, OpenAI-style usage (``prompt_tokens``, ``completion_tokens``,
+    ``total_tokens``, ``cost_cents``), ``request_id``, ``model``, ``session_id`` and
+    ``execution_status`` are in ``additional_kwargs``; ``raw`` is the status body with
+    ``usage`` (OpenAI names), ``quant_usage`` and the same two lists.
 
     Args:
         status: The ``complete`` status.
         request_id: The execution's id.
         model: The model id requested.
         session_id: The execution's session, when known.
-        local_calls: ``{"name", "id", "args", "callback_id", "output", "is_error"}`` of each
-            tool run locally.
+        local_calls: The tools run locally (the core waiter's record).
     """
-    result = status.result
-    text = result.response.content if result is not None else ""
-    usage = result.usage if result is not None else None
-    local_ids = {str(call.get("id")) for call in local_calls}
-    server: list[dict[str, Any]] = []
-    for item in result.tool_executions if result is not None else []:
-        use = ToolUse.model_validate(item)
-        if use.tool_use_id and use.tool_use_id in local_ids:
-            continue
-        if use.status is None:
-            use = use.model_copy(update={"status": "complete"})
-        server.append(use.model_dump(by_alias=True, exclude_none=True, mode="json"))
-    local = [dict(call) for call in local_calls]
-    rid = status.request_id or request_id
+    outcome = execution_outcome(status, request_id, local_calls)
+    usage = outcome.usage
+    server = [
+        u.model_dump(by_alias=True, exclude_none=True, mode="json") for u in outcome.server_tools
+    ]
+    local = [call.as_dict() for call in local_calls]
     extra: dict[str, Any] = usage_to_openai(usage)
     extra.update(
         finish_reason="stop",
-        request_id=rid,
+        request_id=outcome.request_id,
         model=model,
         execution_status=status.status,
         server_tool_calls=server,
@@ -248,7 +248,7 @@ def chat_response_from_execution(
     raw["server_tool_calls"] = server
     raw["local_tool_calls"] = local
     return ChatResponse(
-        message=ChatMessage(role=MessageRole.ASSISTANT, content=text),
+        message=ChatMessage(role=MessageRole.ASSISTANT, content=outcome.text),
         raw=raw,
         additional_kwargs=extra,
     )
@@ -257,130 +257,59 @@ def chat_response_from_execution(
 # --------------------------------------------------------------------------- one wait
 
 
-@dataclass
-class DurableRun:
-    """State and callbacks of one wait for a durable execution.
+def tool_runner(
+    tools: Mapping[str, BaseTool],
+    callback_manager: CallbackManager | None,
+    *,
+    concurrent: bool,
+) -> ToolRunner:
+    """Runs the pending tools with LlamaIndex's ``call_tool`` / ``acall_tool``.
 
-    ``on_status`` reports status changes (one :class:`QuantExecutionStatusEvent` per change)
-    and refuses, before anything is submitted, a waiting status whose tools are not all
-    local; ``handler`` / ``ahandler`` run the pending tools and return their results for the
-    core to submit (once per ``callbackId``).
-
-    Attributes:
-        request_id: The execution's id.
-        tools: The local tools by name.
-        span_id: The span of the ``QuantLLM`` call (set on every event).
-        callback_manager: The LLM's legacy callback manager (``FUNCTION_CALL`` events).
-        local_calls: The tool calls made so far.
+    Sync (``concurrent=False``): one after the other; async: concurrently. Each run is a
+    ``FUNCTION_CALL`` event of ``callback_manager``; a tool that raises is a failed outcome
+    (the model is told), as in a ``FunctionAgent``.
     """
 
-    request_id: str
-    tools: Mapping[str, BaseTool]
-    span_id: str | None = None
-    callback_manager: CallbackManager | None = None
-    last: tuple[str, str | None] | None = None
-    callback_id: str | None = None
-    local_calls: list[dict[str, Any]] = field(default_factory=list)
-
-    def on_status(self, status: ExecutionStatus) -> None:
-        """Dispatch a status event when something changed; check the tools of a wait."""
-        key = (status.status, status.callback_id)
-        if key != self.last:
-            self.last = key
-            dispatcher.event(status_event(status, self.request_id, self.span_id))
-        if status.is_waiting and status.callback_id:
-            self.callback_id = status.callback_id
-            self._check(status.pending_tools)
-
-    def _check(self, pending: Sequence[PendingTool]) -> None:
-        QuantLocalToolMissingError.check(
-            self.request_id,
-            self.callback_id,
-            (p.name for p in pending),
-            self.tools,
-            how_to_provide="Pass them to chat_with_tools() or as tools=",
-        )
-
-    def _record(self, pending: PendingTool, output: ToolOutput) -> dict[str, Any]:
-        self.local_calls.append(
-            {
-                "name": pending.name,
-                "id": pending.tool_use_id,
-                "args": dict(pending.input),
-                "callback_id": self.callback_id,
-                "output": output.content,
-                "is_error": output.is_error,
-            }
-        )
-        dispatcher.event(
-            QuantLocalToolCallEvent(
-                request_id=self.request_id,
-                callback_id=self.callback_id,
-                tool_name=pending.name,
-                tool_use_id=pending.tool_use_id,
-                arguments=dict(pending.input),
-                output=output.content,
-                is_error=output.is_error,
-                span_id=self.span_id,
-            )
-        )
-        return tool_output_to_result(output)
-
-    def _start(self, pending: PendingTool) -> str | None:
-        if self.callback_manager is None:
+    def start(pending: PendingTool) -> str | None:
+        if callback_manager is None:
             return None
-        tool = self.tools[pending.name]
-        return self.callback_manager.on_event_start(
+        return callback_manager.on_event_start(
             CBEventType.FUNCTION_CALL,
             payload={
                 EventPayload.FUNCTION_CALL: json.dumps(pending.input, default=str),
-                EventPayload.TOOL: tool.metadata,
+                EventPayload.TOOL: tools[pending.name].metadata,
             },
         )
 
-    def _end(self, event_id: str | None, output: ToolOutput) -> None:
-        if self.callback_manager is not None and event_id is not None:
-            self.callback_manager.on_event_end(
+    def end(event_id: str | None, output: ToolOutput) -> ToolOutcome:
+        if callback_manager is not None and event_id is not None:
+            callback_manager.on_event_end(
                 CBEventType.FUNCTION_CALL,
                 payload={EventPayload.FUNCTION_OUTPUT: str(output)},
                 event_id=event_id,
             )
+        return tool_outcome(output)
 
-    def handler(self, pending: list[PendingTool]) -> dict[str, Any]:
-        """Run the pending tools one after the other; ``{toolUseId: result}``."""
-        self._check(pending)
-        results: dict[str, Any] = {}
+    def run(pending: Sequence[PendingTool]) -> list[ToolOutcome]:
+        outcomes = []
         for item in pending:
-            event_id = self._start(item)
-            output = call_tool(self.tools[item.name], dict(item.input))
-            self._end(event_id, output)
-            results[item.tool_use_id] = self._record(item, output)
-        return results
+            event_id = start(item)
+            outcomes.append(end(event_id, call_tool(tools[item.name], dict(item.input))))
+        return outcomes
 
-    async def ahandler(self, pending: list[PendingTool]) -> dict[str, Any]:
-        """Run the pending tools concurrently; ``{toolUseId: result}``."""
-        self._check(pending)
-        event_ids = [self._start(item) for item in pending]
+    async def arun(pending: Sequence[PendingTool]) -> list[ToolOutcome]:
+        event_ids = [start(item) for item in pending]
         outputs = await asyncio.gather(
-            *(acall_tool(self.tools[item.name], dict(item.input)) for item in pending)
+            *(acall_tool(tools[item.name], dict(item.input)) for item in pending)
         )
-        results: dict[str, Any] = {}
-        for item, event_id, output in zip(pending, event_ids, outputs, strict=True):
-            self._end(event_id, output)
-            results[item.tool_use_id] = self._record(item, output)
-        return results
+        return [end(e, o) for e, o in zip(event_ids, outputs, strict=True)]
 
-    @classmethod
-    def for_tools(
-        cls,
-        request_id: str,
-        tools: Iterable[BaseTool],
-        *,
-        span_id: str | None = None,
-        callback_manager: CallbackManager | None = None,
-    ) -> DurableRun:
-        """A run answering with ``tools`` (by their metadata name)."""
-        return cls(request_id, _registry(tools), span_id, callback_manager)
+    return arun if concurrent else run
+
+
+def registry(tools: Iterable[BaseTool]) -> dict[str, BaseTool]:
+    """The tools by their metadata name."""
+    return {tool.metadata.get_name(): tool for tool in tools}
 
 
 # --------------------------------------------------------------------------- handle

@@ -41,14 +41,21 @@ from llama_index.core.program.utils import FlexibleModel, create_flexible_model
 from llama_index.core.types import Model, PydanticProgramMode
 
 from quant_ai import (
+    DURABLE_KWARGS,
+    RESUME_KWARG,
     ChatAccepted,
     ChatRequest,
     ExecutionStatus,
+    ExecutionUpdate,
+    ExecutionWaiter,
     ModelInfo,
+    PollSettings,
     QuantClient,
     QuantError,
     StreamEvent,
     build_chat_request,
+    is_durable,
+    poll_settings,
     request_fields,
 )
 from quant_ai.types import DEFAULT_CHAT_MODEL
@@ -65,12 +72,14 @@ from ._convert import (
 )
 from .durable import (
     DurableExecution,
-    DurableRun,
     ToolLike,
     as_tools,
     chat_response_from_execution,
-    queued_event,
+    local_call_event,
+    registry,
     server_tool_event,
+    status_event,
+    tool_runner,
 )
 
 if TYPE_CHECKING:
@@ -128,9 +137,6 @@ _TOOL_KWARGS = (
     "allowed_tools",
 )
 """Call kwargs of tool use (``allowed_tools`` per call is ``toolConfig.allowedTools``)."""
-_RESUME = "quant_resume_request_id"
-"""Call kwarg (internal) that makes a call resume an execution instead of starting one."""
-_DURABLE_KEYS = ("durable", "durable_poll_initial", "durable_poll_max", "durable_timeout", _RESUME)
 
 
 def _emit_server_event(event: StreamEvent, request_id: str | None, span_id: str | None) -> None:
@@ -474,7 +480,7 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
         """Build the core request from messages, the fields and per-call overrides."""
         call = dict(kwargs)
         tools: list[BaseTool] = list(call.pop("quant_tools", None) or [])
-        for key in ("tools", *_DURABLE_KEYS):
+        for key in ("tools", *DURABLE_KWARGS):
             call.pop(key, None)  # consumed by _prepare_chat_with_tools / the durable path
         tool_args = {k: call.pop(k) for k in _TOOL_KWARGS if k in call}
         wire, system = messages_to_quant(messages)
@@ -572,78 +578,76 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
     # ------------------------------------------------------------------ durable executions
 
     def _is_durable(self, kwargs: dict[str, Any]) -> bool:
-        if kwargs.get(_RESUME):
-            return True
-        durable = kwargs.get("durable")
-        return self.durable if durable is None else bool(durable)
+        return is_durable(kwargs, self.durable)
 
-    def _poll_settings(self, kwargs: dict[str, Any]) -> dict[str, float]:
-        return {
-            "initial_delay": float(kwargs.get("durable_poll_initial") or self.durable_poll_initial),
-            "max_delay": float(kwargs.get("durable_poll_max") or self.durable_poll_max),
-            "timeout": float(kwargs.get("durable_timeout") or self.durable_timeout),
-        }
-
-    def _durable_run(self, request_id: str, kwargs: dict[str, Any]) -> DurableRun:
-        return DurableRun.for_tools(
+    def _waiter(self, request_id: str, kwargs: dict[str, Any]) -> ExecutionWaiter:
+        """The core's waiter for one durable call, reporting as instrumentation events."""
+        span_id = active_span_id.get()
+        default = PollSettings(
+            self.durable_poll_initial, self.durable_poll_max, self.durable_timeout
+        )
+        return ExecutionWaiter(
+            self.client,
             request_id,
-            kwargs.get("quant_tools") or (),
-            span_id=active_span_id.get(),
-            callback_manager=self.callback_manager,
+            settings=poll_settings(kwargs, default),
+            tool_names=registry(kwargs.get("quant_tools") or ()),
+            how_to_provide="Pass them to chat_with_tools() or as tools=",
+            on_update=lambda update: dispatcher.event(status_event(update, span_id)),
+            on_local_call=lambda call: dispatcher.event(
+                local_call_event(call, request_id, span_id)
+            ),
+        )
+
+    def _durable_start(self, accepted: ChatAccepted) -> None:
+        dispatcher.event(
+            status_event(
+                ExecutionUpdate.queued(accepted.request_id, accepted.session_id),
+                active_span_id.get(),
+            )
         )
 
     def _durable_response(
         self,
         status: ExecutionStatus,
-        run: DurableRun,
+        waiter: ExecutionWaiter,
         kwargs: dict[str, Any],
-        session_id: str | None,
+        session: str | None,
     ) -> ChatResponse:
         return chat_response_from_execution(
             status,
-            request_id=run.request_id,
+            request_id=waiter.request_id,
             model=str(kwargs.get("model") or self.model),
-            session_id=session_id,
-            local_calls=run.local_calls,
+            session_id=session,
+            local_calls=waiter.local_calls,
         )
 
     def _durable_chat(
         self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
     ) -> ChatResponse:
         """Start (or resume) a durable execution, wait for it answering local tools, convert."""
-        request_id = kwargs.get(_RESUME)
-        session_id: str | None = None
+        request_id, session_id = kwargs.get(RESUME_KWARG), None
         if not request_id:
             accepted = self.client.start_chat(self._request(messages, kwargs))
             request_id, session_id = accepted.request_id, accepted.session_id
-            dispatcher.event(queued_event(request_id, session_id, active_span_id.get()))
-        run = self._durable_run(str(request_id), kwargs)
-        status = self.client.wait_for_execution(
-            run.request_id,
-            tool_handler=run.handler,
-            on_status=run.on_status,
-            **self._poll_settings(kwargs),
-        )
-        return self._durable_response(status, run, kwargs, session_id)
+            self._durable_start(accepted)
+        waiter = self._waiter(str(request_id), kwargs)
+        tools = registry(kwargs.get("quant_tools") or ())
+        status = waiter.wait(tool_runner(tools, self.callback_manager, concurrent=False))
+        return self._durable_response(status, waiter, kwargs, session_id)
 
     async def _adurable_chat(
         self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
     ) -> ChatResponse:
         """Async twin of :meth:`_durable_chat` (the tools of one callback run concurrently)."""
-        request_id = kwargs.get(_RESUME)
-        session_id: str | None = None
+        request_id, session_id = kwargs.get(RESUME_KWARG), None
         if not request_id:
             accepted = await self.client.astart_chat(self._request(messages, kwargs))
             request_id, session_id = accepted.request_id, accepted.session_id
-            dispatcher.event(queued_event(request_id, session_id, active_span_id.get()))
-        run = self._durable_run(str(request_id), kwargs)
-        status = await self.client.await_for_execution(
-            run.request_id,
-            tool_handler=run.ahandler,
-            on_status=run.on_status,
-            **self._poll_settings(kwargs),
-        )
-        return self._durable_response(status, run, kwargs, session_id)
+            self._durable_start(accepted)
+        waiter = self._waiter(str(request_id), kwargs)
+        tools = registry(kwargs.get("quant_tools") or ())
+        status = await waiter.await_(tool_runner(tools, self.callback_manager, concurrent=True))
+        return self._durable_response(status, waiter, kwargs, session_id)
 
     def _execution_args(
         self,
@@ -704,9 +708,7 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
         self, accepted: ChatAccepted, request: ChatRequest, local: Sequence[BaseTool]
     ) -> DurableExecution:
         """Report a started execution (a ``queued`` event) and return its handle."""
-        dispatcher.event(
-            queued_event(accepted.request_id, accepted.session_id, active_span_id.get())
-        )
+        self._durable_start(accepted)
         return DurableExecution(
             accepted.request_id,
             accepted.session_id,
@@ -746,7 +748,7 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
         """
         local = as_tools(tools or ())
         response: ChatResponse = self.chat(
-            [], **{**kwargs, _RESUME: request_id, "quant_tools": local}
+            [], **{**kwargs, RESUME_KWARG: request_id, "quant_tools": local}
         )
         return response
 
@@ -760,7 +762,7 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
         """Async twin of :meth:`resume_execution` (the tools of one callback run concurrently)."""
         local = as_tools(tools or ())
         response: ChatResponse = await self.achat(
-            [], **{**kwargs, _RESUME: request_id, "quant_tools": local}
+            [], **{**kwargs, RESUME_KWARG: request_id, "quant_tools": local}
         )
         return response
 
