@@ -50,8 +50,7 @@ from quant_ai import (
     ChatStreamAccumulator,
     DocumentBlock,
     DocumentNamer,
-    ExecutionStatus,
-    ExecutionWaiter,
+    DurableResult,
     ImageBlock,
     Message,
     ServerToolUpdate,
@@ -544,13 +543,7 @@ def response_to_message(response: ChatResponse, *, requested_model: str) -> AIMe
     )
 
 
-def execution_to_message(
-    status: ExecutionStatus,
-    *,
-    model: str,
-    session_id: str | None,
-    waiter: ExecutionWaiter,
-) -> AIMessage:
+def execution_to_message(done: DurableResult, *, model: str) -> AIMessage:
     """Convert a ``complete`` durable execution to the final ``AIMessage``.
 
     The tools the service ran become ``server_tool_call`` / ``server_tool_result`` blocks;
@@ -559,15 +552,14 @@ def execution_to_message(
     ``tool_calls``).
 
     Args:
-        status: The ``complete`` status.
+        done: The finished durable call (status, waiter, session).
         model: The model id requested.
-        session_id: The session of the execution, when known.
-        waiter: The core waiter that waited for it (its request id and local calls).
 
     Returns:
         The message, with usage and ``response_metadata`` (``request_id``,
         ``tool_executions``, ``local_tool_calls``, ``execution_status``...).
     """
+    status, waiter, session_id = done.status, done.waiter, done.session_id
     outcome = execution_outcome(status, waiter.request_id, waiter.local_calls)
     blocks: list[str | dict[str, Any]] = []
     for use in outcome.server_tools:

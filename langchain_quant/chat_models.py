@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, cast
 
-from langchain_core.callbacks import (
-    AsyncCallbackManager,
-    AsyncCallbackManagerForLLMRun,
-    CallbackManager,
-    CallbackManagerForLLMRun,
-    adispatch_custom_event,
-    dispatch_custom_event,
-)
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.language_models.model_profile import ModelProfile
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.base import OutputParserLike
 from langchain_core.output_parsers.openai_tools import (
@@ -33,55 +25,43 @@ from langchain_core.runnables import (
     RunnableLambda,
     RunnableMap,
     RunnablePassthrough,
-    ensure_config,
 )
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from langchain_quant._callbacks import STREAM_RUN, StreamRunsMixin, aemit, emit
 from langchain_quant._client import QuantConnection
 from langchain_quant._convert import (
     PROVIDER,
     StreamConverter,
     convert_messages,
     convert_tools,
-    execution_to_message,
     response_to_message,
 )
 from langchain_quant._profiles import get_profile
 from langchain_quant.durable import (
-    DurableExecution,
+    DurableChatMixin,
+    ToolLike,
+    as_chunk,
     local_tool_registry,
-    status_emitter,
     stream_event_data,
-    tool_runner,
 )
 from langchain_quant.errors import langchain_errors
 from quant_ai import (
     DURABLE_KWARGS,
-    RESUME_KWARG,
     ChatRequest,
-    ExecutionWaiter,
-    PollSettings,
     Tool,
     build_chat_request,
-    is_durable,
     plan_tool_choice,
-    poll_settings,
     request_fields,
 )
 from quant_ai.types import DEFAULT_CHAT_MODEL
 
 __all__ = ["ChatQuant"]
 
-_STREAM_RUN = "quant_stream_run"
-_Manager = TypeVar("_Manager", CallbackManager, AsyncCallbackManager)
-"""Call kwarg (internal): the run id of a ``stream()`` call, to find its callbacks."""
-_DURABLE_KEYS = (_STREAM_RUN, *DURABLE_KWARGS)
-
-ToolLike = dict[str, Any] | type | Callable[..., Any] | BaseTool | str
-
+_DURABLE_KEYS = (STREAM_RUN, *DURABLE_KWARGS)
 _CALL_FIELDS = (
     "temperature",
     "max_tokens",
@@ -93,7 +73,7 @@ _CALL_FIELDS = (
 )
 
 
-class ChatQuant(QuantConnection, BaseChatModel):
+class ChatQuant(DurableChatMixin, StreamRunsMixin, QuantConnection, BaseChatModel):
     """Quant AI chat models (Claude and Nova on Amazon Bedrock, hosted by QuantCDN).
 
     Setup:
@@ -499,7 +479,7 @@ class ChatQuant(QuantConnection, BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         if self._is_durable(kwargs):  # only reached when called directly
             message = self._durable_message(messages, stop, run_manager, kwargs)
-            yield ChatGenerationChunk(message=_as_chunk(message))
+            yield ChatGenerationChunk(message=as_chunk(message))
             return
         stream_usage = bool(kwargs.get("stream_usage", self.stream_usage))
         request = self._request(messages, stop, kwargs)
@@ -508,7 +488,7 @@ class ChatQuant(QuantConnection, BaseChatModel):
             for event in self.quant_client.stream_chat(request):
                 custom = stream_event_data(event, converter.request_id)
                 if custom is not None:
-                    _emit(run_manager or self._stream_manager(kwargs), *custom)
+                    emit(run_manager or self._stream_manager(kwargs), *custom)
                 for chunk in converter.feed(event):
                     generation = ChatGenerationChunk(message=chunk)
                     if run_manager:
@@ -524,7 +504,7 @@ class ChatQuant(QuantConnection, BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         if self._is_durable(kwargs):  # only reached when called directly
             message = await self._adurable_message(messages, stop, run_manager, kwargs)
-            yield ChatGenerationChunk(message=_as_chunk(message))
+            yield ChatGenerationChunk(message=as_chunk(message))
             return
         stream_usage = bool(kwargs.get("stream_usage", self.stream_usage))
         request = self._request(messages, stop, kwargs)
@@ -533,183 +513,12 @@ class ChatQuant(QuantConnection, BaseChatModel):
             async for event in self.quant_client.astream_chat(request):
                 custom = stream_event_data(event, converter.request_id)
                 if custom is not None:
-                    await _aemit(run_manager or self._astream_manager(kwargs), *custom)
+                    await aemit(run_manager or self._astream_manager(kwargs), *custom)
                 for chunk in converter.feed(event):
                     generation = ChatGenerationChunk(message=chunk)
                     if run_manager:
                         await run_manager.on_llm_new_token(chunk.text, chunk=generation)
                     yield generation
-
-    # ------------------------------------------------------------------ stream callbacks
-
-    def stream(
-        self,
-        input: LanguageModelInput,
-        config: RunnableConfig | None = None,
-        *,
-        stop: list[str] | None = None,
-        **kwargs: Any,
-    ) -> Iterator[AIMessageChunk]:
-        """Stream the answer (see ``BaseChatModel.stream``).
-
-        ``BaseChatModel.stream`` gives ``_stream`` no run manager; the run id is fixed here
-        so that the server-tool custom events are dispatched on the model's run.
-        """
-        run_config = ensure_config(config)
-        run_id = run_config.get("run_id") or uuid.uuid4()
-        key = str(run_id)
-        self._stream_runs[key] = run_config
-        try:
-            yield from super().stream(
-                input, {**run_config, "run_id": run_id}, stop=stop, **{**kwargs, _STREAM_RUN: key}
-            )
-        finally:
-            self._stream_runs.pop(key, None)
-
-    async def astream(
-        self,
-        input: LanguageModelInput,
-        config: RunnableConfig | None = None,
-        *,
-        stop: list[str] | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[AIMessageChunk]:
-        """Async twin of :meth:`stream`."""
-        run_config = ensure_config(config)
-        run_id = run_config.get("run_id") or uuid.uuid4()
-        key = str(run_id)
-        self._stream_runs[key] = run_config
-        try:
-            async for chunk in super().astream(
-                input, {**run_config, "run_id": run_id}, stop=stop, **{**kwargs, _STREAM_RUN: key}
-            ):
-                yield chunk
-        finally:
-            self._stream_runs.pop(key, None)
-
-    def _stream_configure(self, kwargs: Mapping[str, Any]) -> tuple[str, RunnableConfig] | None:
-        key = kwargs.get(_STREAM_RUN)
-        config = self._stream_runs.get(str(key)) if key else None
-        return (str(key), config) if config is not None else None
-
-    def _stream_manager(self, kwargs: Mapping[str, Any]) -> CallbackManager | None:
-        return self._configured_manager(kwargs, CallbackManager)
-
-    def _astream_manager(self, kwargs: Mapping[str, Any]) -> AsyncCallbackManager | None:
-        return self._configured_manager(kwargs, AsyncCallbackManager)
-
-    def _configured_manager(
-        self, kwargs: Mapping[str, Any], kind: type[_Manager]
-    ) -> _Manager | None:
-        """A callback manager (sync or async) of the stream run ``kwargs`` belongs to."""
-        found = self._stream_configure(kwargs)
-        if found is None:
-            return None
-        key, config = found
-        manager = kind.configure(
-            config.get("callbacks"),
-            self.callbacks,
-            self.verbose,
-            config.get("tags"),
-            self.tags,
-            config.get("metadata"),
-            self.metadata,
-        )
-        manager.parent_run_id = uuid.UUID(key)
-        return manager
-
-    # ------------------------------------------------------------------ durable
-
-    def _should_stream(
-        self,
-        *,
-        async_api: bool,
-        run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> bool:
-        """Durable calls never stream (``stream()`` yields the final message as one chunk).
-
-        ``stream()`` then falls back to ``invoke()``, so the status events keep their run.
-        """
-        if self._is_durable(kwargs):
-            return False
-        return super()._should_stream(async_api=async_api, run_manager=run_manager, **kwargs)
-
-    def _is_durable(self, kwargs: Mapping[str, Any]) -> bool:
-        return is_durable(kwargs, self.durable)
-
-    def _waiter(
-        self,
-        request_id: str,
-        kwargs: Mapping[str, Any],
-        callbacks: CallbackManager | AsyncCallbackManager | None,
-    ) -> ExecutionWaiter:
-        """The core's waiter for one durable call, reporting as custom events."""
-        default = PollSettings(
-            self.durable_poll_initial, self.durable_poll_max, self.durable_timeout
-        )
-        return ExecutionWaiter(
-            self.quant_client,
-            request_id,
-            settings=poll_settings(kwargs, default),
-            tool_names=self._local_tools,
-            how_to_provide="Bind them as BaseTools or functions with bind_tools()",
-            on_update=status_emitter(callbacks),
-        )
-
-    def _durable_start(
-        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: Mapping[str, Any]
-    ) -> tuple[ChatRequest | None, str, str]:
-        """``(request to start or None to resume, request id or "", model)``."""
-        resume = kwargs.get(RESUME_KWARG)
-        if resume:
-            return None, str(resume), str(kwargs.get("model") or self.model)
-        request = self._request(messages, stop, kwargs)
-        return request, "", request.model_id
-
-    def _durable_message(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None,
-        run_manager: CallbackManagerForLLMRun | None,
-        kwargs: Mapping[str, Any],
-    ) -> AIMessage:
-        """Start (or resume) a durable execution, wait for it running local tools, convert."""
-        callbacks = _child_manager(run_manager) if run_manager else None
-        request, request_id, model = self._durable_start(messages, stop, kwargs)
-        session_id: str | None = None
-        with langchain_errors():
-            if request is not None:
-                accepted = self.quant_client.start_chat(request)
-                request_id, session_id = accepted.request_id, accepted.session_id
-            waiter = self._waiter(request_id, kwargs, callbacks)
-            if request is not None and waiter.on_update is not None:
-                waiter.on_update(waiter.announce_queued(session_id))
-            runner = tool_runner(self._local_tools, waiter, callbacks, concurrent=False)
-            status = waiter.wait(runner)
-        return execution_to_message(status, model=model, session_id=session_id, waiter=waiter)
-
-    async def _adurable_message(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None,
-        run_manager: AsyncCallbackManagerForLLMRun | None,
-        kwargs: Mapping[str, Any],
-    ) -> AIMessage:
-        """Async twin of :meth:`_durable_message` (the tools of one callback run concurrently)."""
-        callbacks = _achild_manager(run_manager) if run_manager else None
-        request, request_id, model = self._durable_start(messages, stop, kwargs)
-        session_id: str | None = None
-        with langchain_errors():
-            if request is not None:
-                accepted = await self.quant_client.astart_chat(request)
-                request_id, session_id = accepted.request_id, accepted.session_id
-            waiter = self._waiter(request_id, kwargs, callbacks)
-            if request is not None and waiter.on_update is not None:
-                await waiter.on_update(waiter.announce_queued(session_id))
-            runner = tool_runner(self._local_tools, waiter, callbacks, concurrent=True)
-            status = await waiter.await_(runner)
-        return execution_to_message(status, model=model, session_id=session_id, waiter=waiter)
 
     def _with_tools(
         self,
@@ -741,115 +550,6 @@ class ChatQuant(QuantConnection, BaseChatModel):
         copy._local_tools = local_tool_registry(tools, wire)
         copy._tool_kwargs = bound
         return copy
-
-    @property
-    def local_tools(self) -> dict[str, BaseTool]:
-        """Tools bound with ``bind_tools`` that run locally during durable executions."""
-        return dict(self._local_tools)
-
-    def start_execution(
-        self,
-        messages: LanguageModelInput,
-        *,
-        tools: Sequence[ToolLike] | None = None,
-        stop: list[str] | None = None,
-        **kwargs: Any,
-    ) -> DurableExecution:
-        """Start a durable execution and return its handle without waiting.
-
-        Store ``handle.request_id`` and resume later (in this or another process) with
-        ``resume_execution(request_id, tools=[...])``.
-
-        Args:
-            messages: The conversation (anything ``invoke`` accepts).
-            tools: Tools as for ``bind_tools`` (default: the tools bound to this model).
-            stop: Stop sequences.
-            **kwargs: ``tool_choice``, ``auto_execute``, ``allowed_tools`` (with ``tools``),
-                and per-call fields (``temperature``...).
-
-        Returns:
-            The handle (``request_id``, ``session_id``, ``model``); ``handle.resume()`` waits
-            with this model and its tools.
-        """
-        target, call = self._execution_target(tools, kwargs)
-        request = target._request(target._convert_input(messages).to_messages(), stop, call)
-        with langchain_errors():
-            accepted = target.quant_client.start_chat(request)
-        return DurableExecution(
-            accepted.request_id, accepted.session_id, request.model_id, accepted.poll_url, target
-        )
-
-    async def astart_execution(
-        self,
-        messages: LanguageModelInput,
-        *,
-        tools: Sequence[ToolLike] | None = None,
-        stop: list[str] | None = None,
-        **kwargs: Any,
-    ) -> DurableExecution:
-        """Async twin of :meth:`start_execution`."""
-        target, call = self._execution_target(tools, kwargs)
-        request = target._request(target._convert_input(messages).to_messages(), stop, call)
-        with langchain_errors():
-            accepted = await target.quant_client.astart_chat(request)
-        return DurableExecution(
-            accepted.request_id, accepted.session_id, request.model_id, accepted.poll_url, target
-        )
-
-    def _execution_target(
-        self, tools: Sequence[ToolLike] | None, kwargs: Mapping[str, Any]
-    ) -> tuple[ChatQuant, dict[str, Any]]:
-        call = dict(kwargs)
-        tool_args = {
-            k: call.pop(k) for k in ("tool_choice", "auto_execute", "allowed_tools") if k in call
-        }
-        target = self._with_tools(tools, **tool_args) if tools is not None else self
-        return target, {**target._tool_kwargs, **call}
-
-    def resume_execution(
-        self,
-        request_id: str,
-        *,
-        tools: Sequence[BaseTool | Callable[..., Any]] | None = None,
-        config: RunnableConfig | None = None,
-        **kwargs: Any,
-    ) -> AIMessage:
-        """Wait for a durable execution by id, answering its client tools; return the answer.
-
-        Works from a new ``ChatQuant`` in another process: only the id is needed. It runs as
-        a normal chat-model call (callbacks, ``quant_execution_status`` custom events,
-        tracing), with no input messages.
-
-        Args:
-            request_id: The id from ``start_execution`` (``handle.request_id``).
-            tools: Local tools to answer ``waiting_callback`` with (default: the tools bound
-                to this model).
-            config: A ``RunnableConfig`` (callbacks, tags...).
-            **kwargs: ``durable_poll_initial``, ``durable_poll_max``, ``durable_timeout``.
-
-        Returns:
-            The final ``AIMessage`` (usage, ``response_metadata["request_id"]``,
-            ``["tool_executions"]``, ``["local_tool_calls"]``).
-
-        Raises:
-            QuantModelExecutionFailedError: The execution failed.
-            QuantModelExecutionTimeoutError: It did not finish within ``durable_timeout``.
-            QuantLocalToolMissingError: It waits for a tool that is not available locally.
-        """
-        target = self._with_tools(tools) if tools is not None else self
-        return target.invoke([], config, **{RESUME_KWARG: request_id, **kwargs})
-
-    async def aresume_execution(
-        self,
-        request_id: str,
-        *,
-        tools: Sequence[BaseTool | Callable[..., Any]] | None = None,
-        config: RunnableConfig | None = None,
-        **kwargs: Any,
-    ) -> AIMessage:
-        """Async twin of :meth:`resume_execution` (async tools run concurrently)."""
-        target = self._with_tools(tools) if tools is not None else self
-        return await target.ainvoke([], config, **{RESUME_KWARG: request_id, **kwargs})
 
     # ------------------------------------------------------------------ tools
 
@@ -982,68 +682,6 @@ class ChatQuant(QuantConnection, BaseChatModel):
         parser_none = RunnablePassthrough.assign(parsed=lambda _: None)
         with_fallback = parser_assign.with_fallbacks([parser_none], exception_key="parsing_error")
         return RunnableMap(raw=llm) | with_fallback
-
-
-def _child_manager(run_manager: CallbackManagerForLLMRun) -> CallbackManager:
-    """Callbacks of work done inside a chat-model run (custom events, local tools).
-
-    LLM run managers have no ``get_child``; this builds the same manager (inheritable
-    handlers, tags and metadata, parent = the model's run).
-    """
-    manager = CallbackManager(handlers=[], parent_run_id=run_manager.run_id)
-    manager.set_handlers(run_manager.inheritable_handlers)
-    manager.add_tags(run_manager.inheritable_tags)
-    manager.add_metadata(run_manager.inheritable_metadata)
-    return manager
-
-
-def _achild_manager(run_manager: AsyncCallbackManagerForLLMRun) -> AsyncCallbackManager:
-    """Async twin of :func:`_child_manager`."""
-    manager = AsyncCallbackManager(handlers=[], parent_run_id=run_manager.run_id)
-    manager.set_handlers(run_manager.inheritable_handlers)
-    manager.add_tags(run_manager.inheritable_tags)
-    manager.add_metadata(run_manager.inheritable_metadata)
-    return manager
-
-
-def _emit(
-    target: CallbackManagerForLLMRun | CallbackManager | None, name: str, data: dict[str, Any]
-) -> None:
-    """Dispatch a custom event on the model's run (nothing when there is no run)."""
-    if isinstance(target, CallbackManagerForLLMRun):
-        dispatch_custom_event(name, data, config=_child_config(target))
-    elif target is not None:
-        dispatch_custom_event(name, data, config=RunnableConfig(callbacks=target))
-
-
-async def _aemit(
-    target: AsyncCallbackManagerForLLMRun | AsyncCallbackManager | None,
-    name: str,
-    data: dict[str, Any],
-) -> None:
-    """Async twin of :func:`_emit`."""
-    if isinstance(target, AsyncCallbackManagerForLLMRun):
-        await adispatch_custom_event(name, data, config=_child_config(target))
-    elif target is not None:
-        await adispatch_custom_event(name, data, config=RunnableConfig(callbacks=target))
-
-
-def _child_config(
-    run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun,
-) -> RunnableConfig:
-    if isinstance(run_manager, AsyncCallbackManagerForLLMRun):
-        return RunnableConfig(callbacks=_achild_manager(run_manager))
-    return RunnableConfig(callbacks=_child_manager(run_manager))
-
-
-def _as_chunk(message: AIMessage) -> AIMessageChunk:
-    """The final message of a durable call as the one (last) chunk of a stream."""
-    return AIMessageChunk(
-        content=message.content,
-        usage_metadata=message.usage_metadata,
-        response_metadata=message.response_metadata,
-        chunk_position="last",
-    )
 
 
 def _require_parsed(value: Any) -> Any:

@@ -23,32 +23,47 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.callbacks import (
     AsyncCallbackManager,
+    AsyncCallbackManagerForLLMRun,
     CallbackManager,
+    CallbackManagerForLLMRun,
     adispatch_custom_event,
     dispatch_custom_event,
 )
-from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langchain_core.tools import tool as as_tool
 
+from langchain_quant._callbacks import achild_manager, child_manager
+from langchain_quant._convert import execution_to_message
+from langchain_quant.errors import langchain_errors
 from quant_ai import (
-    ExecutionHandle,
+    RESUME_KWARG,
+    ChatAccepted,
+    ChatRequest,
+    DurableSpec,
     ExecutionUpdate,
     ExecutionWaiter,
     OrchestrationStatusEvent,
     PendingTool,
+    PollSettings,
+    QuantClient,
     QuantLocalToolError,
+    ResumableExecution,
     ToolCompleteEvent,
     ToolInputProgressEvent,
     ToolOutcome,
     ToolRunner,
     ToolStartEvent,
+    arun_durable,
+    is_durable,
+    poll_settings,
+    run_durable,
 )
 
 if TYPE_CHECKING:
@@ -60,12 +75,18 @@ __all__ = [
     "TOOL_COMPLETE_EVENT",
     "TOOL_INPUT_PROGRESS_EVENT",
     "TOOL_START_EVENT",
+    "DurableChatMixin",
     "DurableExecution",
+    "ToolLike",
+    "as_chunk",
     "local_tool_registry",
     "status_emitter",
     "stream_event_data",
     "tool_runner",
 ]
+
+ToolLike = dict[str, Any] | type | Callable[..., Any] | BaseTool | str
+"""What ``bind_tools`` takes: schemas, functions, ``BaseTool``s and server tool names."""
 
 EXECUTION_STATUS_EVENT = "quant_execution_status"
 """Custom event: a durable execution's status changed."""
@@ -214,31 +235,256 @@ def tool_runner(
     return arun if concurrent else run
 
 
-@dataclass(frozen=True)
-class DurableExecution(ExecutionHandle):
+class DurableExecution(ResumableExecution[AIMessage]):
     """Handle of a started durable execution (from ``ChatQuant.start_execution``).
 
     Store ``request_id`` (a string) to resume later, from any process, with
-    ``ChatQuant(...).resume_execution(request_id, tools=[...])``; ``resume()`` waits with the
-    model (and tools) that started it.
+    ``ChatQuant(...).resume_execution(request_id, tools=[...])``; ``resume(config=...)``
+    waits with the model (and tools) that started it.
     """
 
-    _llm: ChatQuant | None = field(default=None, repr=False, compare=False)
+    @classmethod
+    def of(cls, accepted: ChatAccepted, request: ChatRequest, model: ChatQuant) -> DurableExecution:
+        """The handle of an accepted request, resuming with ``model``."""
+        return cls(
+            accepted.request_id,
+            accepted.session_id,
+            request.model_id,
+            accepted.poll_url,
+            resumer=model.resume_execution,
+            aresumer=model.aresume_execution,
+        )
 
-    def resume(self, *, config: RunnableConfig | None = None) -> AIMessage:
-        """Wait for the execution (running local tools) and return the final message.
 
-        Uses the model (and tools) that started it.
+if TYPE_CHECKING:
+    _Base = BaseChatModel
+else:
+    _Base = object
+
+
+class DurableChatMixin(_Base):
+    """The durable mode of ``ChatQuant``: start, wait (the core's waiter), resume."""
+
+    if TYPE_CHECKING:
+        model: str
+        durable: bool
+        durable_poll_initial: float
+        durable_poll_max: float
+        durable_timeout: float
+        _local_tools: dict[str, BaseTool]
+        _tool_kwargs: dict[str, Any]
+
+        @property
+        def quant_client(self) -> QuantClient:
+            """The core client."""
+
+        def _request(
+            self, messages: Sequence[BaseMessage], stop: list[str] | None, kwargs: Mapping[str, Any]
+        ) -> ChatRequest: ...
+
+        def _with_tools(
+            self,
+            tools: Sequence[ToolLike] | None,
+            *,
+            tool_choice: dict[str, Any] | str | bool | None = None,
+            strict: bool | None = None,
+            auto_execute: bool | None = None,
+            allowed_tools: Sequence[str] | None = None,
+        ) -> ChatQuant: ...
+
+    def _should_stream(
+        self,
+        *,
+        async_api: bool,
+        run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> bool:
+        """Durable calls never stream (``stream()`` yields the final message as one chunk).
+
+        ``stream()`` then falls back to ``invoke()``, so the status events keep their run.
         """
-        return self._model().resume_execution(self.request_id, config=config)
+        if self._is_durable(kwargs):
+            return False
+        return super()._should_stream(async_api=async_api, run_manager=run_manager, **kwargs)
 
-    async def aresume(self, *, config: RunnableConfig | None = None) -> AIMessage:
-        """Async twin of :meth:`resume`."""
-        return await self._model().aresume_execution(self.request_id, config=config)
+    def _is_durable(self, kwargs: Mapping[str, Any]) -> bool:
+        return is_durable(kwargs, self.durable)
 
-    def _model(self) -> ChatQuant:
-        if self._llm is None:
-            raise ValueError(
-                "this handle has no model; call ChatQuant(...).resume_execution(request_id)"
+    def _durable_spec(
+        self,
+        kwargs: Mapping[str, Any],
+        callbacks: CallbackManager | AsyncCallbackManager | None,
+        *,
+        concurrent: bool,
+    ) -> DurableSpec:
+        """How this call waits: its poll settings, the bound tools, custom events."""
+        default = PollSettings(
+            self.durable_poll_initial, self.durable_poll_max, self.durable_timeout
+        )
+        tools = self._local_tools
+        return DurableSpec(
+            poll_settings(kwargs, default),
+            tool_names=tools,
+            how_to_provide="Bind them as BaseTools or functions with bind_tools()",
+            on_update=status_emitter(callbacks),
+            runner=lambda waiter: tool_runner(tools, waiter, callbacks, concurrent=concurrent),
+        )
+
+    def _durable_start(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: Mapping[str, Any]
+    ) -> tuple[ChatRequest | str, str]:
+        """``(request to start, or the id to resume; model)``."""
+        resume = kwargs.get(RESUME_KWARG)
+        if resume:
+            return str(resume), str(kwargs.get("model") or self.model)
+        request = self._request(messages, stop, kwargs)
+        return request, request.model_id
+
+    def _durable_message(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        run_manager: CallbackManagerForLLMRun | None,
+        kwargs: Mapping[str, Any],
+    ) -> AIMessage:
+        """Start (or resume) a durable execution, wait for it running local tools, convert."""
+        callbacks = child_manager(run_manager) if run_manager else None
+        start, model = self._durable_start(messages, stop, kwargs)
+        with langchain_errors():
+            done = run_durable(
+                self.quant_client, start, self._durable_spec(kwargs, callbacks, concurrent=False)
             )
-        return self._llm
+        return execution_to_message(done, model=model)
+
+    async def _adurable_message(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        run_manager: AsyncCallbackManagerForLLMRun | None,
+        kwargs: Mapping[str, Any],
+    ) -> AIMessage:
+        """Async twin of :meth:`_durable_message` (the tools of one callback run concurrently)."""
+        callbacks = achild_manager(run_manager) if run_manager else None
+        start, model = self._durable_start(messages, stop, kwargs)
+        with langchain_errors():
+            done = await arun_durable(
+                self.quant_client, start, self._durable_spec(kwargs, callbacks, concurrent=True)
+            )
+        return execution_to_message(done, model=model)
+
+    @property
+    def local_tools(self) -> dict[str, BaseTool]:
+        """Tools bound with ``bind_tools`` that run locally during durable executions."""
+        return dict(self._local_tools)
+
+    def start_execution(
+        self,
+        messages: LanguageModelInput,
+        *,
+        tools: Sequence[ToolLike] | None = None,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> DurableExecution:
+        """Start a durable execution and return its handle without waiting.
+
+        Store ``handle.request_id`` and resume later (in this or another process) with
+        ``resume_execution(request_id, tools=[...])``.
+
+        Args:
+            messages: The conversation (anything ``invoke`` accepts).
+            tools: Tools as for ``bind_tools`` (default: the tools bound to this model).
+            stop: Stop sequences.
+            **kwargs: ``tool_choice``, ``auto_execute``, ``allowed_tools`` (with ``tools``),
+                and per-call fields (``temperature``...).
+
+        Returns:
+            The handle (``request_id``, ``session_id``, ``model``); ``handle.resume()`` waits
+            with this model and its tools.
+        """
+        target, call = self._execution_target(tools, kwargs)
+        request = target._request(target._convert_input(messages).to_messages(), stop, call)
+        with langchain_errors():
+            accepted = target.quant_client.start_chat(request)
+        return DurableExecution.of(accepted, request, target)
+
+    async def astart_execution(
+        self,
+        messages: LanguageModelInput,
+        *,
+        tools: Sequence[ToolLike] | None = None,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> DurableExecution:
+        """Async twin of :meth:`start_execution`."""
+        target, call = self._execution_target(tools, kwargs)
+        request = target._request(target._convert_input(messages).to_messages(), stop, call)
+        with langchain_errors():
+            accepted = await target.quant_client.astart_chat(request)
+        return DurableExecution.of(accepted, request, target)
+
+    def _execution_target(
+        self, tools: Sequence[ToolLike] | None, kwargs: Mapping[str, Any]
+    ) -> tuple[ChatQuant, dict[str, Any]]:
+        call = dict(kwargs)
+        tool_args = {
+            k: call.pop(k) for k in ("tool_choice", "auto_execute", "allowed_tools") if k in call
+        }
+        target = (
+            self._with_tools(tools, **tool_args) if tools is not None else cast("ChatQuant", self)
+        )
+        return target, {**target._tool_kwargs, **call}
+
+    def resume_execution(
+        self,
+        request_id: str,
+        *,
+        tools: Sequence[BaseTool | Callable[..., Any]] | None = None,
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        """Wait for a durable execution by id, answering its client tools; return the answer.
+
+        Works from a new ``ChatQuant`` in another process: only the id is needed. It runs as
+        a normal chat-model call (callbacks, ``quant_execution_status`` custom events,
+        tracing), with no input messages.
+
+        Args:
+            request_id: The id from ``start_execution`` (``handle.request_id``).
+            tools: Local tools to answer ``waiting_callback`` with (default: the tools bound
+                to this model).
+            config: A ``RunnableConfig`` (callbacks, tags...).
+            **kwargs: ``durable_poll_initial``, ``durable_poll_max``, ``durable_timeout``.
+
+        Returns:
+            The final ``AIMessage`` (usage, ``response_metadata["request_id"]``,
+            ``["tool_executions"]``, ``["local_tool_calls"]``).
+
+        Raises:
+            QuantModelExecutionFailedError: The execution failed.
+            QuantModelExecutionTimeoutError: It did not finish within ``durable_timeout``.
+            QuantLocalToolMissingError: It waits for a tool that is not available locally.
+        """
+        target = self._with_tools(tools) if tools is not None else self
+        return target.invoke([], config, **{RESUME_KWARG: request_id, **kwargs})
+
+    async def aresume_execution(
+        self,
+        request_id: str,
+        *,
+        tools: Sequence[BaseTool | Callable[..., Any]] | None = None,
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        """Async twin of :meth:`resume_execution` (async tools run concurrently)."""
+        target = self._with_tools(tools) if tools is not None else self
+        return await target.ainvoke([], config, **{RESUME_KWARG: request_id, **kwargs})
+
+
+def as_chunk(message: AIMessage) -> AIMessageChunk:
+    """The final message of a durable call as the one (last) chunk of a stream."""
+    return AIMessageChunk(
+        content=message.content,
+        usage_metadata=message.usage_metadata,
+        response_metadata=message.response_metadata,
+        chunk_position="last",
+    )

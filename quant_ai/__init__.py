@@ -43,21 +43,27 @@ if TYPE_CHECKING:
         StreamUpdate,
         parse_tool_arguments,
     )
-    from .client import ExecutionHandle, QuantClient, ToolHandler
+    from .client import QuantClient, ToolHandler
     from .durable import (
         DURABLE_KWARGS,
         RESUME_KWARG,
+        DurableResult,
+        DurableSpec,
+        ExecutionHandle,
         ExecutionOutcome,
         ExecutionUpdate,
         ExecutionWaiter,
         LocalToolCall,
         PollSettings,
+        ResumableExecution,
         ToolOutcome,
         ToolRunner,
+        arun_durable,
         callback_result,
         execution_outcome,
         is_durable,
         poll_settings,
+        run_durable,
     )
     from .errors import (
         QuantAPIError,
@@ -144,6 +150,11 @@ if TYPE_CHECKING:
     )
 
 _LAZY: dict[str, str] = {
+    "ResumableExecution": ".durable",
+    "arun_durable": ".durable",
+    "run_durable": ".durable",
+    "DurableSpec": ".durable",
+    "DurableResult": ".durable",
     "poll_settings": ".durable",
     "is_durable": ".durable",
     "execution_outcome": ".durable",
@@ -202,7 +213,7 @@ _LAZY: dict[str, str] = {
     "DoneEvent": "._sse",
     "EmbeddingsRequest": ".types",
     "EmbeddingsResponse": ".types",
-    "ExecutionHandle": ".client",
+    "ExecutionHandle": ".durable",
     "ExecutionStatus": ".types",
     "GeneratedImage": ".types",
     "ImageBlock": ".types",
@@ -295,6 +306,8 @@ __all__ = [
     "DocumentBlock",
     "DocumentNamer",
     "DoneEvent",
+    "DurableResult",
+    "DurableSpec",
     "EmbeddingsRequest",
     "EmbeddingsResponse",
     "ExecutionHandle",
@@ -334,6 +347,7 @@ __all__ = [
     "QuantTimeoutError",
     "QuantValidationError",
     "ResponseFormat",
+    "ResumableExecution",
     "RetryPolicy",
     "ServerToolUpdate",
     "SessionEvent",
@@ -363,6 +377,7 @@ __all__ = [
     "UsageTotals",
     "VideoBlock",
     "__version__",
+    "arun_durable",
     "build_chat_request",
     "callback_result",
     "document_content",
@@ -379,6 +394,7 @@ __all__ = [
     "read_file_within",
     "request_fields",
     "require_tool",
+    "run_durable",
     "sniff_image_format",
     "text_block",
     "to_response_format",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -17,7 +16,7 @@ from ._body import JsonBody, dump_json
 from ._config import ClientConfig, encode_path_segment
 from ._transport import IMAGE_TIMEOUT, Transport
 from ._usage import UsageTotals
-from .durable import ExecutionWaiter, PollSettings, callback_result
+from .durable import ExecutionHandle, ExecutionWaiter, PollSettings, callback_result
 from .errors import (
     QuantAPIError,
     QuantError,
@@ -55,26 +54,6 @@ ToolResults = Mapping[str, Any] | Sequence[ToolResultItem | Mapping[str, Any]]
 ToolHandler = Callable[[list[PendingTool]], ToolResults | Awaitable[ToolResults]]
 """Runs pending client tools; returns ``{toolUseId: result}`` or a list of results."""
 StatusCallback = Callable[[ExecutionStatus], Any]
-
-
-@dataclass(frozen=True)
-class ExecutionHandle:
-    """What to keep of a started durable execution to resume it later, from any process.
-
-    The adapters' ``DurableExecution`` handles extend it with the model (and tools) that
-    started the execution. Only ``request_id`` is needed to resume.
-
-    Attributes:
-        request_id: The execution's id.
-        session_id: The session the service assigned, when it said.
-        model: The model id of the request.
-        poll_url: The service's relative poll URL (informational).
-    """
-
-    request_id: str
-    session_id: str | None = None
-    model: str | None = None
-    poll_url: str | None = None
 
 
 def _coerce(model: type[M], value: Any, kwargs: Mapping[str, Any]) -> M:

@@ -22,7 +22,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import pydantic
 
@@ -37,21 +37,28 @@ from quant_ai.types import ExecutionStatus, PendingTool, ToolUse, Usage
 
 if TYPE_CHECKING:
     from quant_ai.client import QuantClient, ToolHandler
+    from quant_ai.types import ChatRequest
 
 __all__ = [
     "DURABLE_KWARGS",
     "RESUME_KWARG",
+    "DurableResult",
+    "DurableSpec",
+    "ExecutionHandle",
     "ExecutionOutcome",
     "ExecutionUpdate",
     "ExecutionWaiter",
     "LocalToolCall",
     "PollSettings",
+    "ResumableExecution",
     "ToolOutcome",
     "ToolRunner",
+    "arun_durable",
     "callback_result",
     "execution_outcome",
     "is_durable",
     "poll_settings",
+    "run_durable",
 ]
 
 logger = logging.getLogger("quant_ai")
@@ -92,6 +99,62 @@ def callback_result(value: Any) -> dict[str, Any]:
 
 def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
+
+
+# --------------------------------------------------------------------------- handles
+
+
+@dataclass(frozen=True)
+class ExecutionHandle:
+    """What to keep of a started durable execution to resume it later, from any process.
+
+    Only ``request_id`` is needed to resume.
+
+    Attributes:
+        request_id: The execution's id.
+        session_id: The session the service assigned, when it said.
+        model: The model id of the request.
+        poll_url: The service's relative poll URL (informational).
+    """
+
+    request_id: str
+    session_id: str | None = None
+    model: str | None = None
+    poll_url: str | None = None
+
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class ResumableExecution(ExecutionHandle, Generic[R]):
+    """A handle that can wait for its execution with the model (and tools) that started it.
+
+    The adapters' ``DurableExecution`` handles are this class with their answer type.
+    """
+
+    resumer: Callable[..., R] | None = field(default=None, repr=False, compare=False)
+    aresumer: Callable[..., Awaitable[R]] | None = field(default=None, repr=False, compare=False)
+
+    def resume(self, **kwargs: Any) -> R:
+        """Wait for the execution (running local tools) and return the final answer.
+
+        Args:
+            **kwargs: Passed to the model's ``resume_execution`` (``config``, poll settings).
+        """
+        if self.resumer is None:
+            raise QuantValidationError(
+                "this handle has no model; call resume_execution(request_id) on a model"
+            )
+        return self.resumer(self.request_id, **kwargs)
+
+    async def aresume(self, **kwargs: Any) -> R:
+        """Async twin of :meth:`resume`."""
+        if self.aresumer is None:
+            raise QuantValidationError(
+                "this handle has no model; call aresume_execution(request_id) on a model"
+            )
+        return await self.aresumer(self.request_id, **kwargs)
 
 
 # --------------------------------------------------------------------------- call options
@@ -222,6 +285,7 @@ class LocalToolCall:
         callback_id: The callback its result was submitted with.
         output: Its output as text, when the runner gave one.
         is_error: Whether it failed.
+        request_id: The execution's id (not in :meth:`as_dict`).
     """
 
     name: str
@@ -230,6 +294,7 @@ class LocalToolCall:
     callback_id: str | None
     output: str | None = None
     is_error: bool = False
+    request_id: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """``{"name", "id", "args", "callback_id", "output", "is_error"}``."""
@@ -400,6 +465,7 @@ class ExecutionWaiter:
                 callback_id=self.callback_id,
                 output=outcome.text,
                 is_error=outcome.is_error,
+                request_id=self.request_id,
             )
             self.local_calls.append(call)
             calls.append(call)
@@ -572,3 +638,96 @@ def execution_outcome(
         server_tools=server,
         tool_executions=executions,
     )
+
+
+# --------------------------------------------------------------------------- one durable call
+
+
+@dataclass(frozen=True)
+class DurableSpec:
+    """How an adapter waits: the waiter's settings and its framework's hooks.
+
+    Attributes:
+        settings: Backoff and deadline.
+        tool_names: The tools available locally (None: no check).
+        how_to_provide: How to give missing tools (for the error message).
+        on_update: Reports an :class:`ExecutionUpdate` (the ``queued`` one included).
+        on_local_call: Reports a :class:`LocalToolCall`.
+        runner: Makes the tool runner of a waiter (it may read ``waiter.callback_id``).
+    """
+
+    settings: PollSettings
+    tool_names: Collection[str] | None = None
+    how_to_provide: str = ""
+    on_update: Callable[[ExecutionUpdate], Any] | None = None
+    on_local_call: Callable[[LocalToolCall], Any] | None = None
+    runner: Callable[[ExecutionWaiter], ToolRunner] | None = None
+
+    def waiter(self, client: QuantClient, request_id: str) -> ExecutionWaiter:
+        """A waiter with these settings and hooks."""
+        return ExecutionWaiter(
+            client,
+            request_id,
+            settings=self.settings,
+            tool_names=self.tool_names,
+            how_to_provide=self.how_to_provide,
+            on_update=self.on_update,
+            on_local_call=self.on_local_call,
+        )
+
+
+@dataclass(frozen=True)
+class DurableResult:
+    """A finished durable call.
+
+    Attributes:
+        status: The ``complete`` status.
+        waiter: The waiter (its request id and :attr:`~ExecutionWaiter.local_calls`).
+        session_id: The session the service assigned when the call started it.
+    """
+
+    status: ExecutionStatus
+    waiter: ExecutionWaiter
+    session_id: str | None = None
+
+
+def run_durable(client: QuantClient, start: ChatRequest | str, spec: DurableSpec) -> DurableResult:
+    """Start a durable execution (or resume one by id) and wait for it.
+
+    A started execution is reported as ``queued`` first.
+
+    Args:
+        client: The core client.
+        start: The request to start (``async: true`` is set) or the id of one to resume.
+        spec: How to wait.
+    """
+    session_id: str | None = None
+    if isinstance(start, str):
+        waiter = spec.waiter(client, start)
+    else:
+        accepted = client.start_chat(start)
+        session_id = accepted.session_id
+        waiter = spec.waiter(client, accepted.request_id)
+        if spec.on_update is not None:
+            _discard(spec.on_update(waiter.announce_queued(session_id)))
+    runner = spec.runner(waiter) if spec.runner is not None else None
+    return DurableResult(waiter.wait(runner), waiter, session_id)
+
+
+async def arun_durable(
+    client: QuantClient, start: ChatRequest | str, spec: DurableSpec
+) -> DurableResult:
+    """Async twin of :func:`run_durable` (hooks and runners may be async)."""
+    session_id: str | None = None
+    if isinstance(start, str):
+        waiter = spec.waiter(client, start)
+    else:
+        accepted = await client.astart_chat(start)
+        session_id = accepted.session_id
+        waiter = spec.waiter(client, accepted.request_id)
+        if spec.on_update is not None:
+            maybe = spec.on_update(waiter.announce_queued(session_id))
+            if inspect.isawaitable(maybe):
+                await maybe
+    runner = spec.runner(waiter) if spec.runner is not None else None
+    return DurableResult(await waiter.await_(runner), waiter, session_id)
