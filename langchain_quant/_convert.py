@@ -46,23 +46,11 @@ from langchain_core.messages.tool import tool_call, tool_call_chunk
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from quant_ai import (
-    ChatResponse,
     ChatStreamAccumulator,
-    DocumentBlock,
     DocumentNamer,
     DurableResult,
-    ImageBlock,
-    Message,
     ServerToolUpdate,
-    TextBlock,
-    Tool,
-    ToolResultBlock,
-    ToolSpec,
-    ToolUse,
-    ToolUseBlock,
     Turns,
-    Usage,
-    VideoBlock,
     document_content,
     execution_outcome,
     image_block,
@@ -71,8 +59,20 @@ from quant_ai import (
     video_block,
 )
 from quant_ai.types import (
+    ChatResponse,
+    DocumentBlock,
+    ImageBlock,
+    Message,
+    TextBlock,
+    Tool,
     ToolInputSchema,
+    ToolResultBlock,
+    ToolSpec,
+    ToolUse,
+    ToolUseBlock,
     ToolUseContent,
+    Usage,
+    VideoBlock,
 )
 
 __all__ = [

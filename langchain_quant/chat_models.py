@@ -306,15 +306,6 @@ class ChatQuant(DurableChatMixin, StreamRunsMixin, QuantConnection, BaseChatMode
     """Put token usage on the final streamed chunk."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other wire fields of the chat request, sent as given."""
-    durable: bool = False
-    """Run every call as a durable execution (``async: true``), polling until it completes
-    and running client tools locally. Per call: ``invoke(..., durable=True)``."""
-    durable_poll_initial: float = Field(default=1.0, gt=0)
-    """First wait between status polls of a durable execution, in seconds."""
-    durable_poll_max: float = Field(default=30.0, gt=0)
-    """Longest wait between polls (the wait doubles up to this)."""
-    durable_timeout: float = Field(default=900.0, gt=0)
-    """Give up waiting after this many seconds (the execution may still finish: resume it)."""
 
     _local_tools: dict[str, BaseTool] = PrivateAttr(default_factory=dict)
     _tool_kwargs: dict[str, Any] = PrivateAttr(default_factory=dict)

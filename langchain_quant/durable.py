@@ -43,26 +43,26 @@ from langchain_quant._callbacks import achild_manager, child_manager
 from langchain_quant._convert import execution_to_message
 from langchain_quant.errors import langchain_errors
 from quant_ai import (
-    RESUME_KWARG,
     ChatAccepted,
     ChatRequest,
+    OrchestrationStatusEvent,
+    PendingTool,
+    QuantClient,
+    QuantLocalToolError,
+    ToolCompleteEvent,
+    ToolInputProgressEvent,
+    ToolStartEvent,
+)
+from quant_ai.durable import (
+    RESUME_KWARG,
+    DurableOptions,
     DurableSpec,
     ExecutionUpdate,
     ExecutionWaiter,
-    OrchestrationStatusEvent,
-    PendingTool,
-    PollSettings,
-    QuantClient,
-    QuantLocalToolError,
     ResumableExecution,
-    ToolCompleteEvent,
-    ToolInputProgressEvent,
     ToolOutcome,
     ToolRunner,
-    ToolStartEvent,
     arun_durable,
-    is_durable,
-    poll_settings,
     run_durable,
 )
 
@@ -257,9 +257,12 @@ class DurableExecution(ResumableExecution[AIMessage]):
 
 
 if TYPE_CHECKING:
-    _Base = BaseChatModel
+
+    class _Base(DurableOptions, BaseChatModel):
+        """What the mixin relies on."""
+
 else:
-    _Base = object
+    _Base = DurableOptions
 
 
 class DurableChatMixin(_Base):
@@ -267,10 +270,6 @@ class DurableChatMixin(_Base):
 
     if TYPE_CHECKING:
         model: str
-        durable: bool
-        durable_poll_initial: float
-        durable_poll_max: float
-        durable_timeout: float
         _local_tools: dict[str, BaseTool]
         _tool_kwargs: dict[str, Any]
 
@@ -307,9 +306,6 @@ class DurableChatMixin(_Base):
             return False
         return super()._should_stream(async_api=async_api, run_manager=run_manager, **kwargs)
 
-    def _is_durable(self, kwargs: Mapping[str, Any]) -> bool:
-        return is_durable(kwargs, self.durable)
-
     def _durable_spec(
         self,
         kwargs: Mapping[str, Any],
@@ -318,12 +314,9 @@ class DurableChatMixin(_Base):
         concurrent: bool,
     ) -> DurableSpec:
         """How this call waits: its poll settings, the bound tools, custom events."""
-        default = PollSettings(
-            self.durable_poll_initial, self.durable_poll_max, self.durable_timeout
-        )
         tools = self._local_tools
         return DurableSpec(
-            poll_settings(kwargs, default),
+            self._poll_settings(kwargs),
             tool_names=tools,
             how_to_provide="Bind them as BaseTools or functions with bind_tools()",
             on_update=status_emitter(callbacks),

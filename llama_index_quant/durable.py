@@ -17,32 +17,49 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import llama_index.core.instrumentation as instrument
-from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    MessageRole,
+)
 from llama_index.core.callbacks import CallbackManager, CBEventType, EventPayload
+from llama_index.core.instrumentation.span import active_span_id
+from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.tools import BaseTool, FunctionTool, ToolOutput
 from llama_index.core.tools.calling import acall_tool, call_tool
 from llama_index.core.tools.tool_spec.base import BaseToolSpec
 from pydantic import BaseModel
 
 from quant_ai import (
-    ExecutionHandle,
+    RESUME_KWARG,
+    ChatAccepted,
+    ChatRequest,
+    DurableOptions,
+    DurableResult,
+    DurableSpec,
     ExecutionStatus,
     ExecutionUpdate,
     LocalToolCall,
     OrchestrationStatusEvent,
     PendingTool,
+    QuantClient,
     QuantLocalToolMissingError,
+    ResumableExecution,
     StreamEvent,
     ToolCompleteEvent,
     ToolInputProgressEvent,
     ToolOutcome,
     ToolRunner,
     ToolStartEvent,
+    arun_durable,
     execution_outcome,
+    run_durable,
 )
 
 from ._convert import usage_to_openai
@@ -57,15 +74,25 @@ from .events import (
 )
 
 if TYPE_CHECKING:
-    from .llms import QuantLLM
+    # what DurableLLMMixin relies on: QuantLLM's fields and FunctionCallingLLM's methods
+    class _LLM(DurableOptions, FunctionCallingLLM):
+        model: str
+
+else:
+    _LLM = DurableOptions
 
 __all__ = [
     "DurableExecution",
+    "DurableLLMMixin",
     "QuantLocalToolMissingError",
     "ToolLike",
+    "aone_chunk_stream",
+    "as_messages",
     "as_tools",
     "chat_response_from_execution",
     "local_call_event",
+    "one_chunk",
+    "one_chunk_stream",
     "registry",
     "server_tool_event",
     "status_event",
@@ -151,12 +178,10 @@ def status_event(update: ExecutionUpdate, span_id: str | None) -> QuantExecution
     )
 
 
-def local_call_event(
-    call: LocalToolCall, request_id: str, span_id: str | None
-) -> QuantLocalToolCallEvent:
+def local_call_event(call: LocalToolCall, span_id: str | None) -> QuantLocalToolCallEvent:
     """The instrumentation event of a local tool run."""
     return QuantLocalToolCallEvent(
-        request_id=request_id,
+        request_id=call.request_id,
         callback_id=call.callback_id,
         tool_name=call.name,
         tool_use_id=call.id,
@@ -315,33 +340,218 @@ def registry(tools: Iterable[BaseTool]) -> dict[str, BaseTool]:
 # --------------------------------------------------------------------------- handle
 
 
-@dataclass(frozen=True)
-class DurableExecution(ExecutionHandle):
+class DurableExecution(ResumableExecution[ChatResponse]):
     """Handle of a started durable execution (from ``QuantLLM.start_execution``).
 
     Store ``request_id`` (a string) to resume later, from any process, with
     ``QuantLLM(...).resume_execution(request_id, tools=[...])``; ``resume()`` waits with the
-    model (and tools) that started it.
+    LLM and tools that started it (kwargs: ``durable_poll_initial``, ``durable_poll_max``,
+    ``durable_timeout``).
     """
 
-    _llm: QuantLLM | None = field(default=None, repr=False, compare=False)
-    _tools: tuple[BaseTool, ...] = field(default=(), repr=False, compare=False)
 
-    def resume(self, **kwargs: Any) -> ChatResponse:
-        """Wait for the execution (running local tools) with the LLM and tools that started it.
+# --------------------------------------------------------------------------- the mode
+
+
+class DurableLLMMixin(_LLM):
+    """The durable mode of ``QuantLLM``: start, wait (the core's waiter), resume."""
+
+    if TYPE_CHECKING:
+
+        @property
+        def client(self) -> QuantClient:
+            """The core client."""
+
+        def _request(
+            self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
+        ) -> ChatRequest: ...
+
+    def _durable_spec(self, kwargs: dict[str, Any], *, concurrent: bool) -> DurableSpec:
+        """How this call waits: its poll settings, its tools, instrumentation events."""
+        span_id = active_span_id.get()
+        tools = registry(kwargs.get("quant_tools") or ())
+        manager = self.callback_manager
+        return DurableSpec(
+            self._poll_settings(kwargs),
+            tool_names=tools,
+            how_to_provide="Pass them to chat_with_tools() or as tools=",
+            on_update=lambda update: dispatcher.event(status_event(update, span_id)),
+            on_local_call=lambda call: dispatcher.event(local_call_event(call, span_id)),
+            runner=lambda _: tool_runner(tools, manager, concurrent=concurrent),
+        )
+
+    def _durable_response(self, done: DurableResult, kwargs: dict[str, Any]) -> ChatResponse:
+        return chat_response_from_execution(
+            done.status,
+            request_id=done.waiter.request_id,
+            model=str(kwargs.get("model") or self.model),
+            session_id=done.session_id,
+            local_calls=done.waiter.local_calls,
+        )
+
+    def _durable_start(
+        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
+    ) -> ChatRequest | str:
+        resume = kwargs.get(RESUME_KWARG)
+        return str(resume) if resume else self._request(messages, kwargs)
+
+    def _durable_chat(
+        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
+    ) -> ChatResponse:
+        """Start (or resume) a durable execution, wait for it answering local tools, convert."""
+        start = self._durable_start(messages, kwargs)
+        spec = self._durable_spec(kwargs, concurrent=False)
+        return self._durable_response(run_durable(self.client, start, spec), kwargs)
+
+    async def _adurable_chat(
+        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
+    ) -> ChatResponse:
+        """Async twin of :meth:`_durable_chat` (the tools of one callback run concurrently)."""
+        start = self._durable_start(messages, kwargs)
+        spec = self._durable_spec(kwargs, concurrent=True)
+        return self._durable_response(await arun_durable(self.client, start, spec), kwargs)
+
+    def _execution_args(
+        self,
+        messages: str | ChatMessage | Sequence[ChatMessage],
+        tools: Sequence[ToolLike] | None,
+        kwargs: dict[str, Any],
+    ) -> tuple[ChatRequest, list[BaseTool]]:
+        history = as_messages(messages)
+        local = as_tools(tools or ())
+        call = dict(kwargs)
+        if local:
+            call.setdefault("allow_parallel_tool_calls", True)
+            call = self._prepare_chat_with_tools(local, chat_history=history, **call)
+            history = call.pop("messages")
+        return self._request(history, call), local
+
+    @dispatcher.span
+    def start_execution(
+        self,
+        messages: str | ChatMessage | Sequence[ChatMessage],
+        *,
+        tools: Sequence[ToolLike] | None = None,
+        **kwargs: Any,
+    ) -> DurableExecution:
+        """Start a durable execution and return its handle without waiting.
+
+        Store ``handle.request_id`` and resume later, in this or another process, with
+        ``QuantLLM(...).resume_execution(request_id, tools=[...])`` (or ``handle.resume()``).
 
         Args:
-            **kwargs: ``durable_poll_initial``, ``durable_poll_max``, ``durable_timeout``.
+            messages: The conversation (a string is one user message).
+            tools: The client tools the execution may ask for (``BaseTool``s, tool specs,
+                functions); they are offered as for ``chat_with_tools``.
+            **kwargs: ``tool_choice``, ``tool_required``, ``allow_parallel_tool_calls``
+                (default True) and per-call request fields (``temperature``...).
+
+        Returns:
+            The handle (``request_id``, ``session_id``, ``model``, ``poll_url``).
         """
-        return self._model().resume_execution(self.request_id, tools=self._tools, **kwargs)
+        request, local = self._execution_args(messages, tools, kwargs)
+        return self._started(self.client.start_chat(request), request, local)
 
-    async def aresume(self, **kwargs: Any) -> ChatResponse:
-        """Async twin of :meth:`resume` (async tools run concurrently)."""
-        return await self._model().aresume_execution(self.request_id, tools=self._tools, **kwargs)
+    @dispatcher.span
+    async def astart_execution(
+        self,
+        messages: str | ChatMessage | Sequence[ChatMessage],
+        *,
+        tools: Sequence[ToolLike] | None = None,
+        **kwargs: Any,
+    ) -> DurableExecution:
+        """Async twin of :meth:`start_execution`."""
+        request, local = self._execution_args(messages, tools, kwargs)
+        return self._started(await self.client.astart_chat(request), request, local)
 
-    def _model(self) -> QuantLLM:
-        if self._llm is None:
-            raise ValueError(
-                "this handle has no LLM; call QuantLLM(...).resume_execution(request_id)"
-            )
-        return self._llm
+    def _started(
+        self, accepted: ChatAccepted, request: ChatRequest, local: Sequence[BaseTool]
+    ) -> DurableExecution:
+        """Report a started execution (a ``queued`` event) and return its handle."""
+        queued = ExecutionUpdate.queued(accepted.request_id, accepted.session_id)
+        dispatcher.event(status_event(queued, active_span_id.get()))
+        return DurableExecution(
+            accepted.request_id,
+            accepted.session_id,
+            request.model_id,
+            accepted.poll_url,
+            resumer=partial(self.resume_execution, tools=tuple(local)),
+            aresumer=partial(self.aresume_execution, tools=tuple(local)),
+        )
+
+    def resume_execution(
+        self,
+        request_id: str,
+        *,
+        tools: Sequence[ToolLike] | None = None,
+        **kwargs: Any,
+    ) -> ChatResponse:
+        """Wait for a durable execution by id, answering its client tools; return the answer.
+
+        Works from a new ``QuantLLM`` in another process: only the id is needed. It runs as a
+        ``chat`` call with no input messages, so LLM events, token counting and the
+        :class:`~llama_index_quant.events.QuantExecutionStatusEvent`s are reported as usual.
+
+        Args:
+            request_id: The id from ``start_execution`` (``handle.request_id``).
+            tools: The local tools to answer ``waiting_callback`` with (``BaseTool``s, tool
+                specs, functions).
+            **kwargs: ``durable_poll_initial``, ``durable_poll_max``, ``durable_timeout``.
+
+        Returns:
+            The final ``ChatResponse`` (usage, ``request_id``, ``server_tool_calls`` and
+            ``local_tool_calls`` in ``additional_kwargs`` and ``raw``).
+
+        Raises:
+            QuantExecutionFailedError: The execution failed.
+            QuantExecutionTimeoutError: It did not finish within ``durable_timeout``.
+            QuantLocalToolMissingError: It waits for a tool that is not available locally.
+        """
+        local = as_tools(tools or ())
+        response: ChatResponse = self.chat(
+            [], **{**kwargs, RESUME_KWARG: request_id, "quant_tools": local}
+        )
+        return response
+
+    async def aresume_execution(
+        self,
+        request_id: str,
+        *,
+        tools: Sequence[ToolLike] | None = None,
+        **kwargs: Any,
+    ) -> ChatResponse:
+        """Async twin of :meth:`resume_execution` (the tools of one callback run concurrently)."""
+        local = as_tools(tools or ())
+        response: ChatResponse = await self.achat(
+            [], **{**kwargs, RESUME_KWARG: request_id, "quant_tools": local}
+        )
+        return response
+
+
+def one_chunk(response: ChatResponse) -> ChatResponse:
+    """The final response of a durable call as the single chunk of a stream."""
+    return ChatResponse(
+        message=response.message,
+        delta=response.message.content or "",
+        raw=response.raw,
+        additional_kwargs=response.additional_kwargs,
+    )
+
+
+def one_chunk_stream(response: ChatResponse) -> ChatResponseGen:
+    """A durable call's final response as a stream of one chunk."""
+    yield one_chunk(response)
+
+
+async def aone_chunk_stream(response: ChatResponse) -> ChatResponseAsyncGen:
+    """Async twin of :func:`one_chunk_stream`."""
+    yield one_chunk(response)
+
+
+def as_messages(messages: str | ChatMessage | Sequence[ChatMessage]) -> list[ChatMessage]:
+    """A conversation as a list of messages (a string is one user message)."""
+    if isinstance(messages, str):
+        return [ChatMessage(role=MessageRole.USER, content=messages)]
+    if isinstance(messages, ChatMessage):
+        return [messages]
+    return list(messages)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -24,7 +23,6 @@ from llama_index.core.base.llms.types import (
     CompletionResponse,
     CompletionResponseAsyncGen,
     CompletionResponseGen,
-    LLMMetadata,
     MessageRole,
 )
 from llama_index.core.bridge.pydantic import Field, PrivateAttr, field_validator
@@ -32,7 +30,6 @@ from llama_index.core.instrumentation.events.llm import (
     LLMStructuredPredictEndEvent,
     LLMStructuredPredictStartEvent,
 )
-from llama_index.core.instrumentation.span import active_span_id
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
@@ -42,26 +39,15 @@ from llama_index.core.types import Model, PydanticProgramMode
 
 from quant_ai import (
     DURABLE_KWARGS,
-    RESUME_KWARG,
-    ChatAccepted,
     ChatRequest,
-    ExecutionStatus,
-    ExecutionUpdate,
-    ExecutionWaiter,
     ModelInfo,
-    PollSettings,
     QuantClient,
-    QuantError,
-    StreamEvent,
     build_chat_request,
-    is_durable,
-    poll_settings,
     request_fields,
 )
 from quant_ai.types import DEFAULT_CHAT_MODEL
 
 from ._client import QuantClientMixin
-from ._convert import StreamState as _StreamState
 from ._convert import (
     chat_response_from_quant,
     force_single_tool_call,
@@ -70,17 +56,9 @@ from ._convert import (
     tool_calls_from_response,
     tools_to_quant,
 )
-from .durable import (
-    DurableExecution,
-    ToolLike,
-    as_tools,
-    chat_response_from_execution,
-    local_call_event,
-    registry,
-    server_tool_event,
-    status_event,
-    tool_runner,
-)
+from ._profiles import DEFAULT_CONTEXT_WINDOW, DEFAULT_MAX_TOKENS, ModelMetadataMixin
+from ._stream import astream_chunks, stream_chunks
+from .durable import DurableLLMMixin, aone_chunk_stream, as_tools, one_chunk_stream
 
 if TYPE_CHECKING:
     from llama_index.core.prompts import BasePromptTemplate, PromptTemplate
@@ -90,37 +68,6 @@ __all__ = ["DEFAULT_CONTEXT_WINDOW", "DEFAULT_MAX_TOKENS", "QuantLLM"]
 
 # The core re-exports get_dispatcher without __all__, hence the ignore.
 dispatcher = instrument.get_dispatcher(__name__)  # type: ignore[attr-defined]
-
-DEFAULT_MAX_TOKENS = 4096
-"""The service's own default output budget (512, as some integrations use, truncates)."""
-DEFAULT_CONTEXT_WINDOW = 128_000
-"""Used for model ids this package does not know (and when the models endpoint is not used)."""
-
-_KNOWN_CONTEXT = (
-    ("amazon.nova-micro", 128_000),
-    ("amazon.nova-lite", 300_000),
-    ("amazon.nova-pro", 300_000),
-    ("amazon.nova-premier", 1_000_000),
-    ("amazon.nova-2", 1_000_000),
-    ("anthropic.claude", 200_000),
-)
-_REGION_PREFIXES = ("us.", "eu.", "apac.", "au.", "jp.", "global.", "us-gov.")
-
-
-def context_window_for(model: str) -> int:
-    """A known context window for a model id, else :data:`DEFAULT_CONTEXT_WINDOW`.
-
-    Never raises: unknown and future ids get the default.
-    """
-    name = model
-    for prefix in _REGION_PREFIXES:
-        if name.startswith(prefix):
-            name = name[len(prefix) :]
-            break
-    for prefix, size in _KNOWN_CONTEXT:
-        if name.startswith(prefix):
-            return size
-    return DEFAULT_CONTEXT_WINDOW
 
 
 def _pt(prompt: BasePromptTemplate) -> PromptTemplate:
@@ -139,32 +86,7 @@ _TOOL_KWARGS = (
 """Call kwargs of tool use (``allowed_tools`` per call is ``toolConfig.allowedTools``)."""
 
 
-def _emit_server_event(event: StreamEvent, request_id: str | None, span_id: str | None) -> None:
-    """Dispatch the instrumentation event of a server-tool stream event, if it is one."""
-    found = server_tool_event(event, request_id, span_id)
-    if found is not None:
-        dispatcher.event(found)
-
-
-def _one_chunk(response: ChatResponse) -> ChatResponse:
-    """The final response of a durable call as the single chunk of a stream."""
-    return ChatResponse(
-        message=response.message,
-        delta=response.message.content or "",
-        raw=response.raw,
-        additional_kwargs=response.additional_kwargs,
-    )
-
-
-def _as_messages(messages: str | ChatMessage | Sequence[ChatMessage]) -> list[ChatMessage]:
-    if isinstance(messages, str):
-        return [ChatMessage(role=MessageRole.USER, content=messages)]
-    if isinstance(messages, ChatMessage):
-        return [messages]
-    return list(messages)
-
-
-class QuantLLM(QuantClientMixin, FunctionCallingLLM):
+class QuantLLM(DurableLLMMixin, ModelMetadataMixin, QuantClientMixin, FunctionCallingLLM):
     """Quant AI chat models (Amazon Nova, Anthropic Claude on Bedrock) for LlamaIndex.
 
     A thin adapter over :class:`quant_ai.QuantClient`: every entry point (``chat``,
@@ -376,25 +298,6 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra ChatRequest fields sent with every call."
     )
-    durable: bool = Field(
-        default=False,
-        description="Run every chat as a durable execution (async: true): poll until it "
-        "completes, running the client tools locally when it waits for them. Per call: "
-        "chat(..., durable=True).",
-    )
-    durable_poll_initial: float = Field(
-        default=1.0, gt=0, description="First wait between status polls, in seconds."
-    )
-    durable_poll_max: float = Field(
-        default=30.0, gt=0, description="Longest wait between polls (the wait doubles up to it)."
-    )
-    durable_timeout: float = Field(
-        default=900.0,
-        gt=0,
-        description="Stop waiting after this many seconds (the execution may still finish: "
-        "resume it by id).",
-    )
-
     _model_info: ModelInfo | None = PrivateAttr(default=None)
     _model_info_tried: bool = PrivateAttr(default=False)
 
@@ -443,36 +346,6 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
     def class_name(cls) -> str:
         """The name used in serialization and instrumentation."""
         return "QuantLLM"
-
-    # ------------------------------------------------------------------ metadata
-
-    def _info(self) -> ModelInfo | None:
-        if self.fetch_model_info and not self._model_info_tried:
-            self._model_info_tried = True
-            try:
-                self._model_info = self.client.get_model(self.model)
-            except QuantError:
-                self._model_info = None
-        return self._model_info
-
-    @property
-    def metadata(self) -> LLMMetadata:
-        """Context window, output budget and tool support; never raises for unknown ids."""
-        info = self._info()
-        context = self.context_window or (info.context_window if info else None)
-        tools = self.is_function_calling_model
-        if tools is None and info is not None:
-            caps = info.capabilities
-            tools = caps.supports_tools if caps.supports_tools is not None else caps.tool_use
-        if tools is None:
-            tools = True  # Claude and Nova call tools; override for models that cannot
-        return LLMMetadata(
-            context_window=context or context_window_for(self.model),
-            num_output=self.max_tokens,
-            is_chat_model=True,
-            is_function_calling_model=tools,
-            model_name=self.model,
-        )
 
     # ------------------------------------------------------------------ requests
 
@@ -523,248 +396,15 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         if self._is_durable(kwargs):
-            final = _one_chunk(self._durable_chat(messages, kwargs))
-
-            def one() -> ChatResponseGen:
-                yield final
-
-            return one()
-        request = self._request(messages, kwargs)
-        events = self.client.stream_chat(request)
-        # Start the request now, not on first iteration: bad input, connection errors and
-        # error statuses (after retries) raise here, before any token is yielded.
-        first = next(events)
-        span_id = active_span_id.get()
-
-        def gen() -> ChatResponseGen:
-            state = _StreamState()
-            for event in itertools.chain((first,), events):
-                chunk = state.add(event)
-                _emit_server_event(event, state.request_id, span_id)
-                if chunk is not None:
-                    yield chunk
-
-        return gen()
+            return one_chunk_stream(self._durable_chat(messages, kwargs))
+        return stream_chunks(self.client.stream_chat(self._request(messages, kwargs)))
 
     async def _astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
         if self._is_durable(kwargs):
-            final = _one_chunk(await self._adurable_chat(messages, kwargs))
-
-            async def one() -> ChatResponseAsyncGen:
-                yield final
-
-            return one()
-        request = self._request(messages, kwargs)
-        events = self.client.astream_chat(request)
-        first = await events.__anext__()
-        span_id = active_span_id.get()
-
-        async def gen() -> ChatResponseAsyncGen:
-            state = _StreamState()
-            chunk = state.add(first)
-            _emit_server_event(first, state.request_id, span_id)
-            if chunk is not None:
-                yield chunk
-            async for event in events:
-                chunk = state.add(event)
-                _emit_server_event(event, state.request_id, span_id)
-                if chunk is not None:
-                    yield chunk
-
-        return gen()
-
-    # ------------------------------------------------------------------ durable executions
-
-    def _is_durable(self, kwargs: dict[str, Any]) -> bool:
-        return is_durable(kwargs, self.durable)
-
-    def _waiter(self, request_id: str, kwargs: dict[str, Any]) -> ExecutionWaiter:
-        """The core's waiter for one durable call, reporting as instrumentation events."""
-        span_id = active_span_id.get()
-        default = PollSettings(
-            self.durable_poll_initial, self.durable_poll_max, self.durable_timeout
-        )
-        return ExecutionWaiter(
-            self.client,
-            request_id,
-            settings=poll_settings(kwargs, default),
-            tool_names=registry(kwargs.get("quant_tools") or ()),
-            how_to_provide="Pass them to chat_with_tools() or as tools=",
-            on_update=lambda update: dispatcher.event(status_event(update, span_id)),
-            on_local_call=lambda call: dispatcher.event(
-                local_call_event(call, request_id, span_id)
-            ),
-        )
-
-    def _durable_start(self, accepted: ChatAccepted) -> None:
-        dispatcher.event(
-            status_event(
-                ExecutionUpdate.queued(accepted.request_id, accepted.session_id),
-                active_span_id.get(),
-            )
-        )
-
-    def _durable_response(
-        self,
-        status: ExecutionStatus,
-        waiter: ExecutionWaiter,
-        kwargs: dict[str, Any],
-        session: str | None,
-    ) -> ChatResponse:
-        return chat_response_from_execution(
-            status,
-            request_id=waiter.request_id,
-            model=str(kwargs.get("model") or self.model),
-            session_id=session,
-            local_calls=waiter.local_calls,
-        )
-
-    def _durable_chat(
-        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
-    ) -> ChatResponse:
-        """Start (or resume) a durable execution, wait for it answering local tools, convert."""
-        request_id, session_id = kwargs.get(RESUME_KWARG), None
-        if not request_id:
-            accepted = self.client.start_chat(self._request(messages, kwargs))
-            request_id, session_id = accepted.request_id, accepted.session_id
-            self._durable_start(accepted)
-        waiter = self._waiter(str(request_id), kwargs)
-        tools = registry(kwargs.get("quant_tools") or ())
-        status = waiter.wait(tool_runner(tools, self.callback_manager, concurrent=False))
-        return self._durable_response(status, waiter, kwargs, session_id)
-
-    async def _adurable_chat(
-        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
-    ) -> ChatResponse:
-        """Async twin of :meth:`_durable_chat` (the tools of one callback run concurrently)."""
-        request_id, session_id = kwargs.get(RESUME_KWARG), None
-        if not request_id:
-            accepted = await self.client.astart_chat(self._request(messages, kwargs))
-            request_id, session_id = accepted.request_id, accepted.session_id
-            self._durable_start(accepted)
-        waiter = self._waiter(str(request_id), kwargs)
-        tools = registry(kwargs.get("quant_tools") or ())
-        status = await waiter.await_(tool_runner(tools, self.callback_manager, concurrent=True))
-        return self._durable_response(status, waiter, kwargs, session_id)
-
-    def _execution_args(
-        self,
-        messages: str | ChatMessage | Sequence[ChatMessage],
-        tools: Sequence[ToolLike] | None,
-        kwargs: dict[str, Any],
-    ) -> tuple[ChatRequest, list[BaseTool]]:
-        history = _as_messages(messages)
-        local = as_tools(tools or ())
-        call = dict(kwargs)
-        if local:
-            call.setdefault("allow_parallel_tool_calls", True)
-            call = self._prepare_chat_with_tools(local, chat_history=history, **call)
-            history = call.pop("messages")
-        return self._request(history, call), local
-
-    @dispatcher.span
-    def start_execution(
-        self,
-        messages: str | ChatMessage | Sequence[ChatMessage],
-        *,
-        tools: Sequence[ToolLike] | None = None,
-        **kwargs: Any,
-    ) -> DurableExecution:
-        """Start a durable execution and return its handle without waiting.
-
-        Store ``handle.request_id`` and resume later, in this or another process, with
-        ``QuantLLM(...).resume_execution(request_id, tools=[...])`` (or ``handle.resume()``).
-
-        Args:
-            messages: The conversation (a string is one user message).
-            tools: The client tools the execution may ask for (``BaseTool``s, tool specs,
-                functions); they are offered as for ``chat_with_tools``.
-            **kwargs: ``tool_choice``, ``tool_required``, ``allow_parallel_tool_calls``
-                (default True) and per-call request fields (``temperature``...).
-
-        Returns:
-            The handle (``request_id``, ``session_id``, ``model``, ``poll_url``).
-        """
-        request, local = self._execution_args(messages, tools, kwargs)
-        accepted = self.client.start_chat(request)
-        return self._started(accepted, request, local)
-
-    @dispatcher.span
-    async def astart_execution(
-        self,
-        messages: str | ChatMessage | Sequence[ChatMessage],
-        *,
-        tools: Sequence[ToolLike] | None = None,
-        **kwargs: Any,
-    ) -> DurableExecution:
-        """Async twin of :meth:`start_execution`."""
-        request, local = self._execution_args(messages, tools, kwargs)
-        accepted = await self.client.astart_chat(request)
-        return self._started(accepted, request, local)
-
-    def _started(
-        self, accepted: ChatAccepted, request: ChatRequest, local: Sequence[BaseTool]
-    ) -> DurableExecution:
-        """Report a started execution (a ``queued`` event) and return its handle."""
-        self._durable_start(accepted)
-        return DurableExecution(
-            accepted.request_id,
-            accepted.session_id,
-            request.model_id,
-            accepted.poll_url,
-            self,
-            tuple(local),
-        )
-
-    def resume_execution(
-        self,
-        request_id: str,
-        *,
-        tools: Sequence[ToolLike] | None = None,
-        **kwargs: Any,
-    ) -> ChatResponse:
-        """Wait for a durable execution by id, answering its client tools; return the answer.
-
-        Works from a new ``QuantLLM`` in another process: only the id is needed. It runs as a
-        ``chat`` call with no input messages, so LLM events, token counting and the
-        :class:`~llama_index_quant.events.QuantExecutionStatusEvent`s are reported as usual.
-
-        Args:
-            request_id: The id from ``start_execution`` (``handle.request_id``).
-            tools: The local tools to answer ``waiting_callback`` with (``BaseTool``s, tool
-                specs, functions).
-            **kwargs: ``durable_poll_initial``, ``durable_poll_max``, ``durable_timeout``.
-
-        Returns:
-            The final ``ChatResponse`` (usage, ``request_id``, ``server_tool_calls`` and
-            ``local_tool_calls`` in ``additional_kwargs`` and ``raw``).
-
-        Raises:
-            QuantExecutionFailedError: The execution failed.
-            QuantExecutionTimeoutError: It did not finish within ``durable_timeout``.
-            QuantLocalToolMissingError: It waits for a tool that is not available locally.
-        """
-        local = as_tools(tools or ())
-        response: ChatResponse = self.chat(
-            [], **{**kwargs, RESUME_KWARG: request_id, "quant_tools": local}
-        )
-        return response
-
-    async def aresume_execution(
-        self,
-        request_id: str,
-        *,
-        tools: Sequence[ToolLike] | None = None,
-        **kwargs: Any,
-    ) -> ChatResponse:
-        """Async twin of :meth:`resume_execution` (the tools of one callback run concurrently)."""
-        local = as_tools(tools or ())
-        response: ChatResponse = await self.achat(
-            [], **{**kwargs, RESUME_KWARG: request_id, "quant_tools": local}
-        )
-        return response
+            return aone_chunk_stream(await self._adurable_chat(messages, kwargs))
+        return await astream_chunks(self.client.astream_chat(self._request(messages, kwargs)))
 
     # ------------------------------------------------------------------ entry points
 

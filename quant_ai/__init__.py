@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from .chat_request import (
         build_chat_request,
         request_fields,
-        to_response_format,
     )
     from .chat_stream import (
         ChatStreamAccumulator,
@@ -47,6 +46,7 @@ if TYPE_CHECKING:
     from .durable import (
         DURABLE_KWARGS,
         RESUME_KWARG,
+        DurableOptions,
         DurableResult,
         DurableSpec,
         ExecutionHandle,
@@ -150,6 +150,7 @@ if TYPE_CHECKING:
     )
 
 _LAZY: dict[str, str] = {
+    "DurableOptions": ".durable",
     "ResumableExecution": ".durable",
     "arun_durable": ".durable",
     "run_durable": ".durable",
@@ -195,7 +196,6 @@ _LAZY: dict[str, str] = {
     "REQUIRE_A_TOOL": ".tool_choice",
     "ONE_TOOL_AT_A_TIME": ".tool_choice",
     "FORBID_TOOLS": ".tool_choice",
-    "to_response_format": ".chat_request",
     "request_fields": ".chat_request",
     "build_chat_request": ".chat_request",
     "parse_tool_arguments": ".chat_stream",
@@ -306,6 +306,7 @@ __all__ = [
     "DocumentBlock",
     "DocumentNamer",
     "DoneEvent",
+    "DurableOptions",
     "DurableResult",
     "DurableSpec",
     "EmbeddingsRequest",
@@ -397,7 +398,6 @@ __all__ = [
     "run_durable",
     "sniff_image_format",
     "text_block",
-    "to_response_format",
     "tool_blocks_as_text",
     "tool_result_block",
     "tool_use_block",

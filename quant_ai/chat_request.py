@@ -11,7 +11,9 @@ Both adapters convert their framework's messages and tools to core models and ca
   tool definitions;
 * request fields are given by their snake_case name or their wire (camelCase) name; unset
   (None) fields are left out; names the model does not know are sent as given;
-* structured output (``responseFormat``) is read by :func:`to_response_format`.
+* structured output (``responseFormat``): the native mapping, ``{"type": "json"}`` or a bare
+  JSON schema (``quant_ai.structured``, when present, owns the full mapping of the OpenAI
+  shapes; this module reads the shapes both adapters accepted before it).
 
 A field value the spec refuses raises :class:`~quant_ai.errors.QuantValidationError` naming
 the field, before anything is sent.
@@ -29,7 +31,7 @@ from quant_ai.history import has_tool_blocks, tool_blocks_as_text
 from quant_ai.tool_choice import plan_tool_choice
 from quant_ai.types import ChatRequest, Message, ResponseFormat, Tool, ToolConfig
 
-__all__ = ["build_chat_request", "request_fields", "to_response_format"]
+__all__ = ["build_chat_request", "request_fields"]
 
 
 def _field_names() -> dict[str, str]:
@@ -57,7 +59,7 @@ def request_fields(values: Mapping[str, Any]) -> dict[str, Any]:
     return {names.get(key, key): value for key, value in values.items()}
 
 
-def to_response_format(value: Any) -> ResponseFormat | None:
+def _response_format(value: Any) -> ResponseFormat | None:
     """Read structured-output settings as the wire ``responseFormat``.
 
     Accepted: None, a :class:`~quant_ai.types.ResponseFormat`, a ``responseFormat`` mapping
@@ -140,7 +142,7 @@ def build_chat_request(
     if system:
         values["system_prompt"] = system
     if "response_format" in values:
-        values["response_format"] = to_response_format(values["response_format"])
+        values["response_format"] = _response_format(values["response_format"])
     if not plan.server_tools:
         auto_execute, executable_tools = None, None
     kept = [t for t in tools if t.tool_spec.name in plan.tool_names]

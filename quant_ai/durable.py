@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DURABLE_KWARGS",
     "RESUME_KWARG",
+    "DurableOptions",
     "DurableResult",
     "DurableSpec",
     "ExecutionHandle",
@@ -184,6 +185,47 @@ def poll_settings(kwargs: Mapping[str, Any], default: PollSettings) -> PollSetti
         max_delay=float(kwargs.get("durable_poll_max") or default.max_delay),
         timeout=float(kwargs.get("durable_timeout") or default.timeout),
     )
+
+
+class DurableOptions(pydantic.BaseModel):
+    """The durable-mode fields both adapters' chat classes share (a pydantic base).
+
+    Attributes:
+        durable: Run every call as a durable execution (``async: true``).
+        durable_poll_initial: First wait between status polls, in seconds.
+        durable_poll_max: Longest wait between polls (the wait doubles up to it).
+        durable_timeout: Stop waiting after this many seconds (resume by id later).
+    """
+
+    durable: bool = pydantic.Field(
+        default=False,
+        description="Run every call as a durable execution (async: true): poll until it "
+        "completes, running the client tools locally when it waits for them. Per call: "
+        "durable=True.",
+    )
+    durable_poll_initial: float = pydantic.Field(
+        default=1.0, gt=0, description="First wait between status polls, in seconds."
+    )
+    durable_poll_max: float = pydantic.Field(
+        default=30.0, gt=0, description="Longest wait between polls (the wait doubles up to it)."
+    )
+    durable_timeout: float = pydantic.Field(
+        default=900.0,
+        gt=0,
+        description="Stop waiting after this many seconds (the execution may still finish: "
+        "resume it by id).",
+    )
+
+    def _is_durable(self, kwargs: Mapping[str, Any]) -> bool:
+        """Whether a call with these kwargs runs as a durable execution."""
+        return is_durable(kwargs, self.durable)
+
+    def _poll_settings(self, kwargs: Mapping[str, Any]) -> PollSettings:
+        """The poll settings of a call with these kwargs."""
+        default = PollSettings(
+            self.durable_poll_initial, self.durable_poll_max, self.durable_timeout
+        )
+        return poll_settings(kwargs, default)
 
 
 # --------------------------------------------------------------------------- reports

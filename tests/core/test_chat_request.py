@@ -13,7 +13,6 @@ from quant_ai import (
     Tool,
     build_chat_request,
     request_fields,
-    to_response_format,
 )
 
 USER = Message(role="user", content="hi")
@@ -101,17 +100,19 @@ def test_tool_history_is_text_without_tools_and_blocks_with_them() -> None:
 
 def test_response_format_spellings() -> None:
     schema = {"type": "object", "properties": {"x": {"type": "integer"}}}
-    assert to_response_format(schema) == ResponseFormat(json_schema=schema)
-    assert to_response_format({"type": "json", "jsonSchema": schema}) == ResponseFormat(
-        json_schema=schema
-    )
-    assert to_response_format({"type": "json", "json_schema": schema}).json_schema == schema  # type: ignore[union-attr]
-    assert to_response_format({"type": "json"}) == ResponseFormat()
-    assert to_response_format(None) is None
-    request = build_chat_request([USER], response_format=schema)
-    assert request.to_wire()["responseFormat"] == {"type": "json", "jsonSchema": schema}
+    native = {"type": "json", "jsonSchema": schema}
+    for given in (
+        schema,
+        native,
+        {"type": "json", "json_schema": schema},
+        ResponseFormat(json_schema=schema),
+    ):
+        sent = build_chat_request([USER], response_format=given).to_wire()
+        assert sent["responseFormat"] == native
+    plain = build_chat_request([USER], responseFormat={"type": "json"}).to_wire()
+    assert plain["responseFormat"] == {"type": "json"}
     with pytest.raises(QuantValidationError, match="response_format"):
-        to_response_format("json")
+        build_chat_request([USER], response_format="json")
 
 
 def test_bad_input_is_refused_naming_the_field() -> None:

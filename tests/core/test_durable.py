@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import pydantic
 import pytest
 
 from quant_ai import (
     RESUME_KWARG,
+    DurableOptions,
     ExecutionStatus,
     ExecutionUpdate,
     ExecutionWaiter,
@@ -164,3 +166,15 @@ def test_execution_outcome_leaves_local_calls_out() -> None:
     assert (outcome.request_id, outcome.text, outcome.usage) == ("r9", "Done.", None)
     assert [(u.name, u.status) for u in outcome.server_tools] == [("get_weather", "complete")]
     assert len(outcome.tool_executions) == 2
+
+
+def test_durable_options_are_one_pydantic_base() -> None:
+    class Model(DurableOptions):
+        pass
+
+    model = Model(durable_poll_initial=0.25)
+    assert model._is_durable({}) is False
+    assert model._is_durable({"durable": True}) is True
+    assert model._poll_settings({"durable_timeout": 3}) == PollSettings(0.25, 30.0, 3.0)
+    with pytest.raises(pydantic.ValidationError):
+        Model(durable_timeout=0)
