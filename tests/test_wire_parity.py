@@ -230,7 +230,7 @@ CASES: dict[str, Case] = {
             ChatMessage(role="user", content="Add"),
             li_call("t1", "add", {"a": 1}),
             li_result("t1", "missing b", error=True),
-        ],  # fmt: skip
+        ],
         with_tools(),
         li_with_tools(),
     ),
@@ -244,7 +244,7 @@ CASES: dict[str, Case] = {
             ChatMessage(role="user", content="Add"),
             li_call("t1", "add", {"a": 1, "b": 1}),
             li_result("t1", ""),
-        ],  # fmt: skip
+        ],
         with_tools(),
         li_with_tools(),
     ),
@@ -275,7 +275,7 @@ CASES: dict[str, Case] = {
         TOOL_HISTORY_LI,
         with_tools(tool_choice="none"),
         li_with_tools(tool_choice="none"),
-    ),  # fmt: skip
+    ),
     "one-tool-at-a-time": Case(
         HI_LC,
         HI_LI,
