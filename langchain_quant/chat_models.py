@@ -570,7 +570,8 @@ class ChatQuant(DurableChatMixin, StreamRunsMixin, QuantConnection, BaseChatMode
                 Defaults to True when server-side tool names are bound.
             allowed_tools: Tools the service may run (``toolConfig.allowedTools``); server-side
                 tool names are always added.
-            **kwargs: Other arguments bound to the model (wire fields).
+            **kwargs: Other arguments bound to the model (wire fields);
+                ``parallel_tool_calls=False`` tells the model to call one tool at a time.
 
         Returns:
             A runnable that calls the model with the tools.
