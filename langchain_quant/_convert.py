@@ -55,6 +55,7 @@ from quant_ai import (
     execution_outcome,
     image_block,
     parse_data_url,
+    server_tool,
     tool_result_block,
     video_block,
 )
@@ -77,8 +78,6 @@ from quant_ai.types import (
 
 __all__ = [
     "PROVIDER",
-    "SERVER_TOOLS",
-    "SERVER_TOOL_SCHEMAS",
     "StreamConverter",
     "convert_messages",
     "convert_tools",
@@ -90,39 +89,6 @@ __all__ = [
 ]
 
 PROVIDER = "quant"
-SERVER_TOOLS: dict[str, str] = {
-    "get_weather": "Get the current weather for a location (executed by Quant AI).",
-    "calculate": "Evaluate a mathematical expression (executed by Quant AI).",
-    "search_web": "Search the web (executed by Quant AI).",
-    "generate_image": "Generate an image from a text prompt (executed by Quant AI).",
-}
-"""Built-in tools that the service runs itself; any other string names an org custom tool."""
-
-SERVER_TOOL_SCHEMAS: dict[str, dict[str, Any]] = {
-    "get_weather": {
-        "type": "object",
-        "properties": {"location": {"type": "string", "description": "City name"}},
-        "required": ["location"],
-    },
-    "calculate": {
-        "type": "object",
-        "properties": {"expression": {"type": "string", "description": "e.g. 12 * 7"}},
-        "required": ["expression"],
-    },
-    "search_web": {
-        "type": "object",
-        "properties": {"query": {"type": "string", "description": "What to search for"}},
-        "required": ["query"],
-    },
-    "generate_image": {
-        "type": "object",
-        "properties": {"prompt": {"type": "string", "description": "What to draw"}},
-        "required": ["prompt"],
-    },
-}
-"""Input schemas sent with the built-in tools, so the model knows their arguments (the
-service's ``GET /ai/tools`` holds the authoritative specs)."""
-
 _SKIPPED_AI_BLOCKS = {
     "tool_use",
     "tool_call",
@@ -419,15 +385,7 @@ def convert_tools(
     for item in tools:
         if isinstance(item, str):
             server.append(item)
-            known = SERVER_TOOL_SCHEMAS.get(item)
-            spec = ToolSpec(
-                name=item,
-                description=SERVER_TOOLS.get(item, f"The {item} tool (executed by Quant AI)."),
-                input_schema=(
-                    ToolInputSchema.model_validate({"json": known}) if known is not None else None
-                ),
-            )
-            wire.append(Tool(tool_spec=spec).to_wire())
+            wire.append(server_tool(item).to_wire())
             continue
         if isinstance(item, Mapping) and "toolSpec" in item:
             wire.append(Tool.model_validate(item).to_wire())

@@ -109,6 +109,11 @@ if TYPE_CHECKING:
         sniff_image_format,
         video_block,
     )
+    from .server_tools import (
+        SERVER_TOOL_SCHEMAS,
+        SERVER_TOOLS,
+        server_tool,
+    )
     from .tool_choice import (
         FORBID_TOOLS,
         ONE_TOOL_AT_A_TIME,
@@ -232,6 +237,9 @@ _LAZY: dict[str, str] = {
     "RESUME_KWARG": ".durable",
     "RetryPolicy": "._transport",
     "run_durable": ".durable",
+    "server_tool": ".server_tools",
+    "SERVER_TOOL_SCHEMAS": ".server_tools",
+    "SERVER_TOOLS": ".server_tools",
     "ServerToolUpdate": ".chat_stream",
     "SessionEvent": "._sse",
     "sniff_image_format": ".media",
@@ -296,6 +304,8 @@ __all__ = [
     "ONE_TOOL_AT_A_TIME",
     "REQUIRE_A_TOOL",
     "RESUME_KWARG",
+    "SERVER_TOOLS",
+    "SERVER_TOOL_SCHEMAS",
     "VIDEO_FORMATS",
     "CallbackResponse",
     "ChatAccepted",
@@ -396,6 +406,7 @@ __all__ = [
     "request_fields",
     "require_tool",
     "run_durable",
+    "server_tool",
     "sniff_image_format",
     "text_block",
     "tool_blocks_as_text",

@@ -448,3 +448,9 @@ def test__stream_converter_stream_usage_off() -> None:
 def test__stream_converter_done_content_when_no_deltas() -> None:
     _, full = _collect([DoneEvent(True, "stop", None, [], "whole answer", None)])
     assert full.text == "whole answer"
+
+
+def test__convert_tools_custom_server_tool_by_name() -> None:
+    tools, server = convert_tools(["crm_lookup"])
+    assert server == ["crm_lookup"]
+    assert tools[0]["toolSpec"]["inputSchema"] == {"json": {"type": "object"}}
