@@ -8,15 +8,16 @@ Rules (each one is unit-tested):
 
 * ``SYSTEM``/``DEVELOPER`` messages become the request's ``systemPrompt`` (joined by blank lines).
 * Text blocks keep their text; blank text blocks are dropped (the API refuses them).
-* Images (bytes, a local path or a ``data:`` URL) become ``image`` blocks (png, jpeg, gif,
-  webp); remote ``http(s)`` URLs are refused with a message saying what to pass instead.
-* Documents become ``document`` blocks (pdf, csv, docx, xlsx); plain-text documents
-  (``text/*``) are inlined as text; other formats are refused.
-* Videos become ``video`` blocks (mp4, mov, mkv, webm). Audio is refused.
+* Images (bytes, a local path or a ``data:`` URL), documents and videos are read here and
+  handed to ``quant_ai.media`` (formats, sniffing, document names, text documents inlined);
+  remote ``http(s)`` URLs are refused with a message saying what to pass instead. Audio is
+  refused.
 * ``ToolCallBlock`` (and legacy ``additional_kwargs["tool_calls"]``) on assistant messages
   become ``toolUse`` blocks; ``TOOL``/``FUNCTION`` messages become ``toolResult`` blocks in a
   user turn, with their images and documents passed through.
-* Consecutive turns of the same role are merged (parallel tool results land in one user turn).
+* Turns are assembled by ``quant_ai.history.Turns``: consecutive turns of the same role are
+  merged (parallel tool results land in one user turn), an empty turn is sent as ``"."`` and
+  an empty tool result as ``"(no output)"``, as in every adapter.
 * A request that offers no tools (no ``toolConfig``) carries its tool history as text
   (``quant_ai.history.tool_blocks_as_text``): the service refuses tool blocks without tools.
 * Thinking and cache-point blocks have no native equivalent and are dropped.
