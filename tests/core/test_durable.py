@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
+import httpx
 import pydantic
 import pytest
 
@@ -25,9 +27,52 @@ from quant_ai import (
     is_durable,
     poll_settings,
 )
-from tests.core.test_operations import DONE, WAIT_1, WAIT_2, Durable
 
 RUNNING = {"requestId": "r1", "status": "running"}
+WAIT_1 = {
+    "requestId": "r1",
+    "status": "waiting_callback",
+    "callbackId": "cb-1",
+    "pendingTools": [{"name": "lookup", "toolUseId": "t1", "input": {"q": "a"}}],
+}
+WAIT_2 = {
+    "requestId": "r1",
+    "status": "waiting_callback",
+    "callbackId": "cb-2",
+    "pendingTools": [
+        {"name": "lookup", "toolUseId": "t2", "input": {"q": "b"}},
+        {"name": "clock", "toolUseId": "t3", "input": {}},
+    ],
+}
+DONE = {
+    "requestId": "r1",
+    "status": "complete",
+    "result": {
+        "response": {"role": "assistant", "content": "All done."},
+        "usage": {"inputTokens": 5, "outputTokens": 3, "totalTokens": 8},
+    },
+}
+
+
+class Durable:
+    """A scripted execution: each GET returns the next status; callbacks are recorded."""
+
+    def __init__(self, statuses: list[dict[str, Any]]) -> None:
+        self.statuses = statuses
+        self.polls = 0
+        self.callbacks: list[Any] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            body = json.loads(request.content)
+            self.callbacks.append(body)
+            return httpx.Response(
+                200,
+                json={"success": True, "message": "ok", "callbackId": body["callbackId"]},
+            )
+        status = self.statuses[min(self.polls, len(self.statuses) - 1)]
+        self.polls += 1
+        return httpx.Response(200, json=status)
 
 
 def runner(calls: list[str]) -> Any:
