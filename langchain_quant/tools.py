@@ -12,7 +12,8 @@ from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackMan
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, Field
 
-from langchain_quant._client import QuantConnection, langchain_errors
+from langchain_quant._client import QuantConnection
+from langchain_quant.errors import langchain_errors
 from quant_ai import GeneratedImage, ImageGenerationRequest, ImageGenerationResponse
 from quant_ai.images import OutpaintingMode, Quality, Style, TaskType, image_request
 from quant_ai.images import load_image as _load_image
