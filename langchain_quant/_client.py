@@ -5,8 +5,6 @@ Same names as the LlamaIndex mixin's; the rules are :mod:`quant_ai.arguments`'.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from typing import Any, ClassVar
 
@@ -14,23 +12,10 @@ import httpx
 from langchain_core.utils.utils import from_env, secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from langchain_quant.errors import to_langchain_error
-from quant_ai import QuantClient, QuantError
+from quant_ai import QuantClient
 from quant_ai.arguments import check_constructor, client_from_settings, key_free_init
 
-__all__ = ["QuantConnection", "langchain_errors"]
-
-
-@contextmanager
-def langchain_errors() -> Iterator[None]:
-    """Re-raise core errors as their LangChain dual classes (``langchain_quant.errors``)."""
-    try:
-        yield
-    except QuantError as exc:
-        mapped = to_langchain_error(exc)
-        if mapped is exc:
-            raise
-        raise mapped from exc
+__all__ = ["QuantConnection"]
 
 
 class QuantConnection(BaseModel):

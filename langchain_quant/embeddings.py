@@ -7,7 +7,8 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from langchain_quant._client import QuantConnection, langchain_errors
+from langchain_quant._client import QuantConnection
+from langchain_quant.errors import langchain_errors
 from quant_ai.embeddings import (
     DEFAULT_MAX_CONCURRENCY,
     MAX_BATCH_SIZE,

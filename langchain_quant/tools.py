@@ -12,7 +12,8 @@ from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackMan
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, Field
 
-from langchain_quant._client import QuantConnection, langchain_errors
+from langchain_quant._client import QuantConnection
+from langchain_quant.errors import langchain_errors
 from quant_ai import GeneratedImage, ImageGenerationRequest, ImageGenerationResponse
 from quant_ai.images import OutpaintingMode, Quality, Style, TaskType, image_request
 from quant_ai.images import load_image as _load_image
@@ -28,7 +29,9 @@ __all__ = [
 
 
 class NovaCanvasInput(BaseModel):
-    """Arguments of :class:`NovaCanvasTool`."""
+    """Arguments of :class:`NovaCanvasTool` (an unknown one is refused, not dropped)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     prompt: str | None = Field(
         default=None,

@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import json
 import logging
-import threading
 import time
-from collections.abc import (
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Coroutine,
-    Iterator,
-    Mapping,
-    Sequence,
-)
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -31,22 +17,22 @@ from ._config import ClientConfig, encode_path_segment
 from ._ratelimit import RateLimiter, TokenBucket
 from ._transport import IMAGE_TIMEOUT, Transport
 from ._usage import UsageTotals
+from .durable import ExecutionHandle, ExecutionWaiter, PollSettings, callback_result
 from .embeddings import (
     DEFAULT_MAX_CONCURRENCY,
     MAX_BATCH_SIZE,
     BatchPlan,
+    asend_batches,
     assemble_vectors,
     check_batching,
     check_dimensions,
     plan_batches,
+    send_batches,
 )
 from .errors import (
     QuantAPIError,
     QuantConfigurationError,
     QuantError,
-    QuantExecutionFailedError,
-    QuantExecutionTimeoutError,
-    QuantNotFoundError,
     QuantValidationError,
 )
 from .images import image_request
@@ -81,26 +67,6 @@ ToolResults = Mapping[str, Any] | Sequence[ToolResultItem | Mapping[str, Any]]
 ToolHandler = Callable[[list[PendingTool]], ToolResults | Awaitable[ToolResults]]
 """Runs pending client tools; returns ``{toolUseId: result}`` or a list of results."""
 StatusCallback = Callable[[ExecutionStatus], Any]
-
-
-@dataclass(frozen=True)
-class ExecutionHandle:
-    """What to keep of a started durable execution to resume it later, from any process.
-
-    The adapters' ``DurableExecution`` handles extend it with the model (and tools) that
-    started the execution. Only ``request_id`` is needed to resume.
-
-    Attributes:
-        request_id: The execution's id.
-        session_id: The session the service assigned, when it said.
-        model: The model id of the request.
-        poll_url: The service's relative poll URL (informational).
-    """
-
-    request_id: str
-    session_id: str | None = None
-    model: str | None = None
-    poll_url: str | None = None
 
 
 def _coerce(model: type[M], value: Any, kwargs: Mapping[str, Any]) -> M:
@@ -142,32 +108,6 @@ def _parse(model: type[M], response: httpx.Response) -> M:
             status_code=response.status_code,
             body=response.text[:2000],
         ) from None
-
-
-def callback_result(value: Any) -> dict[str, Any]:
-    """A local tool's return value as the result object a callback sends (the API wants one).
-
-    Mappings and pydantic models are sent as objects, text holding a JSON object is parsed,
-    and anything else is wrapped as ``{"result": value}``; values JSON cannot carry become
-    their ``str()``.
-    """
-    if isinstance(value, pydantic.BaseModel):
-        value = value.model_dump(mode="json")
-    if isinstance(value, Mapping):
-        return dict(_json_safe(dict(value)))
-    if isinstance(value, str):
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return {"result": value}
-        return parsed if isinstance(parsed, dict) else {"result": parsed}
-    if value is None or isinstance(value, (bool, int, float, list, tuple)):
-        return {"result": _json_safe(value)}
-    return {"result": str(value)}
-
-
-def _json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
 
 
 def _results(results: ToolResults) -> list[ToolResultItem]:
@@ -546,9 +486,11 @@ class QuantClient:
         texts: Sequence[str],
         model: str | None,
         dimensions: int | None,
+        normalize: bool | None,
         batch_size: int,
         max_concurrency: int,
     ) -> tuple[BatchPlan, dict[str, Any]]:
+        """Check every argument (before anything is sent); the plan and the request options."""
         if isinstance(texts, str):
             raise QuantValidationError(
                 "texts: give a list of texts (embed() takes a single text)", field="texts"
@@ -558,6 +500,8 @@ class QuantClient:
         options: dict[str, Any] = {"model_id": model or DEFAULT_EMBEDDINGS_MODEL}
         if dimensions is not None:
             options["dimensions"] = dimensions
+        if normalize is not None:
+            options["normalize"] = normalize
         return plan_batches(texts, batch_size), options
 
     def embed_many(
@@ -594,18 +538,12 @@ class QuantClient:
             QuantValidationError: For bad input, before anything is sent.
             QuantAPIError: For an error answer (the others' results are dropped).
         """
-        plan, options = self._embed_plan(texts, model, dimensions, batch_size, max_concurrency)
-        if normalize is not None:
-            options["normalize"] = normalize
-        groups = plan.texts(texts)
-
-        def one(group: list[str]) -> EmbeddingsResponse:
-            return self.embed(group, **options)
-
-        if len(groups) <= 1 or max_concurrency == 1:
-            responses = [one(group) for group in groups]
-        else:
-            responses = _run_in_threads(one, groups, max_concurrency)
+        plan, options = self._embed_plan(
+            texts, model, dimensions, normalize, batch_size, max_concurrency
+        )
+        responses = send_batches(
+            lambda group: self.embed(group, **options), plan.texts(texts), max_concurrency
+        )
         return assemble_vectors(plan, responses, model=options["model_id"], dimensions=dimensions)
 
     async def aembed_many(
@@ -623,26 +561,12 @@ class QuantClient:
         When a request fails, the other requests are cancelled and the error of the first
         failed batch (in input order) is raised.
         """
-        plan, options = self._embed_plan(texts, model, dimensions, batch_size, max_concurrency)
-        if normalize is not None:
-            options["normalize"] = normalize
-        groups = plan.texts(texts)
-        semaphore = asyncio.Semaphore(max_concurrency)
-
-        failed = False
-
-        async def one(group: list[str]) -> EmbeddingsResponse:
-            nonlocal failed
-            async with semaphore:
-                if failed:  # a batch failed while this one waited: do not send it
-                    raise asyncio.CancelledError
-                try:
-                    return await self.aembed(group, **options)
-                except BaseException:
-                    failed = True
-                    raise
-
-        responses = await _gather_or_cancel([one(group) for group in groups])
+        plan, options = self._embed_plan(
+            texts, model, dimensions, normalize, batch_size, max_concurrency
+        )
+        responses = await asend_batches(
+            lambda group: self.aembed(group, **options), plan.texts(texts), max_concurrency
+        )
         return assemble_vectors(plan, responses, model=options["model_id"], dimensions=dimensions)
 
     # ------------------------------------------------------------------ images
@@ -795,34 +719,9 @@ class QuantClient:
             QuantExecutionFailedError: The execution failed.
             QuantExecutionTimeoutError: It did not finish in time.
         """
-        poller = _Poller(request_id, initial_delay, max_delay, timeout, self.clock)
-        while True:
-            status = self.get_execution(request_id)
-            if on_status is not None:
-                on_status(status)
-            action = poller.step(status, tool_handler is not None)
-            if action == "done":
-                if status.is_complete and status.result is not None:
-                    self.usage.record(status.result.usage)
-                return status
-            if action == "answer":
-                assert tool_handler is not None
-                assert status.callback_id
-                results = tool_handler(status.pending_tools)
-                if inspect.isawaitable(results):
-                    if inspect.iscoroutine(results):
-                        results.close()
-                    raise QuantValidationError(
-                        "tool_handler returned an awaitable; use await_for_execution()"
-                    )
-                try:
-                    self.submit_tool_results(status.callback_id, results)
-                except QuantNotFoundError:
-                    logger.info(
-                        "quant_ai: callback %s already used; polling on", status.callback_id
-                    )
-                continue
-            self.transport.sleep(poller.next_delay())
+        settings = PollSettings(initial_delay, max_delay, timeout)
+        waiter = ExecutionWaiter(self, request_id, settings=settings, on_status=on_status)
+        return waiter.wait(tool_handler=tool_handler)
 
     async def await_for_execution(
         self,
@@ -835,32 +734,9 @@ class QuantClient:
         timeout: float = 900.0,
     ) -> ExecutionStatus:
         """Async twin of :meth:`wait_for_execution` (handlers and callbacks may be async)."""
-        poller = _Poller(request_id, initial_delay, max_delay, timeout, self.clock)
-        while True:
-            status = await self.aget_execution(request_id)
-            if on_status is not None:
-                maybe = on_status(status)
-                if inspect.isawaitable(maybe):
-                    await maybe
-            action = poller.step(status, tool_handler is not None)
-            if action == "done":
-                if status.is_complete and status.result is not None:
-                    self.usage.record(status.result.usage)
-                return status
-            if action == "answer":
-                assert tool_handler is not None
-                assert status.callback_id
-                results = tool_handler(status.pending_tools)
-                if inspect.isawaitable(results):
-                    results = await results
-                try:
-                    await self.asubmit_tool_results(status.callback_id, results)
-                except QuantNotFoundError:
-                    logger.info(
-                        "quant_ai: callback %s already used; polling on", status.callback_id
-                    )
-                continue
-            await self.transport.asleep(poller.next_delay())
+        settings = PollSettings(initial_delay, max_delay, timeout)
+        waiter = ExecutionWaiter(self, request_id, settings=settings, on_status=on_status)
+        return await waiter.await_(tool_handler=tool_handler)
 
     # ------------------------------------------------------------------ models
 
@@ -891,70 +767,13 @@ class QuantClient:
         return _parse(ModelInfo, await self.transport.arequest("GET", self._model_url(model_id)))
 
 
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-def _run_in_threads(call: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
-    """``call`` on every item, ``workers`` at a time, results in order; stop at a failure.
-
-    On a failure, the calls not started are cancelled, the running ones are waited for, and the
-    error of the first failed item (in order) is raised.
-    """
-    failed = threading.Event()
-
-    def guarded(item: T) -> R:
-        if failed.is_set():  # an earlier item failed while this one was queued
-            raise _Skipped
-        try:
-            return call(item)
-        except BaseException:
-            failed.set()
-            raise
-
-    pool = ThreadPoolExecutor(
-        max_workers=min(workers, len(items)), thread_name_prefix="quant-ai-embed"
-    )
-    try:
-        futures = [pool.submit(guarded, item) for item in items]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        if any(f.exception() is not None for f in done):
-            for future in futures:
-                future.cancel()
-            wait(futures)
-            for future in futures:
-                error = None if future.cancelled() else future.exception()
-                if error is not None and not isinstance(error, _Skipped):
-                    raise error
-        return [future.result() for future in futures]
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-class _Skipped(Exception):
-    """An item not run because an earlier one failed."""
-
-
-async def _gather_or_cancel(calls: Sequence[Coroutine[Any, Any, R]]) -> list[R]:
-    """Run coroutines as tasks, results in order; at the first failure cancel the others."""
-    tasks = [asyncio.ensure_future(call) for call in calls]
-    if not tasks:
-        return []
-    try:
-        _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
-    if pending:
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-    for task in tasks:
-        if task.done() and not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
-    return [task.result() for task in tasks]
+def _typed(items: Iterator[httpx.Response | tuple[str, str]]) -> Iterator[Frame]:
+    """SSE frames as they come; a JSON answer turned into the equivalent events."""
+    for item in items:
+        if isinstance(item, httpx.Response):
+            yield from _response_events(item)
+        else:
+            yield item
 
 
 def _response_events(response: httpx.Response) -> list[StreamEvent]:
@@ -966,56 +785,3 @@ def _response_events(response: httpx.Response) -> list[StreamEvent]:
             "streaming; wait for it with wait_for_execution()"
         )
     return list(_events_from_response(_parse(ChatResponse, response)))
-
-
-class _Poller:
-    """Backoff and deadline of :meth:`QuantClient.wait_for_execution`."""
-
-    def __init__(
-        self,
-        request_id: str,
-        initial: float,
-        maximum: float,
-        timeout: float,
-        clock: Callable[[], float],
-    ) -> None:
-        if initial <= 0 or maximum < initial or timeout <= 0:
-            raise QuantValidationError(
-                "polling needs 0 < initial_delay <= max_delay and timeout > 0"
-            )
-        self.request_id = request_id
-        self.initial = initial
-        self.maximum = maximum
-        self.delay = initial
-        self.clock = clock
-        self.deadline = clock() + timeout
-        self.timeout = timeout
-        self.answered: set[str] = set()
-
-    def step(self, status: ExecutionStatus, can_answer: bool) -> str:
-        """Decide what to do after reading ``status``: done, answer or wait."""
-        if status.is_complete:
-            return "done"
-        if status.is_failed:
-            err = status.error
-            raise QuantExecutionFailedError(
-                status.request_id or self.request_id,
-                err.error_type if err else None,
-                err.error_message if err else None,
-            )
-        if status.is_waiting and status.callback_id:
-            if not can_answer:
-                return "done"
-            if status.callback_id not in self.answered:
-                self.answered.add(status.callback_id)
-                self.delay = self.initial
-                return "answer"
-        if self.clock() + self.delay > self.deadline:
-            raise QuantExecutionTimeoutError(self.request_id, self.timeout, status.status)
-        return "wait"
-
-    def next_delay(self) -> float:
-        """The wait before the next poll; doubles each time up to the maximum."""
-        delay = self.delay
-        self.delay = min(self.delay * 2, self.maximum)
-        return delay

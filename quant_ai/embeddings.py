@@ -13,8 +13,12 @@ the LangChain and LlamaIndex embeddings classes call those and only translate.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .errors import QuantAPIError, QuantValidationError
 from .types import DEFAULT_EMBEDDINGS_MODEL, EmbeddingsResponse
@@ -25,6 +29,7 @@ __all__ = [
     "MAX_BATCH_SIZE",
     "SPEC_DIMENSIONS",
     "BatchPlan",
+    "asend_batches",
     "assemble_vectors",
     "check_batching",
     "check_dimensions",
@@ -32,7 +37,11 @@ __all__ = [
     "is_blank",
     "model_family",
     "plan_batches",
+    "send_batches",
 ]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 MAX_BATCH_SIZE = 100
 """The API's limit of texts per embeddings request."""
@@ -194,3 +203,88 @@ def assemble_vectors(
         for position in plan.blank:
             out[position] = [0.0] * size
     return [vector if vector is not None else [] for vector in out]
+
+
+class _Skipped(Exception):
+    """A batch not sent because an earlier one failed."""
+
+
+def send_batches(send: Callable[[T], R], batches: Sequence[T], max_concurrency: int) -> list[R]:
+    """``send`` every batch, ``max_concurrency`` at a time on a small thread pool; in order.
+
+    One batch, or ``max_concurrency=1``, runs on the calling thread. When a batch fails, the
+    batches not yet sent are not sent, the ones in flight are waited for, and the error of the
+    first failed batch (in order) is raised.
+    """
+    if len(batches) <= 1 or max_concurrency == 1:
+        return [send(batch) for batch in batches]
+    failed = threading.Event()
+
+    def guarded(batch: T) -> R:
+        if failed.is_set():  # an earlier batch failed while this one was queued
+            raise _Skipped
+        try:
+            return send(batch)
+        except BaseException:
+            failed.set()
+            raise
+
+    pool = ThreadPoolExecutor(
+        max_workers=min(max_concurrency, len(batches)), thread_name_prefix="quant-ai-embed"
+    )
+    try:
+        futures = [pool.submit(guarded, batch) for batch in batches]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        if failed.is_set():
+            for future in futures:
+                future.cancel()
+            wait(futures)
+            for future in futures:
+                error = None if future.cancelled() else future.exception()
+                if error is not None and not isinstance(error, _Skipped):
+                    raise error
+        return [future.result() for future in futures]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+async def asend_batches(
+    send: Callable[[T], Awaitable[R]], batches: Sequence[T], max_concurrency: int
+) -> list[R]:
+    """Async twin of :func:`send_batches`: asyncio tasks under a semaphore, no threads.
+
+    When a batch fails, the other batches (waiting or in flight) are cancelled and the error of
+    the first failed batch (in order) is raised.
+    """
+    semaphore = asyncio.Semaphore(max_concurrency)
+    failed = False
+
+    async def guarded(batch: T) -> R:
+        nonlocal failed
+        async with semaphore:
+            if failed:  # a batch failed while this one waited: do not send it
+                raise asyncio.CancelledError
+            try:
+                return await send(batch)
+            except BaseException:
+                failed = True
+                raise
+
+    tasks = [asyncio.ensure_future(guarded(batch)) for batch in batches]
+    if not tasks:
+        return []
+    try:
+        _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    except BaseException:  # the caller was cancelled: cancel every batch
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    if pending:
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+    return [task.result() for task in tasks]

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from ._files import read_file_within
 from .errors import QuantValidationError
+from .media import parse_data_url, read_file_within
 from .types import (
     BackgroundRemovalParams,
     ColorGuidedGenerationParams,
@@ -92,10 +92,7 @@ def load_image(
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
     if value.startswith("data:"):
-        head, _, data = value.partition(",")
-        if ";base64" not in head:
-            raise QuantValidationError("only base64 data URLs are supported", field="image")
-        return data
+        return parse_data_url(value)[1]
     content = read_file_within(value, input_dirs)
     if content is not None:
         return base64.b64encode(content).decode("ascii")

@@ -89,9 +89,10 @@ class RayRateLimiter:
     """A :class:`~quant_ai.RateLimiter` shared by every process of a Ray job.
 
     The budget (the core's :class:`~quant_ai.TokenBucket`: ``max_requests_per_second``,
-    bursts of ``burst``) lives in one Ray actor; each request asks it for a slot (one small actor call) and sleeps the wait it is
-    given in its own process. A 429 answer's ``Retry-After`` is reported to the actor, which
-    then holds back every reservation, so all workers back off together.
+    bursts of ``burst``) lives in one Ray actor; each request asks it for a slot (one small
+    actor call) and sleeps the wait it is given in its own process. A 429 answer's
+    ``Retry-After`` is reported to the actor, which then holds back every reservation, so all
+    workers back off together.
 
     Make it on the driver with :meth:`create` (or find a named one with :meth:`get`) and pass
     it to the Ray classes (``rate_limiter=``) or to ``QuantClient(rate_limiter=...)``; it
