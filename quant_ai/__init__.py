@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._ratelimit import RateLimiter, TokenBucket
+    from ._ratelimit import AdaptiveTokenBucket, RateLimiter, TokenBucket
     from ._sse import (
         ContentEvent,
         DoneEvent,
@@ -230,6 +230,7 @@ _LAZY: dict[str, str] = {
     "QuantTimeoutError": ".errors",
     "QuantValidationError": ".errors",
     "RateLimiter": "._ratelimit",
+    "AdaptiveTokenBucket": "._ratelimit",
     "read_file_within": ".media",
     "request_fields": ".chat_request",
     "REQUIRE_A_TOOL": ".tool_choice",
@@ -310,6 +311,7 @@ __all__ = [
     "SERVER_TOOLS",
     "SERVER_TOOL_SCHEMAS",
     "VIDEO_FORMATS",
+    "AdaptiveTokenBucket",
     "CallbackResponse",
     "ChatAccepted",
     "ChatRequest",

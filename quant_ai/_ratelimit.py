@@ -124,3 +124,75 @@ class TokenBucket:
             return
         with self._lock:
             self._next = max(self._next, self.clock() + seconds + self._tolerance)
+
+
+class AdaptiveTokenBucket(TokenBucket):
+    """A :class:`TokenBucket` that also slows down when the service answers 429.
+
+    A plain bucket holds every request back for the ``Retry-After`` of a 429 and then lets
+    them all go at once: many workers that share it then meet the service's limit together
+    again, and the same requests are refused round after round until their retries run out.
+    This one also *learns a spacing* from the 429s: the interval between reservations becomes
+    at least the service's wait, and doubles once per episode of 429s (the answers to requests
+    that were already under way when the first came count once), capped at
+    :attr:`MAX_LEARNED_INTERVAL`; every reservation then shrinks it by :attr:`RECOVERY`, back
+    towards the configured rate. A multiplicative decrease with a gradual recovery (the AIMD
+    rule of TCP congestion control) finds the service's rate without being told it.
+
+    Args:
+        rate: The cap in requests per second; ``None`` for no cap (only what the service's
+            429s teach).
+        burst: Requests that may go at once after an idle period, at the cap (>= 1).
+        clock: Monotonic seconds (tests pass a fake clock).
+
+    Raises:
+        QuantConfigurationError: For a rate or burst out of range.
+    """
+
+    RECOVERY = 0.98
+    """Factor applied to a learned interval at every reservation."""
+    MAX_LEARNED_INTERVAL = 1.0
+    """Longest spacing a 429 can teach (seconds); the wait itself is always honoured."""
+
+    def __init__(
+        self,
+        rate: float | None = None,
+        *,
+        burst: int = 1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(math.inf if rate is None else rate, burst=burst, clock=clock)
+        self._floor = self._interval
+        self._episode_end = -math.inf
+
+    def __repr__(self) -> str:
+        rate = None if math.isinf(self.rate) else self.rate
+        return f"AdaptiveTokenBucket(rate={rate!r}, burst={self.burst!r})"
+
+    @property
+    def interval(self) -> float:
+        """The current spacing between reservations (seconds)."""
+        return self._interval
+
+    def acquire(self) -> float:
+        """Reserve one request; return the seconds to wait before sending it."""
+        with self._lock:
+            now = self.clock()
+            arrival = max(self._next, now)
+            self._next = arrival + self._interval
+            if self._interval > self._floor:
+                self._interval = max(self._floor, self._interval * self.RECOVERY)
+            return max(0.0, arrival - self._tolerance - now)
+
+    def backoff(self, seconds: float) -> None:
+        """Hold every later reservation until ``seconds`` from now, and space them wider."""
+        if seconds <= 0:
+            return
+        with self._lock:
+            now = self.clock()
+            self._next = max(self._next, now + seconds + self._tolerance)
+            learned = max(self._interval, seconds)
+            if now >= self._episode_end:  # a new episode: slow down once for all of it
+                learned = max(learned, self._interval * 2)
+                self._episode_end = self._next + learned
+            self._interval = max(self._floor, min(self.MAX_LEARNED_INTERVAL, learned))

@@ -12,7 +12,9 @@ rate limit):
   key, so a Ray task that is retried rewrites the same documents instead of adding copies.
 - :class:`RayRateLimiter`: a :class:`~quant_ai.RateLimiter` whose state lives in one Ray actor,
   so every actor and task of a job shares one request budget, and one 429's ``Retry-After``
-  holds all of them back, not only the request that got it.
+  holds all of them back, not only the request that got it. The two classes above always use
+  one: the one given (``rate_limiter=``), else a named one for their target and
+  ``max_requests_per_second`` (``None``: no cap, the 429 waits are still shared).
 
 Example::
 
@@ -40,13 +42,16 @@ open no connection until they first send.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from ._ratelimit import TokenBucket
+from ._ratelimit import AdaptiveTokenBucket
 from .client import QuantClient
 from .embeddings import DEFAULT_MAX_CONCURRENCY, MAX_BATCH_SIZE
 
@@ -75,8 +80,8 @@ def _ray() -> Any:
 class _LimiterActor:
     """The actor behind :class:`RayRateLimiter`: the core's in-process limiter, served."""
 
-    def __init__(self, max_requests_per_second: float, burst: int) -> None:
-        self._bucket = TokenBucket(max_requests_per_second, burst=burst)
+    def __init__(self, max_requests_per_second: float | None, burst: int) -> None:
+        self._bucket = AdaptiveTokenBucket(max_requests_per_second, burst=burst)
 
     def acquire(self) -> float:
         return self._bucket.acquire()
@@ -88,11 +93,12 @@ class _LimiterActor:
 class RayRateLimiter:
     """A :class:`~quant_ai.RateLimiter` shared by every process of a Ray job.
 
-    The budget (the core's :class:`~quant_ai.TokenBucket`: ``max_requests_per_second``,
-    bursts of ``burst``) lives in one Ray actor; each request asks it for a slot (one small
-    actor call) and sleeps the wait it is given in its own process. A 429 answer's
-    ``Retry-After`` is reported to the actor, which then holds back every reservation, so all
-    workers back off together.
+    The budget (the core's :class:`~quant_ai.AdaptiveTokenBucket`: at most
+    ``max_requests_per_second``, bursts of ``burst``) lives in one Ray actor; each request asks
+    it for a slot (one small actor call) and sleeps the wait it is given in its own process. A
+    429 answer's ``Retry-After`` is reported to the actor, which then holds back every
+    reservation and spaces the next ones wider, so all workers back off together and come back
+    at the rate the service takes instead of all at once.
 
     Make it on the driver with :meth:`create` (or find a named one with :meth:`get`) and pass
     it to the Ray classes (``rate_limiter=``) or to ``QuantClient(rate_limiter=...)``; it
@@ -108,7 +114,7 @@ class RayRateLimiter:
     @classmethod
     def create(
         cls,
-        max_requests_per_second: float,
+        max_requests_per_second: float | None = None,
         *,
         burst: int = 1,
         name: str | None = None,
@@ -116,20 +122,25 @@ class RayRateLimiter:
         """Start the limiter actor (or reuse the live one of that ``name``).
 
         Args:
-            max_requests_per_second: The cap for all users of the limiter together.
+            max_requests_per_second: The cap for all users of the limiter together; ``None``
+                caps nothing and only shares the service's ``Retry-After`` waits.
             burst: Requests allowed back to back after an idle time (default 1: evenly
                 spaced requests).
-            name: A name to find it by from other drivers (:meth:`get`); by default the
-                actor is anonymous and lives as long as the handle is referenced.
+            name: A name to find it by (:meth:`get`). A named limiter is detached: it lives
+                until the cluster stops, whichever process made it, so the actors of a job
+                that find it by name never lose it mid-run. By default the actor is anonymous
+                and lives as long as a handle to it is referenced.
 
         Raises:
             QuantConfigurationError: For a rate that is not positive or a burst below 1.
         """
-        TokenBucket(max_requests_per_second, burst=burst)  # the same checks, before any actor
+        AdaptiveTokenBucket(max_requests_per_second, burst=burst)  # its checks, before any actor
         ray = _ray()
         actor = ray.remote(num_cpus=0)(_LimiterActor)
         if name is not None:
-            actor = actor.options(name=name, namespace=_NAMESPACE, get_if_exists=True)
+            actor = actor.options(
+                name=name, namespace=_NAMESPACE, get_if_exists=True, lifetime="detached"
+            )
         return cls(actor.remote(max_requests_per_second, burst))
 
     @classmethod
@@ -192,11 +203,20 @@ class _Connected:
         self.max_requests_per_second = max_requests_per_second
         self._client: QuantClient | None = None
 
-    def _limiter(self) -> Any | None:
-        if self.rate_limiter is None and self.max_requests_per_second is not None:
-            # One budget for the whole job: every actor finds the same named limiter.
+    def _limiter(self) -> Any:
+        if self.rate_limiter is None:
+            # Every actor and task of the job (and of any job with the same target and rate)
+            # finds the same named limiter: one budget, and one 429 holds back all of them.
+            target = [
+                self._settings["base_url"] or os.environ.get("QUANT_BASE_URL"),
+                self._settings["organization"]
+                or os.environ.get("QUANT_ORGANIZATION")
+                or os.environ.get("QUANT_ORGANISATION"),
+                self.max_requests_per_second,
+            ]
+            digest = hashlib.sha256(json.dumps(target).encode()).hexdigest()[:16]
             self.rate_limiter = RayRateLimiter.create(
-                self.max_requests_per_second, name=f"quant-ai-{self.max_requests_per_second:g}"
+                self.max_requests_per_second, name=f"quant-ai-limiter-{digest}"
             )
         return self.rate_limiter
 

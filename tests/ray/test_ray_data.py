@@ -165,7 +165,7 @@ def test_a_shared_limiter_keeps_all_actors_under_the_cap() -> None:
         ).materialize()
         limit = emu.state.faults.rate_limit
         assert limit is not None
-        assert limit.admitted == 60
+        assert limit.admitted >= 60  # 600 texts, at most 10 a request
         assert limit.refusals == []  # paced below the service's limit: never refused
 
 
