@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from quant_ai import (
+    AdaptiveTokenBucket,
     QuantClient,
     QuantConfigurationError,
     QuantRateLimitError,
@@ -254,3 +255,56 @@ def test_client_settings_are_checked(make_client: MakeClient) -> None:
     assert isinstance(copy.transport.rate_limiter, TokenBucket)
     assert copy.transport.rate_limiter.rate == 3.0
     assert QuantClient("k", "acme").transport.rate_limiter is None
+
+
+# -- AdaptiveTokenBucket: a 429 also spaces later requests wider (once per episode) -------------
+
+
+def test_adaptive_bucket_without_a_cap_sends_at_once_until_told() -> None:
+    clock = Clock()
+    bucket = AdaptiveTokenBucket(clock=clock)
+    assert [bucket.acquire() for _ in range(5)] == [0.0] * 5
+    assert repr(bucket) == "AdaptiveTokenBucket(rate=None, burst=1)"
+
+
+def test_a_429_holds_everyone_then_spaces_them_by_the_wait() -> None:
+    clock = Clock()
+    bucket = AdaptiveTokenBucket(clock=clock)
+    bucket.backoff(0.5)
+    waits = [bucket.acquire() for _ in range(3)]
+    assert waits[0] == pytest.approx(0.5)  # the service's wait, for everyone
+    assert waits[1] == pytest.approx(1.0)  # then one request per learned interval
+    assert 1.45 < waits[2] < 1.5  # the interval already recovering (x0.98 per request)
+
+
+def test_429s_of_one_episode_slow_down_once() -> None:
+    clock = Clock()
+    bucket = AdaptiveTokenBucket(clock=clock)
+    bucket.backoff(0.1)
+    assert bucket.interval == pytest.approx(0.1)
+    for _ in range(5):  # answers to requests already in flight: the same episode
+        bucket.backoff(0.05)
+    assert bucket.interval == pytest.approx(0.1)
+    clock.now += 10
+    bucket.backoff(0.05)  # a new episode: twice the interval
+    assert bucket.interval == pytest.approx(0.2)
+
+
+def test_the_learned_interval_is_capped_and_recovers_to_the_rate() -> None:
+    clock = Clock()
+    bucket = AdaptiveTokenBucket(10, clock=clock)
+    bucket.backoff(60)  # a long wait is honoured, but teaches at most MAX_LEARNED_INTERVAL
+    assert bucket.interval == AdaptiveTokenBucket.MAX_LEARNED_INTERVAL
+    assert bucket.acquire() == pytest.approx(60)
+    for _ in range(500):
+        bucket.acquire()
+    assert bucket.interval == pytest.approx(0.1)  # back at the cap, never below it
+
+
+def test_adaptive_bucket_checks_like_the_plain_one() -> None:
+    with pytest.raises(QuantConfigurationError, match="max_requests_per_second"):
+        AdaptiveTokenBucket(0)
+    with pytest.raises(QuantConfigurationError, match="burst"):
+        AdaptiveTokenBucket(burst=0)
+    copy = pickle.loads(pickle.dumps(AdaptiveTokenBucket(5, burst=2)))
+    assert copy.acquire() == 0.0
