@@ -49,7 +49,7 @@ from .types import (
 )
 
 if TYPE_CHECKING:  # the stream events load on first stream (import time of QuantClient)
-    from ._sse import Frame, StreamEvent
+    from ._sse import StreamEvent
 
 __all__ = ["ExecutionHandle", "QuantClient", "ToolHandler", "callback_result"]
 
@@ -439,17 +439,10 @@ class QuantClient:
         req = _coerce(ChatRequest, request, kwargs)
         body = self._chat_body(req, stream=True)
         url = self.config.ai_url("/chat/stream")
-        opened = self.transport.stream(url, body)
-        try:
-            frames: Iterator[Frame] = iter(opened)
-            if not opened.is_sse:
-                frames = iter(_response_events(opened.response))
-            for event in iter_events(frames):
-                if isinstance(event, DoneEvent):
-                    self.usage.record(event.usage)
-                yield event
-        finally:
-            opened.close()
+        for event in iter_events(self.transport.stream_frames(url, body, _response_events)):
+            if isinstance(event, DoneEvent):
+                self.usage.record(event.usage)
+            yield event
 
     async def astream_chat(
         self, request: ChatRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
@@ -461,23 +454,11 @@ class QuantClient:
         body = self._chat_body(req, stream=True)
         url = self.config.ai_url("/chat/stream")
 
-        opened = await self.transport.astream(url, body)
-
-        async def frames() -> AsyncIterator[Frame]:
-            if opened.is_sse:
-                async for frame in opened:
-                    yield frame
-            else:
-                for event in _response_events(opened.response):
-                    yield event
-
-        try:
-            async for event in aiter_events(frames()):
-                if isinstance(event, DoneEvent):
-                    self.usage.record(event.usage)
-                yield event
-        finally:
-            await opened.aclose()
+        frames = self.transport.astream_frames(url, body, _response_events)
+        async for event in aiter_events(frames):
+            if isinstance(event, DoneEvent):
+                self.usage.record(event.usage)
+            yield event
 
     # ------------------------------------------------------------------ embeddings
 
