@@ -22,8 +22,8 @@ from quant_ai import (
     ImageGenerationRequest,
     ImageGenerationResponse,
     QuantError,
+    read_file_within,
 )
-from quant_ai._files import read_file_within
 from quant_ai.types import (
     DEFAULT_IMAGE_MODEL,
     BackgroundRemovalParams,

@@ -7,8 +7,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr
 
-from quant_ai import QuantClient
-from quant_ai._transport import DEFAULT_TIMEOUT
+from quant_ai import DEFAULT_TIMEOUT, QuantClient
 
 __all__ = ["QuantClientMixin"]
 

@@ -15,8 +15,7 @@ from llama_index.core.tools.tool_spec.base import BaseToolSpec
 from pydantic import Field, SecretStr
 from pydantic.fields import FieldInfo
 
-from quant_ai import ImageGenerationRequest, ImageGenerationResponse, QuantClient
-from quant_ai._files import read_file_within
+from quant_ai import ImageGenerationRequest, ImageGenerationResponse, QuantClient, read_file_within
 from quant_ai.types import DEFAULT_IMAGE_MODEL, decode_image_data
 
 __all__ = ["NovaCanvasToolSpec", "Style"]

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import inspect
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -20,13 +17,11 @@ from ._config import ClientConfig, encode_path_segment
 from ._ratelimit import RateLimiter, TokenBucket
 from ._transport import IMAGE_TIMEOUT, Transport
 from ._usage import UsageTotals
+from .durable import ExecutionHandle, ExecutionWaiter, PollSettings, callback_result
 from .errors import (
     QuantAPIError,
     QuantConfigurationError,
     QuantError,
-    QuantExecutionFailedError,
-    QuantExecutionTimeoutError,
-    QuantNotFoundError,
     QuantValidationError,
 )
 from .types import (
@@ -61,26 +56,6 @@ ToolResults = Mapping[str, Any] | Sequence[ToolResultItem | Mapping[str, Any]]
 ToolHandler = Callable[[list[PendingTool]], ToolResults | Awaitable[ToolResults]]
 """Runs pending client tools; returns ``{toolUseId: result}`` or a list of results."""
 StatusCallback = Callable[[ExecutionStatus], Any]
-
-
-@dataclass(frozen=True)
-class ExecutionHandle:
-    """What to keep of a started durable execution to resume it later, from any process.
-
-    The adapters' ``DurableExecution`` handles extend it with the model (and tools) that
-    started the execution. Only ``request_id`` is needed to resume.
-
-    Attributes:
-        request_id: The execution's id.
-        session_id: The session the service assigned, when it said.
-        model: The model id of the request.
-        poll_url: The service's relative poll URL (informational).
-    """
-
-    request_id: str
-    session_id: str | None = None
-    model: str | None = None
-    poll_url: str | None = None
 
 
 def _coerce(model: type[M], value: Any, kwargs: Mapping[str, Any]) -> M:
@@ -122,32 +97,6 @@ def _parse(model: type[M], response: httpx.Response) -> M:
             status_code=response.status_code,
             body=response.text[:2000],
         ) from None
-
-
-def callback_result(value: Any) -> dict[str, Any]:
-    """A local tool's return value as the result object a callback sends (the API wants one).
-
-    Mappings and pydantic models are sent as objects, text holding a JSON object is parsed,
-    and anything else is wrapped as ``{"result": value}``; values JSON cannot carry become
-    their ``str()``.
-    """
-    if isinstance(value, pydantic.BaseModel):
-        value = value.model_dump(mode="json")
-    if isinstance(value, Mapping):
-        return dict(_json_safe(dict(value)))
-    if isinstance(value, str):
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return {"result": value}
-        return parsed if isinstance(parsed, dict) else {"result": parsed}
-    if value is None or isinstance(value, (bool, int, float, list, tuple)):
-        return {"result": _json_safe(value)}
-    return {"result": str(value)}
-
-
-def _json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
 
 
 def _results(results: ToolResults) -> list[ToolResultItem]:
@@ -655,34 +604,9 @@ class QuantClient:
             QuantExecutionFailedError: The execution failed.
             QuantExecutionTimeoutError: It did not finish in time.
         """
-        poller = _Poller(request_id, initial_delay, max_delay, timeout, self.clock)
-        while True:
-            status = self.get_execution(request_id)
-            if on_status is not None:
-                on_status(status)
-            action = poller.step(status, tool_handler is not None)
-            if action == "done":
-                if status.is_complete and status.result is not None:
-                    self.usage.record(status.result.usage)
-                return status
-            if action == "answer":
-                assert tool_handler is not None
-                assert status.callback_id
-                results = tool_handler(status.pending_tools)
-                if inspect.isawaitable(results):
-                    if inspect.iscoroutine(results):
-                        results.close()
-                    raise QuantValidationError(
-                        "tool_handler returned an awaitable; use await_for_execution()"
-                    )
-                try:
-                    self.submit_tool_results(status.callback_id, results)
-                except QuantNotFoundError:
-                    logger.info(
-                        "quant_ai: callback %s already used; polling on", status.callback_id
-                    )
-                continue
-            self.transport.sleep(poller.next_delay())
+        settings = PollSettings(initial_delay, max_delay, timeout)
+        waiter = ExecutionWaiter(self, request_id, settings=settings, on_status=on_status)
+        return waiter.wait(tool_handler=tool_handler)
 
     async def await_for_execution(
         self,
@@ -695,32 +619,9 @@ class QuantClient:
         timeout: float = 900.0,
     ) -> ExecutionStatus:
         """Async twin of :meth:`wait_for_execution` (handlers and callbacks may be async)."""
-        poller = _Poller(request_id, initial_delay, max_delay, timeout, self.clock)
-        while True:
-            status = await self.aget_execution(request_id)
-            if on_status is not None:
-                maybe = on_status(status)
-                if inspect.isawaitable(maybe):
-                    await maybe
-            action = poller.step(status, tool_handler is not None)
-            if action == "done":
-                if status.is_complete and status.result is not None:
-                    self.usage.record(status.result.usage)
-                return status
-            if action == "answer":
-                assert tool_handler is not None
-                assert status.callback_id
-                results = tool_handler(status.pending_tools)
-                if inspect.isawaitable(results):
-                    results = await results
-                try:
-                    await self.asubmit_tool_results(status.callback_id, results)
-                except QuantNotFoundError:
-                    logger.info(
-                        "quant_ai: callback %s already used; polling on", status.callback_id
-                    )
-                continue
-            await self.transport.asleep(poller.next_delay())
+        settings = PollSettings(initial_delay, max_delay, timeout)
+        waiter = ExecutionWaiter(self, request_id, settings=settings, on_status=on_status)
+        return await waiter.await_(tool_handler=tool_handler)
 
     # ------------------------------------------------------------------ models
 
@@ -760,56 +661,3 @@ def _response_events(response: httpx.Response) -> list[StreamEvent]:
             "streaming; wait for it with wait_for_execution()"
         )
     return list(_events_from_response(_parse(ChatResponse, response)))
-
-
-class _Poller:
-    """Backoff and deadline of :meth:`QuantClient.wait_for_execution`."""
-
-    def __init__(
-        self,
-        request_id: str,
-        initial: float,
-        maximum: float,
-        timeout: float,
-        clock: Callable[[], float],
-    ) -> None:
-        if initial <= 0 or maximum < initial or timeout <= 0:
-            raise QuantValidationError(
-                "polling needs 0 < initial_delay <= max_delay and timeout > 0"
-            )
-        self.request_id = request_id
-        self.initial = initial
-        self.maximum = maximum
-        self.delay = initial
-        self.clock = clock
-        self.deadline = clock() + timeout
-        self.timeout = timeout
-        self.answered: set[str] = set()
-
-    def step(self, status: ExecutionStatus, can_answer: bool) -> str:
-        """Decide what to do after reading ``status``: done, answer or wait."""
-        if status.is_complete:
-            return "done"
-        if status.is_failed:
-            err = status.error
-            raise QuantExecutionFailedError(
-                status.request_id or self.request_id,
-                err.error_type if err else None,
-                err.error_message if err else None,
-            )
-        if status.is_waiting and status.callback_id:
-            if not can_answer:
-                return "done"
-            if status.callback_id not in self.answered:
-                self.answered.add(status.callback_id)
-                self.delay = self.initial
-                return "answer"
-        if self.clock() + self.delay > self.deadline:
-            raise QuantExecutionTimeoutError(self.request_id, self.timeout, status.status)
-        return "wait"
-
-    def next_delay(self) -> float:
-        """The wait before the next poll; doubles each time up to the maximum."""
-        delay = self.delay
-        self.delay = min(self.delay * 2, self.maximum)
-        return delay

@@ -205,7 +205,7 @@ def test_bind_tools_named_choice_restricts_and_instructs(make_client: Any) -> No
 
 
 def test_bind_tools_unknown_choice_fails_early() -> None:
-    with pytest.raises(ValueError, match="not a bound tool"):
+    with pytest.raises(ValueError, match="is not one of the tools"):
         ChatQuant().bind_tools([add], tool_choice="nope")
 
 
