@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
-from typing import Any, Literal, cast
+from typing import Any, ClassVar, Literal, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.exceptions import OutputParserException
@@ -29,7 +28,7 @@ from langchain_core.runnables import (
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from langchain_quant._callbacks import STREAM_RUN, StreamRunsMixin, aemit, emit
 from langchain_quant._client import QuantConnection
@@ -95,7 +94,8 @@ class ChatQuant(DurableChatMixin, StreamRunsMixin, QuantConnection, BaseChatMode
         guardrails (dict | None): Bedrock guardrails (``guardrailIdentifier``...).
         long_context (bool | None): Enable the 1M-token context window.
         session_id (str | None): A UUID to continue a server-side session.
-        model_kwargs (dict): Any other wire field, sent as given (camelCase).
+        model_kwargs (dict): Any other wire field, sent as given (camelCase). An unknown init
+            argument that is a chat request field lands here; any other is refused.
 
     Key init args — client params:
         api_key (SecretStr | None): Key; default ``QUANT_API_KEY``. Not needed to construct.
@@ -104,7 +104,8 @@ class ChatQuant(DurableChatMixin, StreamRunsMixin, QuantConnection, BaseChatMode
         timeout (float | httpx.Timeout | None): Request timeout (core default: 10 s connect,
             120 s read).
         max_retries (int): Retries of 408/409/429/5xx and connection errors (0 disables).
-        http_client / http_async_client: Your own ``httpx`` clients (proxies, TLS...).
+        connect_timeout, default_headers, allow_insecure_http: As on ``QuantClient``.
+        http_client / async_http_client: Your own ``httpx`` clients (proxies, TLS...).
         client (quant_ai.QuantClient | None): A shared core client; overrides the above.
         streaming (bool): Route ``invoke`` through the stream endpoint.
         stream_usage (bool): Put token usage on the final streamed chunk (default True).
@@ -306,36 +307,12 @@ class ChatQuant(DurableChatMixin, StreamRunsMixin, QuantConnection, BaseChatMode
     """Put token usage on the final streamed chunk."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other wire fields of the chat request, sent as given."""
+    _wire_extras_into: ClassVar[str | None] = "model_kwargs"
+    """Unknown init arguments that are chat wire fields land here (others are refused)."""
 
     _local_tools: dict[str, BaseTool] = PrivateAttr(default_factory=dict)
     _tool_kwargs: dict[str, Any] = PrivateAttr(default_factory=dict)
     _stream_runs: dict[str, RunnableConfig] = PrivateAttr(default_factory=dict)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _build_extra(cls, values: Any) -> Any:
-        """Move unknown init kwargs into ``model_kwargs`` (with a warning)."""
-        if not isinstance(values, dict):
-            return values
-        known: set[str] = set()
-        for name, info in cls.model_fields.items():
-            known.add(name)
-            if info.alias:
-                known.add(info.alias)
-        extra = {k: v for k, v in values.items() if k not in known}
-        if not extra:
-            return values
-        values = {k: v for k, v in values.items() if k in known}
-        model_kwargs = dict(values.get("model_kwargs") or {})
-        for key, value in extra.items():
-            warnings.warn(
-                f"{key} is not a ChatQuant field; it is sent as a wire field via model_kwargs",
-                UserWarning,
-                stacklevel=4,
-            )
-            model_kwargs[key] = value
-        values["model_kwargs"] = model_kwargs
-        return values
 
     # ------------------------------------------------------------------ identity
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncGenerator, Generator, Sequence
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 import httpx
 import llama_index.core.instrumentation as instrument
@@ -298,6 +298,9 @@ class QuantLLM(DurableLLMMixin, ModelMetadataMixin, QuantClientMixin, FunctionCa
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra ChatRequest fields sent with every call."
     )
+    _wire_extras_into: ClassVar[str | None] = "additional_kwargs"
+    """Unknown init arguments that are chat wire fields land here (others are refused)."""
+
     _model_info: ModelInfo | None = PrivateAttr(default=None)
     _model_info_tried: bool = PrivateAttr(default=False)
 

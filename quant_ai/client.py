@@ -18,13 +18,26 @@ from ._ratelimit import RateLimiter, TokenBucket
 from ._transport import IMAGE_TIMEOUT, Transport
 from ._usage import UsageTotals
 from .durable import ExecutionHandle, ExecutionWaiter, PollSettings, callback_result
+from .embeddings import (
+    DEFAULT_MAX_CONCURRENCY,
+    MAX_BATCH_SIZE,
+    BatchPlan,
+    asend_batches,
+    assemble_vectors,
+    check_batching,
+    check_dimensions,
+    plan_batches,
+    send_batches,
+)
 from .errors import (
     QuantAPIError,
     QuantConfigurationError,
     QuantError,
     QuantValidationError,
 )
+from .images import image_request
 from .types import (
+    DEFAULT_EMBEDDINGS_MODEL,
     CallbackRequest,
     CallbackResponse,
     ChatAccepted,
@@ -33,13 +46,11 @@ from .types import (
     EmbeddingsRequest,
     EmbeddingsResponse,
     ExecutionStatus,
-    ImageGenerationConfig,
     ImageGenerationRequest,
     ImageGenerationResponse,
     ModelInfo,
     ModelList,
     PendingTool,
-    TextToImageParams,
     ToolResultItem,
 )
 
@@ -451,6 +462,94 @@ class QuantClient:
         self.usage.record(result.usage)
         return result
 
+    def _embed_plan(
+        self,
+        texts: Sequence[str],
+        model: str | None,
+        dimensions: int | None,
+        normalize: bool | None,
+        batch_size: int,
+        max_concurrency: int,
+    ) -> tuple[BatchPlan, dict[str, Any]]:
+        """Check every argument (before anything is sent); the plan and the request options."""
+        if isinstance(texts, str):
+            raise QuantValidationError(
+                "texts: give a list of texts (embed() takes a single text)", field="texts"
+            )
+        check_batching(batch_size, max_concurrency)
+        check_dimensions(model, dimensions)
+        options: dict[str, Any] = {"model_id": model or DEFAULT_EMBEDDINGS_MODEL}
+        if dimensions is not None:
+            options["dimensions"] = dimensions
+        if normalize is not None:
+            options["normalize"] = normalize
+        return plan_batches(texts, batch_size), options
+
+    def embed_many(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str | None = None,
+        dimensions: int | None = None,
+        normalize: bool | None = None,
+        batch_size: int = MAX_BATCH_SIZE,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    ) -> list[list[float]]:
+        """Embed any number of texts: one vector per text, in input order.
+
+        Texts go in requests of at most ``batch_size`` (the API takes 100), up to
+        ``max_concurrency`` requests at once on a small thread pool (this client's connection
+        pool is shared by the threads). Blank texts are not sent: they get a zero vector of the
+        call's vector size (see :mod:`quant_ai.embeddings`). Every argument is checked before
+        the first request. When a request fails, the requests not yet started are not sent and
+        the error of the first failed batch (in input order) is raised.
+
+        Args:
+            texts: The texts.
+            model: The embeddings model (default ``amazon.titan-embed-text-v2:0``).
+            dimensions: Vector size (the model's default when unset).
+            normalize: Unit-length vectors (the service's default is True).
+            batch_size: Texts per request, 1 to 100.
+            max_concurrency: Requests in flight at once (1: one after the other).
+
+        Returns:
+            The vectors.
+
+        Raises:
+            QuantValidationError: For bad input, before anything is sent.
+            QuantAPIError: For an error answer (the others' results are dropped).
+        """
+        plan, options = self._embed_plan(
+            texts, model, dimensions, normalize, batch_size, max_concurrency
+        )
+        responses = send_batches(
+            lambda group: self.embed(group, **options), plan.texts(texts), max_concurrency
+        )
+        return assemble_vectors(plan, responses, model=options["model_id"], dimensions=dimensions)
+
+    async def aembed_many(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str | None = None,
+        dimensions: int | None = None,
+        normalize: bool | None = None,
+        batch_size: int = MAX_BATCH_SIZE,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    ) -> list[list[float]]:
+        """Async twin of :meth:`embed_many`: asyncio tasks under a semaphore, no threads.
+
+        When a request fails, the other requests are cancelled and the error of the first
+        failed batch (in input order) is raised.
+        """
+        plan, options = self._embed_plan(
+            texts, model, dimensions, normalize, batch_size, max_concurrency
+        )
+        responses = await asend_batches(
+            lambda group: self.aembed(group, **options), plan.texts(texts), max_concurrency
+        )
+        return assemble_vectors(plan, responses, model=options["model_id"], dimensions=dimensions)
+
     # ------------------------------------------------------------------ images
 
     @staticmethod
@@ -504,22 +603,19 @@ class QuantClient:
         model_id: str | None = None,
         region: str | None = None,
     ) -> ImageGenerationRequest:
-        """Build a ``TEXT_IMAGE`` request from plain arguments."""
-        config = ImageGenerationConfig(
+        """Build a ``TEXT_IMAGE`` request (see :func:`quant_ai.images.image_request`)."""
+        return image_request(
+            "TEXT_IMAGE",
+            prompt=prompt,
+            negative_prompt=negative_text,
+            style=style,
             width=width,
             height=height,
             quality=quality,
             cfg_scale=cfg_scale,
             seed=seed,
             number_of_images=number_of_images,
-        )
-        return ImageGenerationRequest(
-            task_type="TEXT_IMAGE",
             model_id=model_id,
-            text_to_image_params=TextToImageParams(
-                text=prompt, negative_text=negative_text, style=style
-            ),
-            image_generation_config=config if config.to_wire() else None,
             region=region,
         )
 
