@@ -35,9 +35,9 @@ import random
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import httpx
 from httpx_sse import EventSource, ServerSentEvent
@@ -86,6 +86,7 @@ NOT_SENT_ERRORS: tuple[type[httpx.TransportError], ...] = (
     httpx.PoolTimeout,
 )
 """Failures that happen before any byte of the request left: safe to retry any request."""
+T = TypeVar("T")
 USER_AGENT = f"quant-ai-python/{__version__} httpx/{httpx.__version__}"
 _REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "x-quant-request-id")
 
@@ -780,3 +781,48 @@ class Transport:
     ) -> AsyncStreamResponse:
         """Async twin of :meth:`stream`."""
         return await self._asend(_Call("POST", url, body, None, timeout, True, replayable))
+
+    def stream_frames(
+        self,
+        url: str,
+        body: bytes | JsonBody,
+        on_json: Callable[[httpx.Response], Iterable[T]],
+        *,
+        timeout: httpx.Timeout | None = None,
+        replayable: bool = True,
+    ) -> Iterator[SSEFrame | T]:
+        """Yield a stream's SSE frames, or ``on_json(response)`` for a JSON answer.
+
+        A generator: the request is sent when it is first advanced, and the connection is
+        released when it ends or is closed. ``on_json`` turns a buffered answer (or a 202) into
+        the caller's events (or raises).
+        """
+        opened = self.stream(url, body, timeout=timeout, replayable=replayable)
+        try:
+            if opened.is_sse:
+                yield from opened
+            else:
+                yield from on_json(opened.response)
+        finally:
+            opened.close()
+
+    async def astream_frames(
+        self,
+        url: str,
+        body: bytes | JsonBody,
+        on_json: Callable[[httpx.Response], Iterable[T]],
+        *,
+        timeout: httpx.Timeout | None = None,
+        replayable: bool = True,
+    ) -> AsyncIterator[SSEFrame | T]:
+        """Async twin of :meth:`stream_frames`."""
+        opened = await self.astream(url, body, timeout=timeout, replayable=replayable)
+        try:
+            if opened.is_sse:
+                async for frame in opened:
+                    yield frame
+            else:
+                for item in on_json(opened.response):
+                    yield item
+        finally:
+            await opened.aclose()

@@ -55,7 +55,7 @@ from .types import (
 )
 
 if TYPE_CHECKING:  # the stream events load on first stream (import time of QuantClient)
-    from ._sse import Frame, StreamEvent
+    from ._sse import StreamEvent
 
 __all__ = ["ExecutionHandle", "QuantClient", "ToolHandler", "callback_result"]
 
@@ -399,17 +399,10 @@ class QuantClient:
         req = _coerce(ChatRequest, request, kwargs)
         body = self._chat_body(req, stream=True)
         url = self.config.ai_url("/chat/stream")
-        opened = self.transport.stream(url, body)
-        try:
-            frames: Iterator[Frame] = iter(opened)
-            if not opened.is_sse:
-                frames = iter(_response_events(opened.response))
-            for event in iter_events(frames):
-                if isinstance(event, DoneEvent):
-                    self.usage.record(event.usage)
-                yield event
-        finally:
-            opened.close()
+        for event in iter_events(self.transport.stream_frames(url, body, _response_events)):
+            if isinstance(event, DoneEvent):
+                self.usage.record(event.usage)
+            yield event
 
     async def astream_chat(
         self, request: ChatRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
@@ -421,23 +414,11 @@ class QuantClient:
         body = self._chat_body(req, stream=True)
         url = self.config.ai_url("/chat/stream")
 
-        opened = await self.transport.astream(url, body)
-
-        async def frames() -> AsyncIterator[Frame]:
-            if opened.is_sse:
-                async for frame in opened:
-                    yield frame
-            else:
-                for event in _response_events(opened.response):
-                    yield event
-
-        try:
-            async for event in aiter_events(frames()):
-                if isinstance(event, DoneEvent):
-                    self.usage.record(event.usage)
-                yield event
-        finally:
-            await opened.aclose()
+        frames = self.transport.astream_frames(url, body, _response_events)
+        async for event in aiter_events(frames):
+            if isinstance(event, DoneEvent):
+                self.usage.record(event.usage)
+            yield event
 
     # ------------------------------------------------------------------ embeddings
 
@@ -765,15 +746,6 @@ class QuantClient:
     async def aget_model(self, model_id: str) -> ModelInfo:
         """Async twin of :meth:`get_model`."""
         return _parse(ModelInfo, await self.transport.arequest("GET", self._model_url(model_id)))
-
-
-def _typed(items: Iterator[httpx.Response | tuple[str, str]]) -> Iterator[Frame]:
-    """SSE frames as they come; a JSON answer turned into the equivalent events."""
-    for item in items:
-        if isinstance(item, httpx.Response):
-            yield from _response_events(item)
-        else:
-            yield item
 
 
 def _response_events(response: httpx.Response) -> list[StreamEvent]:

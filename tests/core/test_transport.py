@@ -964,3 +964,25 @@ async def test_undecodable_bodies_are_typed_not_retried_and_keyless(
     assert handler.calls == 1  # the same bytes would come back
     assert isinstance(info.value.__cause__, httpx.DecodingError)
     assert_no_key_in_chain(info.value)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_stream_frames_yield_frames_or_the_json_answer_turned_into_items(
+    make_client: MakeClient, mode: str
+) -> None:
+    # A JSON answer to a stream request is documented wire behaviour the spec leaves out.
+    client, _ = make_client(Script(sse_ok, ok), check=False)
+    url = client.config.ai_url("/chat/stream")
+    body = b'{"modelId":"amazon.nova-lite-v1:0","messages":[{"role":"user","content":"x"}]}'
+
+    def on_json(response: httpx.Response) -> list[str]:
+        return [response.json()["requestId"]]
+
+    async def collect() -> list[Any]:
+        if mode == "sync":
+            return list(client.transport.stream_frames(url, body, on_json))
+        return [f async for f in client.transport.astream_frames(url, body, on_json)]
+
+    frames = await collect()
+    assert [f.event for f in frames] == ["start", "content", "done"]
+    assert await collect() == ["req-abc123"]  # a JSON answer: what on_json made of it
