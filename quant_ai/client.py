@@ -18,7 +18,6 @@ from . import _validation as v
 from ._body import JsonBody, dump_json
 from ._config import ClientConfig, encode_path_segment
 from ._transport import IMAGE_TIMEOUT, Transport
-from ._usage import UsageTotals
 from .errors import (
     QuantAPIError,
     QuantError,
@@ -45,9 +44,12 @@ from .types import (
     TextToImageParams,
     ToolResultItem,
 )
+from .usage import ClientUsage, check_budgets, record_usage
 
 if TYPE_CHECKING:  # the stream events load on first stream (import time of QuantClient)
     from ._sse import Frame, StreamEvent
+    from .agents import Agents
+    from .sessions import Sessions
 
 __all__ = ["ExecutionHandle", "QuantClient", "ToolHandler", "callback_result"]
 
@@ -238,8 +240,32 @@ class QuantClient:
             default_headers=default_headers,
         )
         self.clock: Callable[[], float] = time.monotonic
-        self.usage = UsageTotals()
-        """Running totals of tokens and cost of the calls made through this client."""
+        self.usage = ClientUsage(self)
+        """Running totals of tokens and cost of the calls made through this client, and the
+        service's own spend reports (``usage.me()``, ``usage.spend()``)."""
+        self._execution_models: dict[str, str] = {}
+
+    @property
+    def sessions(self) -> Sessions:
+        """Server-side conversations (``/ai/sessions``): see :class:`quant_ai.Sessions`."""
+        from .sessions import Sessions
+
+        return Sessions(self)
+
+    @property
+    def agents(self) -> Agents:
+        """Hosted agents (``/ai/agents``): see :class:`quant_ai.Agents`."""
+        from .agents import Agents
+
+        return Agents(self)
+
+    def _record(self, usage: Any, model: str | None) -> None:
+        """Count one answer's usage here and in every :func:`~quant_ai.track_usage` scope."""
+        record_usage(self.usage, usage, model)
+
+    def _check_budget(self) -> None:
+        """The budget rule, before a call that can cost money is sent."""
+        check_budgets(self.usage)
 
     def __repr__(self) -> str:
         key = "set" if self.config.api_key is not None else "unset"
@@ -299,7 +325,7 @@ class QuantClient:
             request = request.model_copy(update={"async_": True})
         return _dump(request)
 
-    def _chat_result(self, response: httpx.Response) -> ChatResponse:
+    def _chat_result(self, response: httpx.Response, model: str | None = None) -> ChatResponse:
         if response.status_code == 202:
             accepted = _parse(ChatAccepted, response)
             raise QuantError(
@@ -307,7 +333,7 @@ class QuantClient:
                 "answering; wait for it with wait_for_execution()"
             )
         answer = _parse(ChatResponse, response)
-        self.usage.record(answer.usage)
+        self._record(answer.usage, answer.model or model)
         return answer
 
     def chat(
@@ -328,8 +354,9 @@ class QuantClient:
         """
         req = _coerce(ChatRequest, request, kwargs)
         body = self._chat_body(req, stream=False)
+        self._check_budget()
         return self._chat_result(
-            self.transport.request("POST", self.config.ai_url("/chat"), body=body)
+            self.transport.request("POST", self.config.ai_url("/chat"), body=body), req.model_id
         )
 
     async def achat(
@@ -338,8 +365,10 @@ class QuantClient:
         """Async twin of :meth:`chat`."""
         req = _coerce(ChatRequest, request, kwargs)
         body = self._chat_body(req, stream=False)
+        self._check_budget()
         return self._chat_result(
-            await self.transport.arequest("POST", self.config.ai_url("/chat"), body=body)
+            await self.transport.arequest("POST", self.config.ai_url("/chat"), body=body),
+            req.model_id,
         )
 
     def start_chat(
@@ -363,7 +392,12 @@ class QuantClient:
         req = _coerce(ChatRequest, request, kwargs)
         path = "/chat/stream" if via_stream else "/chat"
         body = self._chat_body(req, stream=via_stream, durable=True)
-        return self._accepted(self.transport.request("POST", self.config.ai_url(path), body=body))
+        self._check_budget()
+        accepted = self._accepted(
+            self.transport.request("POST", self.config.ai_url(path), body=body)
+        )
+        self._execution_models[accepted.request_id] = req.model_id
+        return accepted
 
     async def astart_chat(
         self,
@@ -377,9 +411,12 @@ class QuantClient:
         req = _coerce(ChatRequest, request, kwargs)
         path = "/chat/stream" if via_stream else "/chat"
         body = self._chat_body(req, stream=via_stream, durable=True)
-        return self._accepted(
+        self._check_budget()
+        accepted = self._accepted(
             await self.transport.arequest("POST", self.config.ai_url(path), body=body)
         )
+        self._execution_models[accepted.request_id] = req.model_id
+        return accepted
 
     @staticmethod
     def _accepted(response: httpx.Response) -> ChatAccepted:
@@ -410,9 +447,10 @@ class QuantClient:
         req = _coerce(ChatRequest, request, kwargs)
         body = self._chat_body(req, stream=True)
         url = self.config.ai_url("/chat/stream")
+        self._check_budget()
         for event in iter_events(_typed(self.transport.stream(url, body))):
             if isinstance(event, DoneEvent):
-                self.usage.record(event.usage)
+                self._record(event.usage, req.model_id)
             yield event
 
     async def astream_chat(
@@ -424,6 +462,7 @@ class QuantClient:
         req = _coerce(ChatRequest, request, kwargs)
         body = self._chat_body(req, stream=True)
         url = self.config.ai_url("/chat/stream")
+        self._check_budget()
 
         async def items() -> AsyncIterator[Frame]:
             async for item in self.transport.astream(url, body):
@@ -435,7 +474,7 @@ class QuantClient:
 
         async for event in aiter_events(items()):
             if isinstance(event, DoneEvent):
-                self.usage.record(event.usage)
+                self._record(event.usage, req.model_id)
             yield event
 
     # ------------------------------------------------------------------ embeddings
@@ -461,11 +500,12 @@ class QuantClient:
             One vector per text, in input order.
         """
         req = self._embed_request(input, kwargs)
+        self._check_budget()
         response = self.transport.request(
             "POST", self.config.ai_url("/embeddings"), body=_dump(req)
         )
         result = _parse(EmbeddingsResponse, response)
-        self.usage.record(result.usage)
+        self._record(result.usage, result.model or req.model_id)
         return result
 
     async def aembed(
@@ -473,11 +513,12 @@ class QuantClient:
     ) -> EmbeddingsResponse:
         """Async twin of :meth:`embed`."""
         req = self._embed_request(input, kwargs)
+        self._check_budget()
         response = await self.transport.arequest(
             "POST", self.config.ai_url("/embeddings"), body=_dump(req)
         )
         result = _parse(EmbeddingsResponse, response)
-        self.usage.record(result.usage)
+        self._record(result.usage, result.model or req.model_id)
         return result
 
     # ------------------------------------------------------------------ images
@@ -497,6 +538,7 @@ class QuantClient:
             The images decoded to bytes (plain base64 and ``data:`` URLs are both accepted).
         """
         req = self._image_request(request, kwargs)
+        self._check_budget()
         response = self.transport.request(
             "POST",
             self.config.ai_url("/image-generation"),
@@ -510,6 +552,7 @@ class QuantClient:
     ) -> ImageGenerationResponse:
         """Async twin of :meth:`generate_image`."""
         req = self._image_request(request, kwargs)
+        self._check_budget()
         response = await self.transport.arequest(
             "POST",
             self.config.ai_url("/image-generation"),
@@ -641,7 +684,8 @@ class QuantClient:
             action = poller.step(status, tool_handler is not None)
             if action == "done":
                 if status.is_complete and status.result is not None:
-                    self.usage.record(status.result.usage)
+                    model = self._execution_models.pop(request_id, None)
+                    self._record(status.result.usage, model)
                 return status
             if action == "answer":
                 assert tool_handler is not None
@@ -683,7 +727,8 @@ class QuantClient:
             action = poller.step(status, tool_handler is not None)
             if action == "done":
                 if status.is_complete and status.result is not None:
-                    self.usage.record(status.result.usage)
+                    model = self._execution_models.pop(request_id, None)
+                    self._record(status.result.usage, model)
                 return status
             if action == "answer":
                 assert tool_handler is not None
