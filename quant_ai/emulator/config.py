@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = ["Chunking", "EmulatorConfig", "Shapes"]
 
@@ -47,6 +48,13 @@ class EmulatorConfig:
             transient state (``pending``, ``running``); ``0`` skips them.
         access_log: Print uvicorn access logs.
         organization: Organisation shown in :attr:`QuantEmulator.api_base` (any is served).
+        agents: The hosted agents the server starts with (spec field names: ``name``,
+            ``description``, ``systemPrompt``, ``modelId``, ``allowedTools``,
+            ``allowedCollections``..., ``agentId`` optional); ``None``: one support agent
+            (:data:`quant_ai.emulator.agents.DEFAULT_AGENTS`).
+        monthly_budget_cents: The spend budget reported by ``usage/me`` and
+            ``governance/spend`` (``None``: no budget).
+        daily_budget_cents: The daily budget reported the same way.
     """
 
     host: str = "127.0.0.1"
@@ -67,6 +75,9 @@ class EmulatorConfig:
     execution_polls_per_state: int = 1
     access_log: bool = False
     organization: str = "emulator"
+    agents: Sequence[Mapping[str, Any]] | None = None
+    monthly_budget_cents: int | None = None
+    daily_budget_cents: int | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.failure_rate <= 1.0:

@@ -26,6 +26,7 @@ from quant_ai.emulator.executions import CallbackError, ExecutionStore
 from quant_ai.emulator.faults import FAULT_HEADER, FaultDecision, FaultError, Faults, parse_fault
 from quant_ai.emulator.images import ImageError, plan_image_job, render_job
 from quant_ai.emulator.native import chat_request_from_native
+from quant_ai.emulator.org import ORG_ROUTES, OrgState, org_handler
 from quant_ai.emulator.sse import DroppingResponse, EventStream, chunk_text, frame
 
 __all__ = ["EmulatorState", "build_app", "error_body", "stream_settings"]
@@ -53,6 +54,7 @@ class EmulatorState:
         self.config = config
         self.faults = Faults(config)
         self.executions = ExecutionStore(config.execution_polls_per_state)
+        self.org = OrgState(config, self.executions)  # sessions, agents, spend
         self._lock = threading.Lock()
         self._peers: set[tuple[str, int]] = set()
         self.requests = 0
@@ -127,6 +129,7 @@ class EmulatorState:
             self.injected_event_delay_s = 0.0
         self.faults.reset()
         self.executions.clear()
+        self.org.reset()
 
 
 def error_body(field: str, message: str) -> dict[str, Any]:
@@ -224,7 +227,7 @@ async def guarded(
             resp.headers["Retry-After"] = str(int(ra)) if ra == int(ra) else str(ra)
         return resp
     body: Any = None
-    if request.method == "POST":
+    if request.method in ("POST", "PUT"):
         try:
             body = json.loads(raw) if raw else None
         except (ValueError, UnicodeDecodeError):
@@ -385,6 +388,7 @@ def make_native(state: EmulatorState) -> Callable[[Request], Awaitable[Response]
             return _json(202, state.executions.create(body))
         request = chat_request_from_native(body)
         outcome = respond(request)
+        state.org.charge(outcome)
         return _json(200, chat_body(outcome, request.model.id, _request_id(ctx.raw)))
 
     async def chat_stream(ctx: Ctx) -> Response:
@@ -393,6 +397,7 @@ def make_native(state: EmulatorState) -> Callable[[Request], Awaitable[Response]
             return _json(202, state.executions.create(body))
         request = chat_request_from_native(body)
         outcome = respond(request)
+        state.org.charge(outcome)
         chunking, forced = stream_settings(ctx, cfg)
         frames = stream_frames(
             outcome,
@@ -469,6 +474,10 @@ def make_native(state: EmulatorState) -> Callable[[Request], Awaitable[Response]
             if operation_for(other, below) is not None:
                 return _json(405, {"message": "Method not allowed"})
             return _json(404, {"message": "Not found", "code": "NOT_FOUND"})
+        if op in ORG_ROUTES:  # sessions, agents, usage, spend (quant_ai.emulator.org)
+            handler = org_handler(state.org, op, segments)
+            body_op = op if request.method in ("POST", "PUT") else None
+            return await guarded(state, request, ORG_ROUTES[op], handler, operation=body_op)
         if op not in _ROUTE_NAMES:  # in the spec, not (yet) emulated
             return _json(501, {"message": f"{op} is not served by the emulator"})
         route = _ROUTE_NAMES[op]
@@ -522,7 +531,11 @@ def build_app(state: EmulatorState) -> Starlette:
         return _json(200, {"reset": True})
 
     routes = [
-        Route("/api/v3/{spelling}/{org}/ai/{rest:path}", native, methods=["GET", "POST"]),
+        Route(
+            "/api/v3/{spelling}/{org}/ai/{rest:path}",
+            native,
+            methods=["GET", "POST", "PUT", "DELETE"],
+        ),
         *openai_routes(state),
         Route("/_emulator/stats", stats, methods=["GET"]),
         Route("/_emulator/reset", reset, methods=["POST"]),
