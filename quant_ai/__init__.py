@@ -73,6 +73,7 @@ if TYPE_CHECKING:
         SessionSummary,
         SessionUpdated,
         UpdateSessionRequest,
+        session_turn,
     )
     from .types import (
         CallbackResponse,
@@ -170,6 +171,7 @@ _LAZY: dict[str, str] = {
     "SessionMessage": ".sessions",
     "SessionSummary": ".sessions",
     "SessionUpdated": ".sessions",
+    "session_turn": ".sessions",
     "Sessions": ".sessions",
     "SpendReport": ".usage",
     "StartEvent": "._sse",
@@ -298,5 +300,6 @@ __all__ = [
     "UsageTotals",
     "VideoBlock",
     "__version__",
+    "session_turn",
     "track_usage",
 ]

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CREATE_ROLES",
+    "UNSUPPORTED_POLICIES",
     "UPDATE_ROLES",
     "CreateSessionRequest",
     "DeletedResponse",
@@ -42,6 +43,7 @@ __all__ = [
     "UpdateSessionRequest",
     "check_session_id",
     "session_not_found",
+    "session_turn",
 ]
 
 CREATE_ROLES = ("system", "user", "assistant")
@@ -571,3 +573,99 @@ def _parse_list(response: Any) -> list[SessionSummary]:
             body=response.text[:2000],
         )
     return [SessionSummary.model_validate(item) for item in data if isinstance(item, Mapping)]
+
+
+# --------------------------------------------------------------------------- what a session keeps
+
+UNSUPPORTED_POLICIES = ("text", "skip", "error")
+"""What the adapters do with a message a session cannot keep (see :func:`session_turn`)."""
+
+
+def session_turn(
+    role: str,
+    text: str,
+    *,
+    index: int = 0,
+    created: bool = True,
+    tool_calls: Sequence[tuple[str, Any]] = (),
+    tool_name: str | None = None,
+    media: int = 0,
+    policy: str = "text",
+) -> tuple[SessionMessage | None, str | None]:
+    """The session turn a framework message becomes, and what was lost on the way.
+
+    A session keeps text turns only: ``user`` and ``assistant`` (``system`` too in the turns
+    a session is created with). It cannot keep tool calls, tool results, media or message ids.
+    The policy decides what happens to what it cannot keep:
+
+    * ``"text"`` (the adapters' default): kept as text. A tool result becomes a ``user`` turn
+      ``[tool result (name)] content``; an assistant's tool calls are appended to its text as
+      ``[tool call] name({...})`` lines; media blocks become ``[N media block(s) not stored]``;
+      a ``system`` message after the session exists becomes a ``user`` turn ``[system] ...``.
+      The note says what changed (the adapters warn with it).
+    * ``"skip"``: the message is not stored (the note says which; the adapters warn).
+    * ``"error"``: :class:`~quant_ai.QuantValidationError` naming the message.
+
+    Message ids are never stored (a session does not keep them): that is not reported.
+
+    Args:
+        role: ``system``, ``user``, ``assistant`` or ``tool``.
+        text: The message's text.
+        index: Its position (for messages and errors).
+        created: Whether the session exists already (``system`` turns only fit at creation).
+        tool_calls: ``(name, arguments)`` of an assistant's tool calls.
+        tool_name: For a tool result: the tool (or call id) it answers.
+        media: How many media blocks (images, audio, video, files) the message holds.
+        policy: ``text``, ``skip`` or ``error``.
+
+    Returns:
+        ``(turn, note)``: the turn to store (``None`` when skipped) and what was lost.
+
+    Raises:
+        QuantValidationError: For ``policy="error"`` and an unknown policy.
+    """
+    if policy not in UNSUPPORTED_POLICIES:
+        raise _fail("policy", f"{policy!r}: use one of {', '.join(UNSUPPORTED_POLICIES)}")
+    problems: list[str] = []
+    if role == "tool":
+        problems.append("a tool result")
+    elif role == "system" and created:
+        problems.append("a system message after the session was created")
+    elif role not in CREATE_ROLES:
+        problems.append(f"a {role!r} message")
+    if tool_calls:
+        problems.append(f"{len(tool_calls)} tool call(s)")
+    if media:
+        problems.append(f"{media} media block(s)")
+    if not problems:
+        return SessionMessage(role=role, content=text), None
+    what = f"message {index} ({role}) holds " + " and ".join(problems)
+    if policy == "error":
+        raise _fail(
+            f"messages.{index}",
+            f"{what}, which a session cannot keep (it stores user and assistant text only); "
+            "use on_unsupported='text' or 'skip'",
+        )
+    if policy == "skip":
+        return None, f"{what}: not stored (on_unsupported='skip')"
+    parts = [text] if text else []
+    out_role = role
+    if role == "tool":
+        label = f" ({tool_name})" if tool_name else ""
+        parts = [f"[tool result{label}] {text}".rstrip()]
+        out_role = "user"
+    elif role == "system":
+        parts = [f"[system] {text}".rstrip()]
+        out_role = "user"
+    elif role not in CREATE_ROLES:
+        out_role = "user"
+    import json as _json
+
+    for name, args in tool_calls:
+        parts.append(f"[tool call] {name}({_json.dumps(args, sort_keys=True, default=str)})")
+    if media:
+        parts.append(f"[{media} media block(s) not stored]")
+    return (
+        SessionMessage(role=out_role, content="\n".join(parts)),
+        f"{what}: stored as text (on_unsupported='text')",
+    )
