@@ -189,7 +189,7 @@ class QuantChatMessageHistory(QuantConnection, BaseChatMessageHistory):
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
 
     # ``messages`` is the property below, not a pydantic field (the base class annotates it).
-    messages: ClassVar[Any]  # type: ignore[misc]
+    messages: ClassVar[Any]  # type: ignore[misc,unused-ignore]
 
     session_id: str | None = None
     """The session (a UUID), or ``None`` until the first write."""
@@ -264,7 +264,7 @@ class QuantChatMessageHistory(QuantConnection, BaseChatMessageHistory):
 
     # ------------------------------------------------------------------ read
 
-    @property
+    @property  # type: ignore[no-redef]
     def messages(self) -> list[BaseMessage]:  # type: ignore[override]
         """The conversation, read from the service (``[]`` before the first write).
 

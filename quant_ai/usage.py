@@ -171,6 +171,7 @@ class UsageTotals:
     def __getstate__(self) -> dict[str, Any]:
         return {
             **self.as_dict(),
+            "cost_cents": self.cost_cents,
             "by_model": {k: dict(v) for k, v in self.by_model.items()},
             "max_cost_cents": self.max_cost_cents,
         }
