@@ -147,7 +147,8 @@ def test_a_missing_session_says_it_expired_or_was_deleted(make_client: MakeClien
     with pytest.raises(QuantNotFoundError) as info:
         client.sessions.get(SID)
     assert info.value.status_code == 404
-    assert "expired" in str(info.value) and SID in str(info.value)
+    assert "expired" in str(info.value)
+    assert SID in str(info.value)
 
 
 def test_agent_answer_records_usage_under_the_agent(make_client: MakeClient) -> None:
@@ -161,7 +162,8 @@ def test_agent_answer_records_usage_under_the_agent(make_client: MakeClient) -> 
     }
     client, transport = make_client(lambda r: httpx.Response(200, json=answer))
     reply = client.agents.chat(AGENT, "hello", user_id="ada", max_tool_iterations=3)
-    assert reply.text == "Hi" and reply.session_id == SID
+    assert reply.text == "Hi"
+    assert reply.session_id == SID
     assert transport.requests == [
         ("chatWithAIAgent", {"message": "hello", "userId": "ada", "maxToolIterations": 3})
     ]
@@ -197,7 +199,8 @@ def test_budget_lets_the_reaching_call_return_and_stops_the_next(make_client: Ma
             client.embed("not sent either")
     assert len(transport.requests) == 2
     assert spent.cost_cents == pytest.approx(1.2)
-    assert info.value.max_cost_cents == 1.0 and info.value.spent_cents == pytest.approx(1.2)
+    assert info.value.max_cost_cents == 1.0
+    assert info.value.spent_cents == pytest.approx(1.2)
     client.chat(messages=msgs)  # outside the block the budget no longer applies
     assert len(transport.requests) == 3
 
@@ -210,11 +213,13 @@ def test_nested_scopes_count_in_both_and_totals_by_model() -> None:
         record_usage(None, Usage(input_tokens=2, output_tokens=3, cost_cents=0.1), "m1")
     with track_usage(outer):
         record_usage(None, Usage(input_tokens=1, output_tokens=1, cost_cents=0.2), "m2")
-    assert inner.requests == 1 and outer.requests == 2
+    assert inner.requests == 1
+    assert outer.requests == 2
     assert outer.total_tokens == 7
     assert outer.by_model["m2"]["cost_cents"] == pytest.approx(0.2)
     copy = pickle.loads(pickle.dumps(outer))
-    assert copy.by_model == outer.by_model and copy.cost_cents == outer.cost_cents
+    assert copy.by_model == outer.by_model
+    assert copy.cost_cents == outer.cost_cents
 
 
 def test_negative_budget_is_refused() -> None:
@@ -248,9 +253,12 @@ def test_negative_budget_is_refused() -> None:
 def test_session_turn_policy(kwargs: dict[str, Any], policy: str, expected: Any) -> None:
     turn, note = session_turn(policy=policy, **kwargs)
     if expected is None:
-        assert turn is None and note and "not stored" in note
+        assert turn is None
+        assert note
+        assert "not stored" in note
     else:
-        assert turn is not None and (turn.role, turn.content) == expected
+        assert turn is not None
+        assert (turn.role, turn.content) == expected
         assert (note is None) == (kwargs.get("created") is False)
 
 

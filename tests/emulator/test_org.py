@@ -101,7 +101,8 @@ def test_agent_keeps_the_session_and_uses_its_tools(qc: QuantClient) -> None:
     agent = qc.agents.list()[0]
     assert "get_weather" in agent.allowed_tools
     first = qc.agents.chat(agent.agent_id, "What is the weather in Paris?", user_id="ada")
-    assert "get_weather" in first.text and first.response.tool_results
+    assert "get_weather" in first.text
+    assert first.response.tool_results
     second = qc.agents.chat(agent.agent_id, "What is 6 times 7?", session_id=first.session_id)
     assert second.session_id == first.session_id
     assert "42" in second.text
@@ -154,7 +155,8 @@ def test_durable_and_streamed_agent_turns_keep_the_session(qc: QuantClient) -> N
 
     agent = qc.agents.list()[0].agent_id
     accepted = qc.agents.start_chat(agent, "What is 2 plus 2?")
-    assert accepted.agent_id == agent and accepted.session_id
+    assert accepted.agent_id == agent
+    assert accepted.session_id
     durable = qc.agents.chat(agent, "And 3 plus 3?", session_id=accepted.session_id, durable=True)
     assert durable.text == "The answer is 6."
     events = list(qc.agents.stream(agent, "Hello", session_id=accepted.session_id))
@@ -176,11 +178,13 @@ def test_spend_adds_up_the_reported_cost(qc: QuantClient) -> None:
             "anthropic.claude-sonnet-4-20250514-v1:0",
         ):
             answer = qc.chat(messages=[{"role": "user", "content": long}], model_id=model)
-            assert answer.usage is not None and answer.usage.cost_cents is not None
+            assert answer.usage is not None
+            assert answer.usage.cost_cents is not None
             costs.append(answer.usage.cost_cents)
         agent = qc.agents.list()[0].agent_id
         reply = qc.agents.chat(agent, long)
-        assert reply.usage is not None and reply.usage.cost_cents is not None
+        assert reply.usage is not None
+        assert reply.usage.cost_cents is not None
         costs.append(reply.usage.cost_cents)
     assert totals.cost_cents == pytest.approx(sum(costs))
     assert sum(costs) > 1.5  # large enough for whole cents to mean something
@@ -212,7 +216,8 @@ def test_agents_from_settings() -> None:
     with QuantEmulator(agents=[spec]) as emu:
         with QuantClient(api_key="k", organization="o", base_url=emu.base_url) as qc:
             (agent,) = qc.agents.list()
-            assert agent.name == "Calc" and agent.model_id == "amazon.nova-micro-v1:0"
+            assert agent.name == "Calc"
+            assert agent.model_id == "amazon.nova-micro-v1:0"
             assert "12" in qc.agents.chat(agent.agent_id, "What is 3 times 4?").text
     with pytest.raises(Exception, match="allowedTools"):
         QuantEmulator(agents=[{**spec, "allowedTools": ["rm_rf"]}])
