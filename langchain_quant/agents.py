@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 
 from langchain_quant._client import QuantConnection
 from langchain_quant._convert import response_metadata, usage_to_metadata
+from langchain_quant.chat_history import typed_validation_errors
 from quant_ai import (
     Agent,
     AgentChatRequest,
@@ -191,6 +192,10 @@ class QuantAgent(QuantConnection, RunnableSerializable[Any, AIMessage]):
     """What the agent does (for :meth:`as_tool`)."""
 
     _conversation: AgentConversation | None = PrivateAttr(default=None)
+
+    def __init__(self, **kwargs: Any) -> None:
+        with typed_validation_errors():
+            super().__init__(**kwargs)
 
     @field_validator("session_id")
     @classmethod

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar, Literal
 
+import pydantic
 from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import (
     AIMessage,
@@ -22,7 +23,25 @@ from langchain_quant._client import QuantConnection
 from quant_ai import QuantNotFoundError, QuantValidationError, SessionMessage, session_turn
 from quant_ai.sessions import EXPIRATION_MINUTES, check_session_id
 
-__all__ = ["QuantChatMessageHistory", "QuantSessionWarning"]
+__all__ = ["QuantChatMessageHistory", "QuantSessionWarning", "typed_validation_errors"]
+
+
+@contextlib.contextmanager
+def typed_validation_errors() -> Iterator[None]:
+    """Re-raise a ``QuantValidationError`` raised by a field validator as itself.
+
+    pydantic wraps errors raised in validators into its ``ValidationError``; the typed error
+    (naming the wire field) is what callers catch.
+    """
+    try:
+        yield
+    except pydantic.ValidationError as exc:
+        for error in exc.errors():
+            cause = (error.get("ctx") or {}).get("error")
+            if isinstance(cause, QuantValidationError):
+                raise cause from None
+        raise
+
 
 Policy = Literal["text", "skip", "error"]
 
@@ -207,7 +226,8 @@ class QuantChatMessageHistory(QuantConnection, BaseChatMessageHistory):
     def __init__(self, session_id: str | None = None, /, **kwargs: Any) -> None:
         if session_id is not None:
             kwargs["session_id"] = session_id
-        super().__init__(**kwargs)
+        with typed_validation_errors():
+            super().__init__(**kwargs)
 
     @field_validator("session_id")
     @classmethod

@@ -214,10 +214,11 @@ def test_agents_from_settings() -> None:
         "allowedTools": ["calculate"],
     }
     with QuantEmulator(agents=[spec]) as emu:
-        with QuantClient(api_key="k", organization="o", base_url=emu.base_url) as qc:
-            (agent,) = qc.agents.list()
-            assert agent.name == "Calc"
-            assert agent.model_id == "amazon.nova-micro-v1:0"
-            assert "12" in qc.agents.chat(agent.agent_id, "What is 3 times 4?").text
+        qc = QuantClient(api_key="k", organization="o", base_url=emu.base_url)
+        (agent,) = qc.agents.list()
+        assert agent.name == "Calc"
+        assert agent.model_id == "amazon.nova-micro-v1:0"
+        assert "12" in qc.agents.chat(agent.agent_id, "What is 3 times 4?").text
+        qc.close()
     with pytest.raises(Exception, match="allowedTools"):
         QuantEmulator(agents=[{**spec, "allowedTools": ["rm_rf"]}])
