@@ -20,7 +20,13 @@ from langchain_core.messages import (
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 
 from langchain_quant._client import QuantConnection
-from quant_ai import QuantNotFoundError, QuantValidationError, SessionMessage, session_turn
+from quant_ai import (
+    QuantNotFoundError,
+    QuantSessionWarning,
+    QuantValidationError,
+    SessionMessage,
+    session_turn,
+)
 from quant_ai.sessions import EXPIRATION_MINUTES, check_session_id
 
 __all__ = ["QuantChatMessageHistory", "QuantSessionWarning", "typed_validation_errors"]
@@ -44,10 +50,6 @@ def typed_validation_errors() -> Iterator[None]:
 
 
 Policy = Literal["text", "skip", "error"]
-
-
-class QuantSessionWarning(UserWarning):
-    """A message could not be kept as it was (see ``on_unsupported``)."""
 
 
 def _text(content: Any) -> tuple[str, int]:

@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     )
     from .sessions import (
         CreateSessionRequest,
+        QuantSessionWarning,
         Session,
         SessionCreated,
         SessionExtended,
@@ -171,6 +172,7 @@ _LAZY: dict[str, str] = {
     "SessionMessage": ".sessions",
     "SessionSummary": ".sessions",
     "SessionUpdated": ".sessions",
+    "QuantSessionWarning": ".sessions",
     "session_turn": ".sessions",
     "Sessions": ".sessions",
     "SpendReport": ".usage",
@@ -265,6 +267,7 @@ __all__ = [
     "QuantPermissionDeniedError",
     "QuantRateLimitError",
     "QuantServerError",
+    "QuantSessionWarning",
     "QuantStreamError",
     "QuantTimeoutError",
     "QuantValidationError",

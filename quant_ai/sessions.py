@@ -33,6 +33,7 @@ __all__ = [
     "UPDATE_ROLES",
     "CreateSessionRequest",
     "DeletedResponse",
+    "QuantSessionWarning",
     "Session",
     "SessionCreated",
     "SessionExtended",
@@ -576,6 +577,11 @@ def _parse_list(response: Any) -> list[SessionSummary]:
 
 
 # --------------------------------------------------------------------------- what a session keeps
+
+
+class QuantSessionWarning(UserWarning):
+    """A message could not be kept in a session as it was (see :func:`session_turn`)."""
+
 
 UNSUPPORTED_POLICIES = ("text", "skip", "error")
 """What the adapters do with a message a session cannot keep (see :func:`session_turn`)."""
