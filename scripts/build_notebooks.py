@@ -392,7 +392,7 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
             'support = QuantAgent.from_agent(agents[0], user_id="ada")\n'
             'reply = support.invoke("What is the weather in Paris?")\n'
             "print(reply.content)\n"
-            "print(reply.usage_metadata, reply.response_metadata[\"cost_cents\"])\n"
+            'print(reply.usage_metadata, reply.response_metadata["cost_cents"])\n'
             'print(support.invoke("What is 6 times 7?").content, "| session:", '
             "support.session_id)",
         ),
