@@ -19,6 +19,15 @@ or echoed); request bodies are validated against the spec-derived schemas (400 w
 (durable runs), :mod:`quant_ai.emulator.images` (size rule) and
 :mod:`quant_ai.emulator.embeddings`.
 
+It also serves sessions, agents, usage and spend (:mod:`quant_ai.emulator.org`): sessions
+live in memory and expire on an injectable clock (``emu.state.org.sessions.clock``; an
+expired session answers 404); agents come from ``EmulatorConfig(agents=[...])`` (default: one
+support agent) or ``POST /ai/agents`` and answer with the emulated model, their system prompt
+and allowed built-in tools, keeping the session (``async: true`` runs as a durable execution,
+``stream: true`` answers with the chat stream's events); passages of their allowed
+collections come from the hook ``emu.state.org.agents.collection_search``; ``usage/me`` and
+``governance/spend`` report the sum of the ``costCents`` the emulator answered with.
+
 Markers in user text: ``[[fail]]`` makes a durable execution end ``failed``;
 ``[[blocked]]`` in an image prompt drops one image and adds an ``error`` (partial success).
 

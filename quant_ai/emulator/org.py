@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from quant_ai.emulator.config import EmulatorConfig
     from quant_ai.emulator.executions import Execution, ExecutionStore
 
-__all__ = ["ORG_ROUTES", "OrgState", "org_handler"]
+__all__ = ["ORG_ROUTES", "OrgState", "org_handler", "org_response"]
 
 ORG_ROUTES: dict[str, str] = {
     "createAISession": "sessions",
@@ -210,101 +210,102 @@ Handler = Callable[[Any], Awaitable[Response]]
 
 
 def org_handler(org: OrgState, op: str, segments: list[str]) -> Handler:
-    """The handler of ``op`` (one of :data:`ORG_ROUTES`) for the path ``segments``."""
+    """The handler of ``op`` (one of :data:`ORG_ROUTES`) for the path ``segments`` below /ai."""
     target = segments[1] if len(segments) > 1 else ""
 
     async def handle(ctx: Any) -> Response:
-        body: dict[str, Any] = ctx.body if isinstance(ctx.body, dict) else {}
-        if op == "createAISession":
-            created = org.sessions.create(
-                str(body["userId"]),
-                minutes=int(body.get("expirationMinutes", 60)),
-                group=body.get("sessionGroup"),
-                metadata=body.get("metadata"),
-                messages=body.get("initialMessages"),
-            )
-            return _json(
-                201,
-                {
-                    "sessionId": created.session_id,
-                    "status": "active",
-                    "expiresAt": iso(created.expires),
-                    "createdAt": iso(created.created),
-                },
-            )
-        if op == "listAISessions":
-            limit = _int_param(ctx, "limit", 1, 100) or 20
-            offset = _int_param(ctx, "offset", 0, None) or 0
-            q = ctx.request.query_params
-            items = org.sessions.list(q.get("userId"), q.get("sessionGroup"), q.get("model"))
-            return _json(200, [r.summary() for r in items[offset : offset + limit]])
-        if op in ("getAISession", "updateAISession", "extendAISession", "deleteAISession"):
-            record = org.sessions.get(target)
-            if record is None:
-                return _json(404, {"message": _SESSION_GONE, "code": "SESSION_NOT_FOUND"})
-            if op == "getAISession":
-                return _json(200, record.detail())
-            if op == "deleteAISession":
-                org.sessions.delete(target)
-                return _json(200, {"message": "Session deleted"})
-            if op == "extendAISession":
-                org.sessions.extend(record, int(body.get("additionalMinutes", 60)))
-                return _json(
-                    200,
-                    {
-                        "sessionId": record.session_id,
-                        "expiresAt": iso(record.expires),
-                        "message": "Session extended",
-                    },
-                )
-            org.sessions.append(record, body.get("newMessages") or [], body.get("tokensUsed", 0))
-            if body.get("status"):
-                record.status = body["status"]
-            if body.get("metadata") is not None:
-                record.metadata.update(body["metadata"])
-            return _json(
-                200,
-                {
-                    "sessionId": record.session_id,
-                    "status": record.status,
-                    "totalMessages": len(record.messages),
-                    "totalTokens": record.tokens,
-                    "updatedAt": iso(record.updated),
-                },
-            )
-        if op == "listAIAgents":
-            return _json(200, {"agents": org.agents.listing()})
-        if op == "createAIAgent":
-            agent = org.agents.create(body)
-            return _json(201, {"success": True, "agent": agent, "message": "Agent created"})
-        if op == "getAIAgent":
-            found = org.agents.get(target)
-            if found is None:
-                return _json(404, {"message": "Agent not found", "code": "AGENT_NOT_FOUND"})
-            return _json(200, {"agent": found})
-        if op == "updateAIAgent":
-            updated = org.agents.update(target, body)
-            if updated is None:
-                return _json(404, {"message": "Agent not found", "code": "AGENT_NOT_FOUND"})
-            return _json(200, {"success": True, "agent": updated, "message": "Agent updated"})
-        if op == "deleteAIAgent":
-            if not org.agents.delete(target):
-                return _json(404, {"message": "Agent not found", "code": "AGENT_NOT_FOUND"})
-            return _json(200, {"success": True, "message": "Agent deleted"})
-        if op == "chatWithAIAgent":
-            return org.agent_chat(target, ctx, ctx.wild(org.config))
-        if op == "getMyUsage":
-            return _json(200, org.spend.my_usage())
-        if op == "getGovernanceSpend":
-            return _json(200, org.spend.governance())
-        raise AssertionError(op)  # pragma: no cover - ORG_ROUTES lists the served ops
+        return org_response(org, op, target, ctx)
 
     return handle
 
 
-def request_body_schema_ops() -> frozenset[str]:
-    """The served operations whose requests have a body schema (validated before handling)."""
-    from quant_ai._contract import load_schemas
+def org_response(org: OrgState, op: str, target: str, ctx: Any) -> Response:
+    """Answer ``op`` (one of :data:`ORG_ROUTES`); ``target`` is the session or agent id.
 
-    ops = load_schemas()["operations"]
-    return frozenset(op for op in ORG_ROUTES if "request" in ops[op])
+    ``ctx`` needs ``body``, ``raw``, ``request`` and ``wild(config)`` (the emulator's ``Ctx``).
+    """
+    body: dict[str, Any] = ctx.body if isinstance(ctx.body, dict) else {}
+    if op == "createAISession":
+        created = org.sessions.create(
+            str(body["userId"]),
+            minutes=int(body.get("expirationMinutes", 60)),
+            group=body.get("sessionGroup"),
+            metadata=body.get("metadata"),
+            messages=body.get("initialMessages"),
+        )
+        return _json(
+            201,
+            {
+                "sessionId": created.session_id,
+                "status": "active",
+                "expiresAt": iso(created.expires),
+                "createdAt": iso(created.created),
+            },
+        )
+    if op == "listAISessions":
+        limit = _int_param(ctx, "limit", 1, 100) or 20
+        offset = _int_param(ctx, "offset", 0, None) or 0
+        q = ctx.request.query_params
+        items = org.sessions.list(q.get("userId"), q.get("sessionGroup"), q.get("model"))
+        return _json(200, [r.summary() for r in items[offset : offset + limit]])
+    if op in ("getAISession", "updateAISession", "extendAISession", "deleteAISession"):
+        record = org.sessions.get(target)
+        if record is None:
+            return _json(404, {"message": _SESSION_GONE, "code": "SESSION_NOT_FOUND"})
+        if op == "getAISession":
+            return _json(200, record.detail())
+        if op == "deleteAISession":
+            org.sessions.delete(target)
+            return _json(200, {"message": "Session deleted"})
+        if op == "extendAISession":
+            org.sessions.extend(record, int(body.get("additionalMinutes", 60)))
+            return _json(
+                200,
+                {
+                    "sessionId": record.session_id,
+                    "expiresAt": iso(record.expires),
+                    "message": "Session extended",
+                },
+            )
+        org.sessions.append(record, body.get("newMessages") or [], body.get("tokensUsed", 0))
+        if body.get("status"):
+            record.status = body["status"]
+        if body.get("metadata") is not None:
+            record.metadata.update(body["metadata"])
+        return _json(
+            200,
+            {
+                "sessionId": record.session_id,
+                "status": record.status,
+                "totalMessages": len(record.messages),
+                "totalTokens": record.tokens,
+                "updatedAt": iso(record.updated),
+            },
+        )
+    if op == "listAIAgents":
+        return _json(200, {"agents": org.agents.listing()})
+    if op == "createAIAgent":
+        agent = org.agents.create(body)
+        return _json(201, {"success": True, "agent": agent, "message": "Agent created"})
+    if op == "getAIAgent":
+        found = org.agents.get(target)
+        if found is None:
+            return _json(404, {"message": "Agent not found", "code": "AGENT_NOT_FOUND"})
+        return _json(200, {"agent": found})
+    if op == "updateAIAgent":
+        updated = org.agents.update(target, body)
+        if updated is None:
+            return _json(404, {"message": "Agent not found", "code": "AGENT_NOT_FOUND"})
+        return _json(200, {"success": True, "agent": updated, "message": "Agent updated"})
+    if op == "deleteAIAgent":
+        if not org.agents.delete(target):
+            return _json(404, {"message": "Agent not found", "code": "AGENT_NOT_FOUND"})
+        return _json(200, {"success": True, "message": "Agent deleted"})
+    if op == "chatWithAIAgent":
+        return org.agent_chat(target, ctx, ctx.wild(org.config))
+    if op == "getMyUsage":
+        return _json(200, org.spend.my_usage())
+    if op == "getGovernanceSpend":
+        return _json(200, org.spend.governance())
+    raise AssertionError(op)  # pragma: no cover - ORG_ROUTES lists the served ops
+
