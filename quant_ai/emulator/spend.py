@@ -25,6 +25,10 @@ def _cents(value: float) -> int:
     return round(value)
 
 
+def _present(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if v is not None}
+
+
 def _limit(limit: int | None, used: float, extra: dict[str, Any]) -> dict[str, Any] | None:
     if limit is None:
         return None
@@ -79,21 +83,17 @@ class SpendLedger:
             total,
             {"resetsAt": tomorrow.isoformat(timespec="seconds").replace("+00:00", "Z")},
         )
-        quota = (
-            None
-            if monthly is None and daily is None
-            else {
-                "monthlyLimit": monthly,
-                "dailyLimit": daily,
-            }
-        )
-        return {
+        body: dict[str, Any] = {
             "userId": EMULATOR_USER,
             "currentMonth": now.strftime("%Y-%m"),
             "monthly": {"spendCents": _cents(total), "requestCount": count},
             "daily": {"spendCents": _cents(total)},
-            "quota": quota,
         }
+        # The spec marks these nullable; absent says the same and every validator accepts it.
+        quota = _present({"monthlyLimit": monthly, "dailyLimit": daily})
+        if quota:
+            body["quota"] = quota
+        return body
 
     def governance(self) -> dict[str, Any]:
         """The ``getGovernanceSpend`` 200 body."""
@@ -117,13 +117,15 @@ class SpendLedger:
                 "remainingCents": lim["remainingCents"],
                 "usedPercent": lim["usedPercent"],
             }
-        return {
-            "orgTotal": {"spendCents": _cents(total), "requestCount": count},
-            "todayTotal": {"spendCents": _cents(total), "requestCount": count},
-            "budget": budget,
-            "dailyBudget": daily_budget,
-            "userTotal": {
-                "dailySpendCents": _cents(total),
-                "monthlySpendCents": _cents(total),
-            },
-        }
+        return _present(
+            {
+                "orgTotal": {"spendCents": _cents(total), "requestCount": count},
+                "todayTotal": {"spendCents": _cents(total), "requestCount": count},
+                "budget": budget,
+                "dailyBudget": daily_budget,
+                "userTotal": {
+                    "dailySpendCents": _cents(total),
+                    "monthlySpendCents": _cents(total),
+                },
+            }
+        )

@@ -222,3 +222,46 @@ def test_agents_from_settings() -> None:
         qc.close()
     with pytest.raises(Exception, match="allowedTools"):
         QuantEmulator(agents=[{**spec, "allowedTools": ["rm_rf"]}])
+
+
+def test_agent_and_spend_answers_match_the_spec(client: httpx.Client) -> None:
+    from tests.emulator.helpers import VALIDATED
+
+    start = len(VALIDATED)
+    agents = client.get("/ai/agents").json()["agents"]
+    agent_id = agents[0]["agentId"]
+    assert client.get(f"/ai/agents/{agent_id}").json()["agent"]["systemPrompt"]
+    created = client.post(
+        "/ai/agents",
+        json={
+            "name": "Spec",
+            "description": "d",
+            "systemPrompt": "p",
+            "modelId": "amazon.nova-lite-v1:0",
+            "allowedTools": ["calculate"],
+        },
+    )
+    assert created.status_code == 201
+    new_id = created.json()["agent"]["agentId"]
+    assert client.put(f"/ai/agents/{new_id}", json={"temperature": 0.5}).status_code == 200
+    answer = client.post(f"/ai/agents/{agent_id}/chat", json={"message": "What is 2 plus 2?"})
+    assert answer.json()["response"]["usage"]["costCents"] > 0
+    queued = client.post(f"/ai/agents/{agent_id}/chat", json={"message": "hi", "async": True})
+    assert queued.status_code == 202
+    assert client.delete(f"/ai/agents/{new_id}").status_code == 200
+    assert client.get("/ai/usage/me").json()["monthly"]["requestCount"] >= 1
+    assert "orgTotal" in client.get("/ai/governance/spend").json()
+    assert set(VALIDATED[start:]) >= {
+        "listAIAgents",
+        "getAIAgent",
+        "createAIAgent",
+        "updateAIAgent",
+        "chatWithAIAgent",
+        "deleteAIAgent",
+        "getMyUsage",
+        "getGovernanceSpend",
+    }
+    stream = client.post(f"/ai/agents/{agent_id}/chat", json={"message": "Hi", "stream": True})
+    assert stream.headers["content-type"].startswith("text/event-stream")
+    assert "event: session" in stream.text
+    assert "event: done" in stream.text
