@@ -308,4 +308,3 @@ def org_response(org: OrgState, op: str, target: str, ctx: Any) -> Response:
     if op == "getGovernanceSpend":
         return _json(200, org.spend.governance())
     raise AssertionError(op)  # pragma: no cover - ORG_ROUTES lists the served ops
-
