@@ -13,7 +13,9 @@ stop at the same call.
 * The budget rule: with ``max_cost_cents`` set, the call that reaches the budget returns its
   answer; the next call that can cost money is refused *before it is sent* with
   :class:`~quant_ai.QuantBudgetExceededError`. Reads (session history, execution polls,
-  model lists, spend reports) are never refused.
+  model lists, spend reports) are never refused. The check runs as a call starts, so calls
+  already in flight (concurrent batches) when the budget is reached still complete and count:
+  the overshoot is at most what those calls cost.
 * ``client.usage.me()`` and ``client.usage.spend()`` read what the service itself counted
   (``GET /ai/usage/me``, ``GET /ai/governance/spend``).
 """
