@@ -8,7 +8,8 @@ An agent answers with the emulated model (:mod:`quant_ai.emulator.engine`) given
   ``generate_image``), executed server-side;
 * passages from its allowed collections (or the request's narrower list), put into the system
   prompt as ``Context:`` so the model answers from them. The passages come from
-  :attr:`AgentStore.collection_search` (``(collection id, query, limit) -> texts``), the hook
+  :attr:`AgentStore.collection_search` (``(organisation, collection id, query, limit) ->
+  texts``), the hook
   the emulator's vector database plugs into; without it no context is added.
 """
 
@@ -25,8 +26,9 @@ from quant_ai.emulator.sessions import iso
 
 __all__ = ["DEFAULT_AGENTS", "AgentStore", "CollectionSearch", "agent_chat_body"]
 
-CollectionSearch = Callable[[str, str, int], Sequence[str]]
-"""``(collection id, query, limit) -> passage texts``: the vector-db hook of agent chats."""
+CollectionSearch = Callable[[str, str, str, int], Sequence[str]]
+"""``(organisation, collection id, query, limit) -> passage texts``: the vector-db hook of
+agent chats (the organisation is the path segment of the request)."""
 
 _CREATED = 1767225600.0  # 2026-01-01T00:00:00Z: fixed, so answers do not change between runs
 
@@ -171,14 +173,16 @@ class AgentStore:
             items = list(self._items.values())
         return [{k: a[k] for k in _LIST_FIELDS if k in a} for a in items]
 
-    def context(self, collections: Sequence[str], query: str, limit: int = 3) -> list[str]:
+    def context(
+        self, org: str, collections: Sequence[str], query: str, limit: int = 3
+    ) -> list[str]:
         """Passages from the collections for a question (empty without a search hook)."""
         search = self.collection_search
         if search is None or not collections:
             return []
         passages: list[str] = []
         for collection in collections:
-            passages.extend(search(collection, query, limit))
+            passages.extend(search(org, collection, query, limit))
         return passages
 
 
@@ -201,6 +205,7 @@ def agent_chat_body(
     history: Sequence[Mapping[str, str]],
     body: Mapping[str, Any],
     store: AgentStore,
+    org: str = "",
 ) -> dict[str, Any]:
     """The native chat body an agent turn amounts to (what the emulated model answers).
 
@@ -209,7 +214,7 @@ def agent_chat_body(
     """
     message = str(body["message"])
     system = "\n".join(s for s in (agent.get("systemPrompt"), body.get("system")) if s)
-    passages = store.context(_collections(agent, body), message)
+    passages = store.context(org, _collections(agent, body), message)
     if passages:
         system += "\nContext:\n" + "\n".join(passages)
     turns = [{"role": m["role"], "content": [{"text": m["content"]}]} for m in history]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from starlette.responses import JSONResponse, Response
 
@@ -121,7 +122,7 @@ class OrgState:
         record = self._session_for(body, agent)
         if record is None:
             return _json(404, {"message": _SESSION_GONE, "code": "SESSION_NOT_FOUND"})
-        chat = agent_chat_body(agent, record.messages, body, self.agents)
+        chat = agent_chat_body(agent, record.messages, body, self.agents, _org_of(ctx))
         chat["sessionId"] = record.session_id
         if body.get("async"):
             accepted = self.executions.create(chat)
@@ -191,6 +192,15 @@ class OrgState:
             )
         )
         return [frame(i, name, data, wild) for i, (name, data) in enumerate(events)]
+
+
+def _org_of(ctx: Any) -> str:
+    """The organisation path segment of a native request."""
+    found = getattr(ctx, "org", None)
+    if found:
+        return str(found)
+    parts = ctx.request.url.path.split("/")
+    return unquote(parts[4]) if len(parts) > 4 else ""
 
 
 def _int_param(ctx: Any, name: str, lo: int, hi: int | None) -> int | None:

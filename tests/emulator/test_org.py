@@ -127,10 +127,10 @@ def test_agent_system_prompt_and_created_agents(qc: QuantClient) -> None:
 
 
 def test_agent_collections_go_through_the_search_hook(emu: QuantEmulator, qc: QuantClient) -> None:
-    seen: list[tuple[str, str]] = []
+    seen: list[tuple[str, str, str]] = []
 
-    def search(collection: str, query: str, limit: int) -> list[str]:
-        seen.append((collection, query))
+    def search(org: str, collection: str, query: str, limit: int) -> list[str]:
+        seen.append((org, collection, query))
         return ["Refunds take 5 business days.", "Shipping is free over 50 dollars."]
 
     emu.state.org.agents.collection_search = search
@@ -145,7 +145,7 @@ def test_agent_collections_go_through_the_search_hook(emu: QuantEmulator, qc: Qu
         agent.agent_id, "How long do refunds take?", allowed_collections=["kb-2"]
     )
     assert answer.text == "Refunds take 5 business days."
-    assert seen == [("kb-2", "How long do refunds take?")]
+    assert seen == [("acme", "kb-2", "How long do refunds take?")]
     with pytest.raises(Exception, match="allowedCollections"):
         qc.agents.chat(agent.agent_id, "x", allowed_collections=["other"])
 
