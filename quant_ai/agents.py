@@ -337,7 +337,7 @@ class Agents:
         body = self._create_body(request, kwargs)
         c = self._client
         response = c.transport.request("POST", c.config.ai_url("/agents"), body=body)
-        return _parse(AgentCreated, response).agent
+        return _unwrap_agent(_parse(AgentCreated, response))
 
     async def acreate(
         self, request: CreateAgentRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
@@ -348,7 +348,7 @@ class Agents:
         body = self._create_body(request, kwargs)
         c = self._client
         response = await c.transport.arequest("POST", c.config.ai_url("/agents"), body=body)
-        return _parse(AgentCreated, response).agent
+        return _unwrap_agent(_parse(AgentCreated, response))
 
     def delete(self, agent_id: str) -> None:
         """Delete an agent (``DELETE /ai/agents/{id}``)."""
@@ -544,7 +544,12 @@ def _head_events(response: httpx.Response) -> list[StreamEvent]:
 
 
 def _unwrap_agent(wrapped: AgentCreated) -> Agent:
-    return wrapped.agent
+    """The agent of a ``{"agent": {...}}`` answer, or of a bare agent object (the spec types
+    the create answer loosely, so both are read).
+    """
+    if wrapped.agent.agent_id or "agentId" not in (wrapped.model_extra or {}):
+        return wrapped.agent
+    return Agent.model_validate(wrapped.model_extra)
 
 
 def _chat_not_found(

@@ -278,3 +278,16 @@ def test_usage_reports_parse(make_client: MakeClient) -> None:
     assert client.usage.me().monthly.spend_cents == 12
     assert client.usage.spend().org_total.request_count == 9
     assert json.loads(json.dumps(client.usage.as_dict()))["requests"] == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"success": True, "agent": {"agentId": AGENT, "name": "A"}},
+        {"agentId": AGENT, "name": "A"},  # a bare agent object is read too
+    ],
+)
+def test_agent_answers_wrapped_or_bare(make_client: MakeClient, body: dict[str, Any]) -> None:
+    client, _ = make_client(lambda r: httpx.Response(200, json=body), check=False)
+    agent = client.agents.get(AGENT)
+    assert (agent.agent_id, agent.name) == (AGENT, "A")
