@@ -544,8 +544,9 @@ def _head_events(response: httpx.Response) -> list[StreamEvent]:
 
 
 def _unwrap_agent(wrapped: AgentCreated) -> Agent:
-    """The agent of a ``{"agent": {...}}`` answer, or of a bare agent object (the spec types
-    the create answer loosely, so both are read).
+    """The agent of a ``{"agent": {...}}`` answer, or of a bare agent object.
+
+    The spec types the create answer loosely, so both are read.
     """
     if wrapped.agent.agent_id or "agentId" not in (wrapped.model_extra or {}):
         return wrapped.agent
