@@ -54,20 +54,39 @@ class QuantUsageCallbackHandler(BaseCallbackHandler):
     returns its answer; the next call is refused before it is sent with
     ``quant_ai.QuantBudgetExceededError``.
 
-    Args:
-        max_cost_cents: The budget in US cents (``None``: none).
+    Setup:
+        ```bash
+        pip install "quant-ai[langchain]"
+        export QUANT_API_KEY="qc_..."
+        export QUANT_ORGANIZATION="my-org"
+        ```
+
+    Key init args:
+        max_cost_cents (float | None): The budget in US cents (``None``: no budget).
+
+    Instantiate:
+        ```python
+        from langchain_quant import QuantUsageCallbackHandler, get_quant_usage_callback
+
+        handler = QuantUsageCallbackHandler(max_cost_cents=5.0)
+        ```
+
+    Use as a scope:
+        ```python
+        with get_quant_usage_callback(max_cost_cents=1.0) as cb:
+            ChatQuant().invoke("Hello")
+            QuantEmbeddings().embed_query("Hello")
+        cb.total_cost_cents, cb.total_tokens, cb.by_model
+        ```
+
+    Use as a callback:
+        ```python
+        chain.invoke(question, config={"callbacks": [handler]})
+        handler.total_cost_cents
+        ```
 
     Attributes:
         totals: The core :class:`quant_ai.UsageTotals`.
-
-    Example:
-        ```python
-        from langchain_quant import ChatQuant, get_quant_usage_callback
-
-        with get_quant_usage_callback(max_cost_cents=1.0) as cb:
-            ChatQuant().invoke("Hello")
-        cb.total_cost_cents, cb.total_tokens, cb.by_model
-        ```
     """
 
     raise_error: bool = True
