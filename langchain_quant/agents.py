@@ -146,6 +146,9 @@ class QuantAgent(QuantConnection, RunnableSerializable[Any, AIMessage]):
             print(chunk.content, end="")
         ```
 
+        Streams use ``stream: true`` (the service's agent stream, parsed with the chat
+        stream's event catalogue); ``durable`` applies to ``invoke`` and ``batch`` only.
+
     Async:
         ```python
         await agent.ainvoke("Hi")
