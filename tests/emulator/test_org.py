@@ -265,3 +265,37 @@ def test_agent_and_spend_answers_match_the_spec(client: httpx.Client) -> None:
     assert stream.headers["content-type"].startswith("text/event-stream")
     assert "event: session" in stream.text
     assert "event: done" in stream.text
+
+
+async def test_async_twins(emu: QuantEmulator) -> None:
+    from quant_ai import ContentEvent
+
+    async with QuantClient(api_key="k", organization="acme", base_url=emu.base_url) as qc:
+        created = await qc.sessions.acreate("zoe", initial_messages=[("user", "hi")])
+        sid = created.session_id
+        await qc.sessions.aupdate(sid, new_messages=[("assistant", "hello")], tokens_used=3)
+        extended = await qc.sessions.aextend(sid, 30)
+        assert extended.expires_at is not None
+        assert [s.id for s in await qc.sessions.alist(user_id="zoe")] == [sid]
+        assert len((await qc.sessions.aget(sid)).messages) == 2
+        agent = (await qc.agents.alist())[0]
+        assert (await qc.agents.aget(agent.agent_id)).system_prompt
+        reply = await qc.agents.achat(agent.agent_id, "What is 2 plus 9?", session_id=sid)
+        assert reply.text == "The answer is 11."
+        durable = await qc.agents.achat(agent.agent_id, "What is 1 plus 9?", durable=True)
+        assert durable.text == "The answer is 10."
+        deltas = [
+            e.delta
+            async for e in qc.agents.astream(agent.agent_id, "Hi", session_id=sid)
+            if isinstance(e, ContentEvent)
+        ]
+        assert "".join(deltas) == 'Emulated answer to "Hi".'
+        made = await qc.agents.acreate(
+            name="tmp", description="d", system_prompt="p", model_id="amazon.nova-lite-v1:0"
+        )
+        await qc.agents.adelete(made.agent_id)
+        assert (await qc.usage.ame()).monthly.request_count >= 3
+        assert (await qc.usage.aspend()).org_total.request_count >= 3
+        await qc.sessions.adelete(sid)
+        with pytest.raises(QuantNotFoundError, match="or was deleted"):
+            await qc.sessions.aget(sid)

@@ -395,3 +395,14 @@ def test_warnings_are_not_raised_for_plain_turns(conn: dict[str, Any]) -> None:
         warnings.simplefilter("error")
         history.add_messages([HumanMessage("plain"), AIMessage("text")])
     assert len(history.messages) == 2
+
+
+async def test_agent_tool_async_in_a_langchain_agent(conn: dict[str, Any]) -> None:
+    from langchain.agents import create_agent
+
+    support = QuantAgent.from_agent(QuantAgent.list(**conn)[0], **conn)
+    boss = create_agent(ChatQuant(**conn), tools=[support.as_tool(name="helpdesk")])
+    result = await boss.ainvoke({"messages": [HumanMessage("Ask the helpdesk what is 7 times 6")]})
+    tool_messages = [m for m in result["messages"] if isinstance(m, ToolMessage)]
+    assert [m.name for m in tool_messages] == ["helpdesk"]
+    assert "42" in str(tool_messages[0].content)
