@@ -1,23 +1,17 @@
-"""Sessions, agents and usage in the core: limits refused before sending, the budget rule,
-totals by model, and the wire shapes (requests contract-checked by ``make_client``)."""
+"""Sessions in the core: the spec limits refused before sending (sessions and agents), wire
+bodies, the 404 wording and the session-turn policy (requests contract-checked)."""
 
 from __future__ import annotations
 
-import json
-import pickle
 from typing import Any
 
 import httpx
 import pytest
 
 from quant_ai import (
-    QuantBudgetExceededError,
     QuantNotFoundError,
     QuantValidationError,
-    Usage,
-    UsageTotals,
     session_turn,
-    track_usage,
 )
 from tests.conftest import MakeClient
 
@@ -151,82 +145,6 @@ def test_a_missing_session_says_it_expired_or_was_deleted(make_client: MakeClien
     assert SID in str(info.value)
 
 
-def test_agent_answer_records_usage_under_the_agent(make_client: MakeClient) -> None:
-    answer = {
-        "sessionId": SID,
-        "response": {
-            "text": "Hi",
-            "stopReason": "end_turn",
-            "usage": {"inputTokens": 3, "outputTokens": 2, "totalTokens": 5, "costCents": 0.25},
-        },
-    }
-    client, transport = make_client(lambda r: httpx.Response(200, json=answer))
-    reply = client.agents.chat(AGENT, "hello", user_id="ada", max_tool_iterations=3)
-    assert reply.text == "Hi"
-    assert reply.session_id == SID
-    assert transport.requests == [
-        ("chatWithAIAgent", {"message": "hello", "userId": "ada", "maxToolIterations": 3})
-    ]
-    assert client.usage.cost_cents == 0.25
-    assert client.usage.by_model[f"agent:{AGENT}"]["total_tokens"] == 5
-
-
-def test_agent_stream_json_answer_becomes_events(make_client: MakeClient) -> None:
-    from quant_ai import ContentEvent, DoneEvent, SessionEvent
-
-    answer = {"sessionId": SID, "response": {"text": "Hi", "usage": {"costCents": 0.5}}}
-    client, transport = make_client(lambda r: httpx.Response(200, json=answer))
-    events = list(client.agents.stream(AGENT, "hello"))
-    assert transport.requests[0][1] == {"message": "hello", "stream": True}
-    assert [type(e) for e in events[1:]] == [SessionEvent, ContentEvent, DoneEvent]
-    assert client.usage.cost_cents == 0.5
-
-
-def test_budget_lets_the_reaching_call_return_and_stops_the_next(make_client: MakeClient) -> None:
-    answer = {
-        "response": {"role": "assistant", "content": "ok"},
-        "model": "amazon.nova-lite-v1:0",
-        "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2, "costCents": 0.6},
-    }
-    client, transport = make_client(lambda r: httpx.Response(200, json=answer))
-    msgs = [{"role": "user", "content": "hi"}]
-    with track_usage(UsageTotals(max_cost_cents=1.0)) as spent:
-        client.chat(messages=msgs)  # 0.6
-        client.chat(messages=msgs)  # 1.2: reaches the budget, still returns
-        with pytest.raises(QuantBudgetExceededError) as info:
-            client.chat(messages=msgs)
-        with pytest.raises(QuantBudgetExceededError):
-            client.embed("not sent either")
-    assert len(transport.requests) == 2
-    assert spent.cost_cents == pytest.approx(1.2)
-    assert info.value.max_cost_cents == 1.0
-    assert info.value.spent_cents == pytest.approx(1.2)
-    client.chat(messages=msgs)  # outside the block the budget no longer applies
-    assert len(transport.requests) == 3
-
-
-def test_nested_scopes_count_in_both_and_totals_by_model() -> None:
-    outer, inner = UsageTotals(), UsageTotals()
-    from quant_ai.usage import record_usage
-
-    with track_usage(outer), track_usage(inner):
-        record_usage(None, Usage(input_tokens=2, output_tokens=3, cost_cents=0.1), "m1")
-    with track_usage(outer):
-        record_usage(None, Usage(input_tokens=1, output_tokens=1, cost_cents=0.2), "m2")
-    assert inner.requests == 1
-    assert outer.requests == 2
-    assert outer.total_tokens == 7
-    assert outer.by_model["m2"]["cost_cents"] == pytest.approx(0.2)
-    copy = pickle.loads(pickle.dumps(outer))
-    assert copy.by_model == outer.by_model
-    assert copy.cost_cents == outer.cost_cents
-
-
-def test_negative_budget_is_refused() -> None:
-    with pytest.raises(QuantValidationError):
-        UsageTotals(max_cost_cents=-1)
-
-
 @pytest.mark.parametrize(
     ("kwargs", "policy", "expected"),
     [
@@ -266,28 +184,3 @@ def test_session_turn_error_policy_names_the_message() -> None:
     with pytest.raises(QuantValidationError) as info:
         session_turn("tool", "x", index=3, policy="error")
     assert info.value.field == "messages.3"
-
-
-def test_usage_reports_parse(make_client: MakeClient) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/usage/me"):
-            return httpx.Response(200, json={"monthly": {"spendCents": 12, "requestCount": 3}})
-        return httpx.Response(200, json={"orgTotal": {"spendCents": 40, "requestCount": 9}})
-
-    client, _ = make_client(handler)
-    assert client.usage.me().monthly.spend_cents == 12
-    assert client.usage.spend().org_total.request_count == 9
-    assert json.loads(json.dumps(client.usage.as_dict()))["requests"] == 0
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"success": True, "agent": {"agentId": AGENT, "name": "A"}},
-        {"agentId": AGENT, "name": "A"},  # a bare agent object is read too
-    ],
-)
-def test_agent_answers_wrapped_or_bare(make_client: MakeClient, body: dict[str, Any]) -> None:
-    client, _ = make_client(lambda r: httpx.Response(200, json=body), check=False)
-    agent = client.agents.get(AGENT)
-    assert (agent.agent_id, agent.name) == (AGENT, "A")
