@@ -8,7 +8,15 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    convert_to_messages,
+)
+from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import RunnableConfig, RunnableSerializable
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
@@ -38,27 +46,36 @@ class AgentQuestion(BaseModel):
     question: str = Field(description="The question or task for the agent, in full sentences.")
 
 
-def _question(value: Any) -> str:
-    """The message an agent call sends: a string, a message, or ``{"question": ...}``."""
+def _text_of(message: BaseMessage) -> str:
+    if isinstance(message.content, str):
+        return message.content
+    texts = []
+    for block in message.content:
+        if isinstance(block, str):
+            texts.append(block)
+        elif isinstance(block, dict) and block.get("type") == "text":
+            texts.append(str(block.get("text", "")))
+        else:
+            kind = block.get("type") if isinstance(block, dict) else type(block).__name__
+            raise QuantValidationError(
+                f"message: an agent takes text only; this message holds a {kind} block",
+                field="message",
+            )
+    return "".join(texts)
+
+
+def _question(value: Any) -> tuple[str, str | None]:
+    """The message an agent turn sends, and this turn's system instructions.
+
+    Accepts a string, a ``HumanMessage``, ``{"question": ...}`` (or ``{"input": ...}``), or a
+    prompt's messages (a ``PromptValue`` or a list): their system messages become the turn's
+    ``system`` (appended to the agent's prompt) and exactly one user message is the question.
+    Earlier assistant or tool turns are refused: the agent keeps the conversation itself.
+    """
     if isinstance(value, str):
-        return value
-    if isinstance(value, BaseMessage):
-        if isinstance(value.content, str):
-            return value.content
-        texts = []
-        for block in value.content:
-            if isinstance(block, str):
-                texts.append(block)
-            elif isinstance(block, dict) and block.get("type") == "text":
-                texts.append(str(block.get("text", "")))
-            else:
-                raise QuantValidationError(
-                    "message: an agent takes text only; this message holds a "
-                    f"{block.get('type') if isinstance(block, dict) else type(block).__name__} "
-                    "block",
-                    field="message",
-                )
-        return "".join(texts)
+        return value, None
+    if isinstance(value, PromptValue):
+        value = value.to_messages()
     if isinstance(value, dict):
         keys = set(value) - {"question", "input"}
         if keys or len(value) != 1:
@@ -68,12 +85,19 @@ def _question(value: Any) -> str:
                 field="message",
             )
         return _question(next(iter(value.values())))
+    if isinstance(value, BaseMessage):
+        value = [value]
     if isinstance(value, Sequence):
-        raise QuantValidationError(
-            "message: an agent takes one message (it keeps the conversation in its session); "
-            "pass the last user message only",
-            field="message",
-        )
+        messages = convert_to_messages(value)
+        system = [_text_of(m) for m in messages if isinstance(m, SystemMessage)]
+        others = [m for m in messages if not isinstance(m, SystemMessage)]
+        if len(others) != 1 or not isinstance(others[0], HumanMessage):
+            raise QuantValidationError(
+                "message: an agent takes one user message per turn (it keeps the conversation "
+                "in its session); pass the last user message only",
+                field="message",
+            )
+        return _text_of(others[0]), "\n\n".join(system) or None
     raise QuantValidationError(
         f"message: expected a string or a message, got {type(value).__name__}", field="message"
     )
@@ -99,11 +123,13 @@ class QuantAgent(QuantConnection, RunnableSerializable[Any, AIMessage]):
     """A hosted Quant AI agent (``/ai/agents/{id}/chat``) as a LangChain Runnable.
 
     The agent is configured on the service (system prompt, model, built-in tools, vector-db
-    collections). It takes one message (a string, a ``HumanMessage`` or ``{"question": ...}``)
-    and returns an ``AIMessage`` with ``usage_metadata`` and ``response_metadata``
-    (``cost_cents``, ``session_id``, ``agent_id``, ``finish_reason``, ``tool_results``). The
-    conversation is kept server-side: the first call opens a session and later calls continue
-    it (:attr:`session_id`; pass it to a new object to continue in another process).
+    collections). It takes one message (a string, a ``HumanMessage``, ``{"question": ...}``, or
+    a prompt's output: its system messages are appended to the agent's prompt for that turn and
+    its one user message is the question) and returns an ``AIMessage`` with
+    ``usage_metadata`` and ``response_metadata`` (``cost_cents``, ``session_id``,
+    ``agent_id``, ``finish_reason``, ``tool_results``). The conversation is kept server-side:
+    the first call opens a session and later calls continue it (:attr:`session_id`; pass it
+    to a new object to continue in another process).
 
     Setup:
         ```bash
@@ -282,10 +308,12 @@ class QuantAgent(QuantConnection, RunnableSerializable[Any, AIMessage]):
         return reply_to_message(reply)
 
     def _run(self, value: Any) -> AIMessage:
-        return self._keep(self.conversation.ask(_question(value)))
+        text, system = _question(value)
+        return self._keep(self.conversation.ask(text, system=system))
 
     async def _arun(self, value: Any) -> AIMessage:
-        return self._keep(await self.conversation.aask(_question(value)))
+        text, system = _question(value)
+        return self._keep(await self.conversation.aask(text, system=system))
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> AIMessage:
         """Send one turn and return the agent's answer."""
@@ -373,7 +401,8 @@ class QuantAgent(QuantConnection, RunnableSerializable[Any, AIMessage]):
         if len(values) != 1:
             raise QuantValidationError("message: stream one message at a time", field="message")
         conv = self.conversation
-        for event in conv.stream(_question(values[0])):
+        text, system = _question(values[0])
+        for event in conv.stream(text, system=system):
             chunk = self._chunk(event, conv.agent_id)
             if chunk is not None:
                 yield chunk
@@ -387,7 +416,8 @@ class QuantAgent(QuantConnection, RunnableSerializable[Any, AIMessage]):
         if len(values) != 1:
             raise QuantValidationError("message: stream one message at a time", field="message")
         conv = self.conversation
-        async for event in conv.astream(_question(values[0])):
+        text, system = _question(values[0])
+        async for event in conv.astream(text, system=system):
             chunk = self._chunk(event, conv.agent_id)
             if chunk is not None:
                 yield chunk

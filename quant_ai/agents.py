@@ -666,8 +666,10 @@ class AgentConversation:
         AgentChatRequest(message="check", **self.options).validate_limits()
         self._lock = threading.Lock()
 
-    def _kwargs(self) -> dict[str, Any]:
+    def _kwargs(self, system: str | None = None) -> dict[str, Any]:
         kwargs = dict(self.options)
+        if system:  # this turn's instructions go after the conversation's own
+            kwargs["system"] = "\n\n".join(s for s in (kwargs.get("system"), system) if s)
         if self.user_id is not None:
             kwargs["user_id"] = self.user_id
         if self.keep_session and self.session_id is not None:
@@ -680,27 +682,33 @@ class AgentConversation:
                 self.session_id = answer.session_id
         return AgentReply(answer, self.agent_id, request_id)
 
-    def ask(self, message: str) -> AgentReply:
-        """Send one turn; keep the session the answer names."""
+    def ask(self, message: str, *, system: str | None = None) -> AgentReply:
+        """Send one turn; keep the session the answer names.
+
+        Args:
+            message: The user's message.
+            system: Instructions for this turn only, appended to the agent's system prompt
+                (after the conversation's own ``system``).
+        """
         agents = self.client.agents
         if self.durable:
-            accepted = agents.start_chat(self.agent_id, message, **self._kwargs())
+            accepted = agents.start_chat(self.agent_id, message, **self._kwargs(system))
             status = self.client.wait_for_execution(accepted.request_id, timeout=self.poll_timeout)
             answer = response_from_execution(status, accepted.session_id)
             return self._keep(answer, accepted.request_id)
-        return self._keep(agents.chat(self.agent_id, message, **self._kwargs()))
+        return self._keep(agents.chat(self.agent_id, message, **self._kwargs(system)))
 
-    async def aask(self, message: str) -> AgentReply:
+    async def aask(self, message: str, *, system: str | None = None) -> AgentReply:
         """Async twin of :meth:`ask`."""
         agents = self.client.agents
         if self.durable:
-            accepted = await agents.astart_chat(self.agent_id, message, **self._kwargs())
+            accepted = await agents.astart_chat(self.agent_id, message, **self._kwargs(system))
             status = await self.client.await_for_execution(
                 accepted.request_id, timeout=self.poll_timeout
             )
             answer = response_from_execution(status, accepted.session_id)
             return self._keep(answer, accepted.request_id)
-        return self._keep(await agents.achat(self.agent_id, message, **self._kwargs()))
+        return self._keep(await agents.achat(self.agent_id, message, **self._kwargs(system)))
 
     def _see(self, event: StreamEvent) -> None:
         from ._sse import SessionEvent
@@ -709,15 +717,18 @@ class AgentConversation:
             with self._lock:
                 self.session_id = event.session_id
 
-    def stream(self, message: str) -> Iterator[StreamEvent]:
+    def stream(self, message: str, *, system: str | None = None) -> Iterator[StreamEvent]:
         """Stream one turn's events; keep the session a ``session`` event names."""
-        for event in self.client.agents.stream(self.agent_id, message, **self._kwargs()):
+        for event in self.client.agents.stream(self.agent_id, message, **self._kwargs(system)):
             self._see(event)
             yield event
 
-    async def astream(self, message: str) -> AsyncIterator[StreamEvent]:
+    async def astream(
+        self, message: str, *, system: str | None = None
+    ) -> AsyncIterator[StreamEvent]:
         """Async twin of :meth:`stream`."""
-        async for event in self.client.agents.astream(self.agent_id, message, **self._kwargs()):
+        stream = self.client.agents.astream(self.agent_id, message, **self._kwargs(system))
+        async for event in stream:
             self._see(event)
             yield event
 

@@ -148,7 +148,8 @@ def test_what_a_session_cannot_keep_is_kept_as_text_with_a_warning(
                 SystemMessage("late rule"),
             ]
         )
-    assert len(caught) == 3  # the system message fits: the session is created with it
+    notes = [w for w in caught if w.category is QuantSessionWarning]
+    assert len(notes) == 3  # the system message fits: the session is created with it
     assert [(m.type, m.content) for m in history.messages] == [
         ("human", "Look:\n[1 media block(s) not stored]"),
         ("ai", '[tool call] get_weather({"city": "Paris"})'),
@@ -294,7 +295,7 @@ def test_agent_arguments_are_checked(kwargs: dict[str, Any], field: str) -> None
 
 def test_agent_refuses_several_messages(conn: dict[str, Any], agent_id: str) -> None:
     agent = QuantAgent(agent_id=agent_id, **conn)
-    with pytest.raises(QuantValidationError, match="one message"):
+    with pytest.raises(QuantValidationError, match="one user message"):
         agent.invoke([HumanMessage("a"), HumanMessage("b")])
     assert agent.session_id is None
 
@@ -406,3 +407,19 @@ async def test_agent_tool_async_in_a_langchain_agent(conn: dict[str, Any]) -> No
     tool_messages = [m for m in result["messages"] if isinstance(m, ToolMessage)]
     assert [m.name for m in tool_messages] == ["helpdesk"]
     assert "42" in str(tool_messages[0].content)
+
+
+def test_agent_after_a_prompt(emu: QuantEmulator, conn: dict[str, Any], agent_id: str) -> None:
+    prompt = ChatPromptTemplate.from_messages(
+        [
+            ("system", "Context: The office opens at 9am. Parking is free on Sundays."),
+            ("human", "{question}"),
+        ]
+    )
+    chain = prompt | QuantAgent(agent_id=agent_id, **conn)
+    answer = chain.invoke({"question": "When does the office open?"})
+    assert answer.content == "The office opens at 9am."  # the system text reached the agent
+    stored = QuantChatMessageHistory(answer.response_metadata["session_id"], **conn).messages
+    assert stored[0].content == "When does the office open?"
+    with pytest.raises(QuantValidationError, match="one user message"):
+        QuantAgent(agent_id=agent_id, **conn).invoke([AIMessage("earlier"), HumanMessage("now")])
