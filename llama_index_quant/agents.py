@@ -147,13 +147,18 @@ class QuantAgent(QuantClientMixin):
             self.session_id = reply.session_id
         return reply
 
-    def ask(self, message: str) -> AgentReply:
-        """One turn; the reply with text, usage and cost."""
-        return self._keep(self.conversation.ask(message))
+    def ask(self, message: str, *, system: str | None = None) -> AgentReply:
+        """One turn; the reply with text, usage and cost.
 
-    async def aask(self, message: str) -> AgentReply:
+        Args:
+            message: The user's message.
+            system: Instructions for this turn only, appended to the agent's prompt.
+        """
+        return self._keep(self.conversation.ask(message, system=system))
+
+    async def aask(self, message: str, *, system: str | None = None) -> AgentReply:
         """Async twin of :meth:`ask`."""
-        return self._keep(await self.conversation.aask(message))
+        return self._keep(await self.conversation.aask(message, system=system))
 
     def chat(self, message: str) -> str:
         """One turn; the agent's text."""
