@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import Field
 
+from ._wire import coerce_request as _coerce
+from ._wire import parse_response as _parse
 from .errors import QuantError, QuantNotFoundError, QuantValidationError
 from .sessions import check_session_id, session_not_found
 from .types import ExecutionStatus, Usage, _Tolerant, _Wire
@@ -292,37 +294,28 @@ class Agents:
 
     def list(self) -> builtins.list[Agent]:
         """The organisation's agents (``GET /ai/agents``)."""
-        from .client import _parse
-
         c = self._client
         return _parse(AgentList, c.transport.request("GET", c.config.ai_url("/agents"))).agents
 
     async def alist(self) -> builtins.list[Agent]:
         """Async twin of :meth:`list`."""
-        from .client import _parse
-
         c = self._client
         response = await c.transport.arequest("GET", c.config.ai_url("/agents"))
         return _parse(AgentList, response).agents
 
     def get(self, agent_id: str) -> Agent:
         """One agent, with its system prompt and allowed collections."""
-        from .client import _parse
-
         response = self._client.transport.request("GET", _agent_url(self._client, agent_id))
         return _unwrap_agent(_parse(AgentCreated, response))
 
     async def aget(self, agent_id: str) -> Agent:
         """Async twin of :meth:`get`."""
-        from .client import _parse
-
         url = _agent_url(self._client, agent_id)
         response = await self._client.transport.arequest("GET", url)
         return _unwrap_agent(_parse(AgentCreated, response))
 
     @staticmethod
     def _create_body(request: CreateAgentRequest | Mapping[str, Any] | None, kw: Any) -> bytes:
-        from .client import _coerce
 
         req = _coerce(CreateAgentRequest, request, kw)
         req.validate_limits()
@@ -332,22 +325,22 @@ class Agents:
         self, request: CreateAgentRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> Agent:
         """Create an agent (``POST /ai/agents``); fields of :class:`CreateAgentRequest`."""
-        from .client import _parse
-
         body = self._create_body(request, kwargs)
         c = self._client
-        response = c.transport.request("POST", c.config.ai_url("/agents"), body=body)
+        response = c.transport.request(
+            "POST", c.config.ai_url("/agents"), body=body, replayable=False
+        )
         return _unwrap_agent(_parse(AgentCreated, response))
 
     async def acreate(
         self, request: CreateAgentRequest | Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> Agent:
         """Async twin of :meth:`create`."""
-        from .client import _parse
-
         body = self._create_body(request, kwargs)
         c = self._client
-        response = await c.transport.arequest("POST", c.config.ai_url("/agents"), body=body)
+        response = await c.transport.arequest(
+            "POST", c.config.ai_url("/agents"), body=body, replayable=False
+        )
         return _unwrap_agent(_parse(AgentCreated, response))
 
     def delete(self, agent_id: str) -> None:
@@ -362,14 +355,12 @@ class Agents:
 
     @staticmethod
     def _chat_request(message: str, kwargs: Mapping[str, Any]) -> AgentChatRequest:
-        from .client import _coerce
 
         req = _coerce(AgentChatRequest, {"message": message}, kwargs)
         req.validate_limits()
         return req
 
     def _answer(self, agent_id: str, response: httpx.Response) -> AgentChatResponse:
-        from .client import _parse
         from .usage import record_usage
 
         if response.status_code == 202:
@@ -388,7 +379,9 @@ class Agents:
         check_budgets(self._client.usage)
         url = _agent_url(self._client, agent_id, "/chat")
         try:
-            return self._client.transport.request("POST", url, body=_dump_body(req))
+            return self._client.transport.request(
+                "POST", url, body=_dump_body(req), replayable=False
+            )
         except QuantNotFoundError as exc:
             raise _chat_not_found(agent_id, req, exc) from None
 
@@ -398,7 +391,9 @@ class Agents:
         check_budgets(self._client.usage)
         url = _agent_url(self._client, agent_id, "/chat")
         try:
-            return await self._client.transport.arequest("POST", url, body=_dump_body(req))
+            return await self._client.transport.arequest(
+                "POST", url, body=_dump_body(req), replayable=False
+            )
         except QuantNotFoundError as exc:
             raise _chat_not_found(agent_id, req, exc) from None
 
@@ -453,7 +448,6 @@ class Agents:
         return self._answer(agent_id, await self._asend(agent_id, req))
 
     def _accepted(self, agent_id: str, response: httpx.Response) -> AgentChatAccepted:
-        from .client import _parse
         from .errors import QuantAPIError
 
         if response.status_code != 202:
@@ -490,7 +484,8 @@ class Agents:
         url = _agent_url(self._client, agent_id, "/chat")
         body = _dump_body(req)
         try:
-            for event in iter_events(self._frames(self._client.transport.stream(url, body))):
+            frames = self._client.transport.stream_frames(url, body, _head_events, replayable=False)
+            for event in iter_events(frames):
                 if isinstance(event, DoneEvent):
                     record_usage(self._client.usage, event.usage, agent_usage_key(agent_id))
                 yield event
@@ -509,35 +504,18 @@ class Agents:
         url = _agent_url(self._client, agent_id, "/chat")
         body = _dump_body(req)
 
-        async def items() -> AsyncIterator[Any]:
-            async for item in self._client.transport.astream(url, body):
-                if isinstance(item, httpx.Response):
-                    for event in _head_events(item):
-                        yield event
-                else:
-                    yield item
-
+        frames = self._client.transport.astream_frames(url, body, _head_events, replayable=False)
         try:
-            async for event in aiter_events(items()):
+            async for event in aiter_events(frames):
                 if isinstance(event, DoneEvent):
                     record_usage(self._client.usage, event.usage, agent_usage_key(agent_id))
                 yield event
         except QuantNotFoundError as exc:
             raise _chat_not_found(agent_id, req, exc) from None
 
-    @staticmethod
-    def _frames(items: Iterator[httpx.Response | tuple[str, str]]) -> Iterator[Any]:
-        for item in items:
-            if isinstance(item, httpx.Response):
-                yield from _head_events(item)
-            else:
-                yield item
-
 
 def _head_events(response: httpx.Response) -> list[StreamEvent]:
     """Events equivalent to a non-SSE answer to an agent stream request."""
-    from .client import _parse
-
     if "text/event-stream" in response.headers.get("content-type", ""):
         return []
     return _events_from_answer(_parse(AgentChatResponse, response))

@@ -8,7 +8,9 @@ policy. An expired or deleted session answers 404 (:class:`~quant_ai.QuantNotFou
 :func:`session_not_found` turns that into a message that says what happened.
 
 Every limit of the spec is checked before anything is sent
-(:class:`~quant_ai.QuantValidationError` naming the wire field).
+(:class:`~quant_ai.QuantValidationError` naming the wire field). Creating a session, appending
+to it and extending it change server state, so they are sent with ``replayable=False``: the
+transport retries them only when they provably did not reach the service.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pydantic
 from pydantic import Field, field_validator
 
+from ._wire import parse_response as _parse
 from .errors import QuantNotFoundError, QuantValidationError
 from .types import _Tolerant, _Wire
 
@@ -354,12 +357,10 @@ class Sessions:
         Returns:
             The new session's id, status and expiry.
         """
-        from .client import _parse
-
         body = self._create_body(
             user_id, initial_messages, expiration_minutes, session_group, metadata
         )
-        response = self._client.transport.request("POST", self._url(), body=body)
+        response = self._client.transport.request("POST", self._url(), body=body, replayable=False)
         return _parse(SessionCreated, response)
 
     async def acreate(
@@ -372,12 +373,12 @@ class Sessions:
         metadata: Mapping[str, Any] | None = None,
     ) -> SessionCreated:
         """Async twin of :meth:`create`."""
-        from .client import _parse
-
         body = self._create_body(
             user_id, initial_messages, expiration_minutes, session_group, metadata
         )
-        response = await self._client.transport.arequest("POST", self._url(), body=body)
+        response = await self._client.transport.arequest(
+            "POST", self._url(), body=body, replayable=False
+        )
         return _parse(SessionCreated, response)
 
     # ------------------------------------------------------------------ read
@@ -388,8 +389,6 @@ class Sessions:
         Raises:
             QuantNotFoundError: When it expired or was deleted.
         """
-        from .client import _parse
-
         url = self._url(session_id)
         try:
             return _parse(Session, self._client.transport.request("GET", url))
@@ -398,8 +397,6 @@ class Sessions:
 
     async def aget(self, session_id: str) -> Session:
         """Async twin of :meth:`get`."""
-        from .client import _parse
-
         url = self._url(session_id)
         try:
             return _parse(Session, await self._client.transport.arequest("GET", url))
@@ -473,14 +470,13 @@ class Sessions:
         Raises:
             QuantNotFoundError: When it expired or was deleted.
         """
-        from .client import _parse
-
         body = self._update_body(new_messages, tokens_used, status, metadata)
         url = self._url(session_id)
         try:
-            return _parse(SessionUpdated, self._client.transport.request("PUT", url, body=body))
+            response = self._client.transport.request("PUT", url, body=body, replayable=False)
         except QuantNotFoundError as exc:
             raise session_not_found(session_id, exc) from None
+        return _parse(SessionUpdated, response)
 
     async def aupdate(
         self,
@@ -492,12 +488,12 @@ class Sessions:
         metadata: Mapping[str, Any] | None = None,
     ) -> SessionUpdated:
         """Async twin of :meth:`update`."""
-        from .client import _parse
-
         body = self._update_body(new_messages, tokens_used, status, metadata)
         url = self._url(session_id)
         try:
-            response = await self._client.transport.arequest("PUT", url, body=body)
+            response = await self._client.transport.arequest(
+                "PUT", url, body=body, replayable=False
+            )
         except QuantNotFoundError as exc:
             raise session_not_found(session_id, exc) from None
         return _parse(SessionUpdated, response)
@@ -509,31 +505,28 @@ class Sessions:
 
     def extend(self, session_id: str, additional_minutes: int = 60) -> SessionExtended:
         """Push a session's expiry back by 1 to 1440 minutes (``PUT .../extend``)."""
-        from .client import _parse
-
         body = self._extend_body(additional_minutes)
         url = self._url(session_id, "/extend")
         try:
-            return _parse(SessionExtended, self._client.transport.request("PUT", url, body=body))
+            response = self._client.transport.request("PUT", url, body=body, replayable=False)
         except QuantNotFoundError as exc:
             raise session_not_found(session_id, exc) from None
+        return _parse(SessionExtended, response)
 
     async def aextend(self, session_id: str, additional_minutes: int = 60) -> SessionExtended:
         """Async twin of :meth:`extend`."""
-        from .client import _parse
-
         body = self._extend_body(additional_minutes)
         url = self._url(session_id, "/extend")
         try:
-            response = await self._client.transport.arequest("PUT", url, body=body)
+            response = await self._client.transport.arequest(
+                "PUT", url, body=body, replayable=False
+            )
         except QuantNotFoundError as exc:
             raise session_not_found(session_id, exc) from None
         return _parse(SessionExtended, response)
 
     def delete(self, session_id: str) -> DeletedResponse:
         """Delete a session (``DELETE /ai/sessions/{id}``)."""
-        from .client import _parse
-
         url = self._url(session_id)
         try:
             return _parse(DeletedResponse, self._client.transport.request("DELETE", url))
@@ -542,8 +535,6 @@ class Sessions:
 
     async def adelete(self, session_id: str) -> DeletedResponse:
         """Async twin of :meth:`delete`."""
-        from .client import _parse
-
         url = self._url(session_id)
         try:
             response = await self._client.transport.arequest("DELETE", url)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
+from ._wire import parse_response as _parse
 from .errors import QuantBudgetExceededError, QuantValidationError
 from .types import EmbeddingsUsage, Usage, _Tolerant
 
@@ -342,30 +343,22 @@ class ClientUsage(UsageTotals):
 
     def me(self) -> MyUsage:
         """The calling user's spend and quota (``GET /ai/usage/me``)."""
-        from .client import _parse
-
         c = self._client
         return _parse(MyUsage, c.transport.request("GET", c.config.ai_url("/usage/me")))
 
     async def ame(self) -> MyUsage:
         """Async twin of :meth:`me`."""
-        from .client import _parse
-
         c = self._client
         return _parse(MyUsage, await c.transport.arequest("GET", c.config.ai_url("/usage/me")))
 
     def spend(self) -> SpendReport:
         """The organisation's spend and budgets (``GET /ai/governance/spend``)."""
-        from .client import _parse
-
         c = self._client
         url = c.config.ai_url("/governance/spend")
         return _parse(SpendReport, c.transport.request("GET", url))
 
     async def aspend(self) -> SpendReport:
         """Async twin of :meth:`spend`."""
-        from .client import _parse
-
         c = self._client
         url = c.config.ai_url("/governance/spend")
         return _parse(SpendReport, await c.transport.arequest("GET", url))

@@ -28,6 +28,12 @@ and allowed built-in tools, keeping the session (``async: true`` runs as a durab
 collections come from the hook ``emu.state.org.agents.collection_search``; ``usage/me`` and
 ``governance/spend`` report the sum of the ``costCents`` the emulator answered with.
 
+Spec operations it does not serve yet answer 501; a method the spec lacks for a path is a
+405 with ``Allow``. The code: :mod:`quant_ai.emulator.server` assembles the app from route
+tables; a module serving more native operations declares an
+:class:`~quant_ai.emulator.routing.OperationTable` (operation id -> handler, see
+:mod:`quant_ai.emulator.routing`) and adds it to ``server.NATIVE_TABLES``.
+
 Markers in user text: ``[[fail]]`` makes a durable execution end ``failed``;
 ``[[blocked]]`` in an image prompt drops one image and adds an ``error`` (partial success).
 

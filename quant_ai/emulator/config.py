@@ -31,7 +31,8 @@ class EmulatorConfig:
         latency_ms: Added latency before every AI response.
         route_latency_ms: Added latency per route name (``chat``, ``chat_stream``,
             ``embeddings``, ``image_generation``, ``executions``, ``callback``, ``models``,
-            ``oai_chat``, ``oai_embeddings``, ``oai_models``), on top of ``latency_ms``.
+            ``oai_chat``, ``oai_embeddings``, ``oai_models``, ``sessions``, ``agents``,
+            ``agent_chat``, ``usage``), on top of ``latency_ms``.
         fault_status: Status code answered to the first ``fault_count`` AI requests.
         fault_count: How many requests get ``fault_status``.
         retry_after: ``Retry-After`` seconds sent with 429/503 faults.

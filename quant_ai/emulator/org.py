@@ -1,15 +1,14 @@
 """The emulator's organisation-level operations: sessions, agents, usage and spend.
 
 :class:`OrgState` holds the sessions (:mod:`.sessions`), agents (:mod:`.agents`) and spend
-ledger (:mod:`.spend`) of one server; :func:`org_handler` returns the handler of one of
-:data:`ORG_ROUTES` (request bodies are validated against the spec before a handler runs, as
-for every native operation).
+ledger (:mod:`.spend`) of one server (``EmulatorState.org``); :func:`org_response` answers one
+of :data:`ORG_ROUTES`, registered in :mod:`.org_routes` (request bodies are validated against
+the spec before a handler runs, as for every native operation).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
     from quant_ai.emulator.config import EmulatorConfig
     from quant_ai.emulator.executions import Execution, ExecutionStore
 
-__all__ = ["ORG_ROUTES", "OrgState", "org_handler", "org_response"]
+__all__ = ["ORG_ROUTES", "OrgState", "org_response"]
 
 ORG_ROUTES: dict[str, str] = {
     "createAISession": "sessions",
@@ -214,19 +213,6 @@ def _int_param(ctx: Any, name: str, lo: int, hi: int | None) -> int | None:
     if number < lo or (hi is not None and number > hi):
         raise RequestError(name, f"must be from {lo} to {hi}" if hi else f"must be >= {lo}")
     return number
-
-
-Handler = Callable[[Any], Awaitable[Response]]
-
-
-def org_handler(org: OrgState, op: str, segments: list[str]) -> Handler:
-    """The handler of ``op`` (one of :data:`ORG_ROUTES`) for the path ``segments`` below /ai."""
-    target = segments[1] if len(segments) > 1 else ""
-
-    async def handle(ctx: Any) -> Response:
-        return org_response(org, op, target, ctx)
-
-    return handle
 
 
 def org_response(org: OrgState, op: str, target: str, ctx: Any) -> Response:
