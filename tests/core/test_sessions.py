@@ -10,6 +10,7 @@ import pytest
 
 from quant_ai import (
     QuantNotFoundError,
+    QuantServerError,
     QuantValidationError,
     session_turn,
 )
@@ -184,3 +185,24 @@ def test_session_turn_error_policy_names_the_message() -> None:
     with pytest.raises(QuantValidationError) as info:
         session_turn("tool", "x", index=3, policy="error")
     assert info.value.field == "messages.3"
+
+
+@pytest.mark.parametrize(
+    ("call", "sends"),
+    [
+        (lambda c: c.sessions.create("ada"), 1),  # creates state: a 500 may have created it
+        (lambda c: c.sessions.update(SID, new_messages=[("user", "x")]), 1),  # appends
+        (lambda c: c.sessions.extend(SID, 5), 1),  # adds minutes
+        (lambda c: c.agents.chat(AGENT, "hi"), 1),  # opens a session, costs money
+        (lambda c: c.sessions.get(SID), 3),  # a read: retried
+    ],
+)
+def test_state_changing_calls_are_not_replayed_after_a_500(
+    make_client: MakeClient, call: Any, sends: int
+) -> None:
+    client, transport = make_client(
+        lambda r: httpx.Response(500, json={"message": "boom"}), max_retries=2
+    )
+    with pytest.raises(QuantServerError):
+        call(client)
+    assert len(transport.requests) == sends
