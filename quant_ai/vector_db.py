@@ -89,6 +89,7 @@ __all__ = [
     "conditions_from_dict",
     "decode_metadata",
     "encode_document",
+    "is_uuid",
 ]
 
 DEFAULT_EMBEDDING_MODEL = "amazon.titan-embed-text-v2:0"
