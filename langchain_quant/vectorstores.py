@@ -14,7 +14,13 @@ from pydantic import ConfigDict, PrivateAttr
 
 from langchain_quant._client import QuantConnection
 from quant_ai import VectorDB, VectorDocument, VectorQueryResponse, VectorSearchResult
-from quant_ai.vector_db import DEFAULT_EMBEDDING_MODEL, MAX_QUERY_LIMIT, is_uuid
+from quant_ai.vector_db import (
+    DEFAULT_EMBEDDING_MODEL,
+    MAX_QUERY_LIMIT,
+    check_query_options,
+    compile_filter,
+    is_uuid,
+)
 
 __all__ = ["QuantVectorStore", "result_to_document"]
 
@@ -349,6 +355,8 @@ class QuantVectorStore(QuantConnection, VectorStore):
         modes = [
             name for name, on in (("ids", ids is not None), ("filter", filter is not None)) if on
         ] + (["delete_all"] if delete_all else [])
+        if filter is not None:
+            compile_filter(filter)  # refused before anything is sent
         if not modes:
             raise ValueError(
                 "delete() needs ids=, filter= or delete_all=True (a bare delete() would be "
@@ -402,8 +410,9 @@ class QuantVectorStore(QuantConnection, VectorStore):
             **kwargs: None accepted (an unknown argument is a ``TypeError``).
         """
         _refuse_kwargs("similarity_search_with_score", kwargs)
+        flt = check_query_options(k, score_threshold or 0.0, filter)
         response = self.vector_db.search(
-            self._cid(), query, limit=k, threshold=score_threshold or 0.0, filter=filter
+            self._cid(), query, limit=k, threshold=score_threshold or 0.0, filter=flt
         )
         return _pairs(response)
 
@@ -418,8 +427,9 @@ class QuantVectorStore(QuantConnection, VectorStore):
     ) -> list[tuple[Document, float]]:
         """Async twin of :meth:`similarity_search_with_score`."""
         _refuse_kwargs("asimilarity_search_with_score", kwargs)
+        flt = check_query_options(k, score_threshold or 0.0, filter)
         response = await self.vector_db.asearch(
-            await self._acid(), query, limit=k, threshold=score_threshold or 0.0, filter=filter
+            await self._acid(), query, limit=k, threshold=score_threshold or 0.0, filter=flt
         )
         return _pairs(response)
 
@@ -436,6 +446,7 @@ class QuantVectorStore(QuantConnection, VectorStore):
     ) -> list[Document]:
         """The ``k`` documents closest to a vector of the collection's size."""
         _refuse_kwargs("similarity_search_by_vector", kwargs)
+        filter = check_query_options(k, 0.0, filter)  # type: ignore[assignment]
         response = self.vector_db.query(self._cid(), vector=embedding, limit=k, filter=filter)
         return [d for d, _ in _pairs(response)]
 
@@ -448,6 +459,7 @@ class QuantVectorStore(QuantConnection, VectorStore):
     ) -> list[Document]:
         """Async twin of :meth:`similarity_search_by_vector`."""
         _refuse_kwargs("asimilarity_search_by_vector", kwargs)
+        filter = check_query_options(k, 0.0, filter)  # type: ignore[assignment]
         response = await self.vector_db.aquery(
             await self._acid(), vector=embedding, limit=k, filter=filter
         )
@@ -481,6 +493,7 @@ class QuantVectorStore(QuantConnection, VectorStore):
     ) -> list[Document]:
         """Diverse results: ``fetch_k`` (at most 20) candidates, ``k`` chosen by MMR."""
         _refuse_kwargs("max_marginal_relevance_search_by_vector", kwargs)
+        filter = check_query_options(fetch_k, 0.0, filter)  # type: ignore[assignment]
         response = self.vector_db.query(
             self._cid(), vector=embedding, limit=fetch_k, filter=filter, include_embeddings=True
         )
@@ -497,6 +510,7 @@ class QuantVectorStore(QuantConnection, VectorStore):
     ) -> list[Document]:
         """Async twin of :meth:`max_marginal_relevance_search_by_vector`."""
         _refuse_kwargs("amax_marginal_relevance_search_by_vector", kwargs)
+        filter = check_query_options(fetch_k, 0.0, filter)  # type: ignore[assignment]
         response = await self.vector_db.aquery(
             await self._acid(),
             vector=embedding,
@@ -516,6 +530,7 @@ class QuantVectorStore(QuantConnection, VectorStore):
         **kwargs: Any,
     ) -> list[Document]:
         """MMR search for a text (embedded with the collection's model)."""
+        check_query_options(fetch_k, 0.0, filter)
         vector = self.vector_db.embed_query(self._cid(), query)
         return self.max_marginal_relevance_search_by_vector(
             vector, k, fetch_k, lambda_mult, filter, **kwargs
@@ -531,6 +546,7 @@ class QuantVectorStore(QuantConnection, VectorStore):
         **kwargs: Any,
     ) -> list[Document]:
         """Async twin of :meth:`max_marginal_relevance_search`."""
+        check_query_options(fetch_k, 0.0, filter)
         vector = await self.vector_db.aembed_query(await self._acid(), query)
         return await self.amax_marginal_relevance_search_by_vector(
             vector, k, fetch_k, lambda_mult, filter, **kwargs
