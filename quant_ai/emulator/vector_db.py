@@ -43,7 +43,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -52,6 +52,9 @@ from quant_ai._contract import load_schemas
 from quant_ai.emulator import embeddings as emb
 from quant_ai.emulator.catalog import MODELS
 from quant_ai.emulator.engine import RequestError
+
+if TYPE_CHECKING:
+    from quant_ai.emulator.server import Ctx
 
 __all__ = [
     "HANDLERS",
@@ -340,7 +343,14 @@ def _int_param(request: Request, name: str, default: int, lo: int, hi: int | Non
 HANDLERS: dict[str, Callable[[Call], Awaitable[Response]]] = {}
 
 
-async def serve(state: Any, request: Request, op: str, org: str, segments: list[str]) -> Response:
+async def serve(
+    state: Any,
+    request: Request,
+    op: str,
+    org: str,
+    segments: list[str],
+    guarded: Callable[..., Awaitable[Response]],
+) -> Response:
     """Serve one vector-db operation behind the emulator's auth, faults and validation.
 
     Args:
@@ -349,9 +359,9 @@ async def serve(state: Any, request: Request, op: str, org: str, segments: list[
         op: Its operation id (one of :data:`VECTOR_OPERATIONS`).
         org: The organisation path segment.
         segments: The path segments below ``/ai/``.
+        guarded: The server's guard (auth, faults, JSON, validation); passed in so that this
+            module does not import the server (which imports it).
     """
-    from quant_ai.emulator.server import Ctx, guarded
-
     db = vector_state(state)
     collection_id = segments[2] if len(segments) > 2 else None
 
