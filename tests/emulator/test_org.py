@@ -299,3 +299,40 @@ async def test_async_twins(emu: QuantEmulator) -> None:
         await qc.sessions.adelete(sid)
         with pytest.raises(QuantNotFoundError, match="or was deleted"):
             await qc.sessions.aget(sid)
+
+
+def test_agents_answer_from_their_collections_in_the_vector_db(qc: QuantClient) -> None:
+    from quant_ai import ContentEvent
+
+    http = qc.transport.http
+    base = qc.config.ai_url("")
+    headers = {"Authorization": "Bearer k"}
+    made = http.post(
+        f"{base}/vector-db/collections",
+        json={"name": "handbook", "embeddingModel": "amazon.titan-embed-text-v2:0"},
+        headers=headers,
+    )
+    assert made.status_code == 201
+    collection = made.json()["collection"]["collectionId"]
+    docs = [
+        {"content": "Refunds are paid within 5 business days of the return."},
+        {"content": "The warehouse ships orders every weekday at noon."},
+    ]
+    uploaded = http.post(
+        f"{base}/vector-db/collections/{collection}/documents",
+        json={"documents": docs},
+        headers=headers,
+    )
+    assert uploaded.status_code in (200, 201)
+    agent = qc.agents.create(
+        name="Support kb",
+        description="Answers from the handbook",
+        system_prompt="Answer from the handbook.",
+        model_id="amazon.nova-lite-v1:0",
+        allowed_collections=[collection],
+    )
+    answer = qc.agents.chat(agent.agent_id, "How fast are refunds paid?")
+    assert answer.text == "Refunds are paid within 5 business days of the return."
+    events = list(qc.agents.stream(agent.agent_id, "When does the warehouse ship orders?"))
+    text = "".join(e.delta for e in events if isinstance(e, ContentEvent))
+    assert text == "The warehouse ships orders every weekday at noon."

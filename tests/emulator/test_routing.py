@@ -7,7 +7,7 @@ import pytest
 from starlette.responses import Response
 from starlette.testclient import TestClient
 
-from quant_ai.emulator import EmulatorConfig, native_routes, org_routes
+from quant_ai.emulator import EmulatorConfig, native_routes, org_routes, vector_db
 from quant_ai.emulator.routing import Ctx, HandlerError, OperationTable, json_response
 from quant_ai.emulator.server import NATIVE_TABLES, build_app, native_operations
 from quant_ai.emulator.state import EmulatorState
@@ -86,8 +86,7 @@ def test_auth_and_faults_guard_contributed_routes(app_client: TestClient) -> Non
 def test_spec_operations_without_a_handler_are_501(client: httpx.Client) -> None:
     for method, path in [
         ("GET", "/ai/tools"),
-        ("GET", "/ai/tools/executions/e1"),
-        ("DELETE", "/ai/vector-db/collections/c1/documents"),
+        ("GET", "/ai/tools/executions/x1"),
         ("GET", "/ai/usage"),
     ]:
         r = client.request(method, path)
@@ -156,3 +155,7 @@ def test_the_native_table_serves_the_eight_first_wave_operations() -> None:
     }
     assert set(org_routes.ROUTES) <= set(native_operations())
     assert native_operations()["chatWithAIAgent"].route == "agent_chat"
+    assert set(native_operations()) == (
+        set(native_routes.ROUTES) | set(org_routes.ROUTES) | vector_db.VECTOR_OPERATIONS
+    )
+    assert native_operations()["queryVectorCollection"].route == "vector_db"
