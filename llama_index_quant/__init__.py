@@ -10,15 +10,24 @@ Example:
     >>> llm = QuantLLM()  # reads QUANT_API_KEY / QUANT_ORGANIZATION; no I/O here
 """
 
+from .agents import QuantAgent, QuantAgentQueryEngine
+from .chat_store import QuantChatStore, QuantSessionWarning
 from .durable import DurableExecution, QuantLocalToolMissingError
 from .embeddings import QuantEmbedding
 from .llms import QuantLLM
 from .tools import NovaCanvasToolSpec
+from .usage import QuantUsageHandler, get_quant_usage_handler
 
 __all__ = [
     "DurableExecution",
     "NovaCanvasToolSpec",
+    "QuantAgent",
+    "QuantAgentQueryEngine",
+    "QuantChatStore",
     "QuantEmbedding",
     "QuantLLM",
     "QuantLocalToolMissingError",
+    "QuantSessionWarning",
+    "QuantUsageHandler",
+    "get_quant_usage_handler",
 ]

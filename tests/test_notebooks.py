@@ -12,12 +12,13 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
-def test_there_are_four_notebooks() -> None:
+def test_there_are_the_notebooks() -> None:
     assert [p.name for p in NOTEBOOKS] == [
         "01_langchain_quickstart.ipynb",
         "02_llamaindex_rag.ipynb",
         "03_agents_and_tools.ipynb",
         "04_nova_canvas.ipynb",
+        "05_conversations_agents_spend.ipynb",
     ]
 
 
@@ -42,5 +43,11 @@ def test_notebook_executes(path: Path, tmp_path: Path) -> None:
         assert "status: waiting_callback ['lookup_order']" in text
         assert 'lookup_order returned {"order": "A-42"' in text
         assert 'lookup_parcel returned {"order": "P-9"' in text
+    if "conversations_agents_spend" in path.name:  # sessions, agents, spend of both
+        assert "holds 6 messages" in text
+        assert "[tool result (lookup)] found it" in text
+        assert "durable: The answer is 8." in text
+        assert "stopped after" in text
+        assert "agent:" in text
     if "nova_canvas" in path.name:
         assert sum("image/png" in o.get("data", {}) for o in outputs) >= 9

@@ -9,7 +9,8 @@ What the workers share: the rate limit (``--rate-limit``, one GCRA cell in a sha
 :mod:`quant_ai.emulator.ratelimit`). What they do not: everything else a process keeps in
 memory. The stateless operations (chat, streams, embeddings, image generation, models) answer
 the same from any worker. The stateful ones (vector-db collections, sessions, agents, durable
-executions and their callbacks, and chat with ``"async": true``, which starts one) would
+executions and their callbacks, chat with ``"async": true``, which starts one, and the usage
+and spend reports, which total one process's answers) would
 answer from whichever worker took the connection, so with N > 1 they are refused with 501 and
 a message that says to run a single process; with N = 1 nothing is refused.
 ``/_emulator/stats`` and ``/_emulator/reset`` speak for the worker that answers them.
@@ -35,7 +36,9 @@ from quant_ai.emulator.ratelimit import Cell, SharedCell
 __all__ = ["STATEFUL_OPERATIONS", "EmulatorCluster", "StatefulGuard"]
 
 _AI_PATH = re.compile(r"^/api/v3/organi[sz]ations/[^/]+/ai/(?P<rest>.*)$")
-_STATEFUL = re.compile(r"^(vector-db|sessions|agents|chat/executions|chat/callback)(/|$)")
+_STATEFUL = re.compile(
+    r"^(vector-db|sessions|agents|chat/executions|chat/callback|usage|governance)(/|$)"
+)
 
 STATEFUL_OPERATIONS = (
     "vector-db",
@@ -43,6 +46,8 @@ STATEFUL_OPERATIONS = (
     "agents",
     "chat/executions",
     "chat/callback",
+    "usage",
+    "governance",
     'chat with "async": true',
 )
 """What a multi-process emulator refuses (see the module docstring)."""
@@ -63,7 +68,7 @@ class StatefulGuard:
     def _message(self) -> bytes:
         text = (
             f"this emulator runs {self.workers} worker processes, which share no state; "
-            "vector-db, sessions, agents and durable executions need a single process "
+            "vector-db, sessions, agents, usage and durable executions need a single process "
             "(quant-ai emulator --workers 1)"
         )
         return json.dumps({"message": text, "code": "NOT_IMPLEMENTED"}).encode()

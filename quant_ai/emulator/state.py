@@ -10,6 +10,7 @@ from typing import Any
 from quant_ai.emulator.config import EmulatorConfig
 from quant_ai.emulator.executions import ExecutionStore
 from quant_ai.emulator.faults import Faults
+from quant_ai.emulator.org import OrgState
 from quant_ai.emulator.ratelimit import Cell, RateLimit
 
 __all__ = ["HOLD_TIMEOUT_S", "EmulatorState"]
@@ -28,6 +29,7 @@ class EmulatorState:
             limit = RateLimit(config.rate_limit_rps, config.rate_limit_burst, cell=rate_cell)
         self.faults = Faults(config, limit)
         self.executions = ExecutionStore(config.execution_polls_per_state)
+        self.org = OrgState(config, self.executions)  # sessions, agents, spend
         self._lock = threading.Lock()
         self._peers: set[tuple[str, int]] = set()
         self.requests = 0
@@ -102,3 +104,4 @@ class EmulatorState:
             self.injected_event_delay_s = 0.0
         self.faults.reset()
         self.executions.clear()
+        self.org.reset()

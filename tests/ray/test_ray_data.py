@@ -104,22 +104,18 @@ def test_datasink_writes_every_row_once_even_when_a_task_is_retried(
     assert marker.exists()
     assert sink.written == ROWS
     with QuantClient(**_connection(emulator)) as client:
-        keys = _all_keys(client, name)
+        keys = _all_ids(client, name)
     assert len(keys) == ROWS
     assert len(set(keys)) == ROWS
 
 
-def _all_keys(client: QuantClient, collection: str) -> list[str]:
+def _all_ids(client: QuantClient, collection: str) -> list[str]:
     found: list[str] = []
-    cursor = None
     while True:
-        page = client.vector_db.query(
-            collection, list_by_metadata=True, filter={"exact": {}}, cursor=cursor, limit=20
-        )
-        found += [r.id for r in page.results]
-        if not page.has_more:
+        page = client.vector_db.list_documents(collection, limit=100, offset=len(found))
+        found += [str(document.id) for document in page]
+        if len(page) < 100:
             return found
-        cursor = page.next_cursor
 
 
 def test_under_a_rate_limit_workers_back_off_together_and_lose_nothing() -> None:
