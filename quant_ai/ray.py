@@ -378,8 +378,12 @@ class QuantCollectionDatasink(_Connected, _datasink_base()):  # type: ignore[mis
         max_retries: Retries of a failed request.
         default_headers: Extra headers on every request.
 
+    Rows whose text is blank or missing are not written (the service cannot embed empty text):
+    they are counted in :attr:`skipped` and each write task that meets some logs a warning.
+
     Attributes:
         written: Rows written, once the write has completed (on the driver's object).
+        skipped: Rows not written because their text was blank.
     """
 
     def __init__(
@@ -427,6 +431,7 @@ class QuantCollectionDatasink(_Connected, _datasink_base()):  # type: ignore[mis
         self.rows_per_write = rows_per_write
         self.collection_id: str | None = None
         self.written = 0
+        self.skipped = 0
 
     # -- Ray's Datasink interface -------------------------------------------------------------
 
@@ -453,12 +458,13 @@ class QuantCollectionDatasink(_Connected, _datasink_base()):  # type: ignore[mis
         else:
             self.collection_id = vector_db.resolve_collection_id(self.collection)
 
-    def write(self, blocks: Iterable[Any], ctx: Any) -> int:
-        """In a write task: upload every row of the blocks; return how many were written."""
+    def write(self, blocks: Iterable[Any], ctx: Any) -> tuple[int, int]:
+        """In a write task: upload the rows of the blocks; return (written, skipped blank)."""
         from ray.data.block import BlockAccessor
 
         collection = self.collection_id or self.collection
         documents: list[dict[str, Any]] = []
+        skipped = 0
         warned = False
         for block in blocks:
             accessor = BlockAccessor.for_block(block)
@@ -466,14 +472,27 @@ class QuantCollectionDatasink(_Connected, _datasink_base()):  # type: ignore[mis
                 self._warn_unsent(accessor.to_arrow().column_names)
                 warned = True
             rows: Iterable[Mapping[str, Any]] = accessor.iter_rows(True)
-            documents.extend(self._document(row) for row in rows)
+            for row in rows:
+                document = self._document(row)
+                if document is None:
+                    skipped += 1
+                else:
+                    documents.append(document)
+        if skipped:
+            logger.warning(
+                "quant_ai.ray: %d row(s) with blank %r not written (the service cannot embed "
+                "empty text)",
+                skipped,
+                self.text_column,
+            )
         if documents:
             self.client.vector_db.upload_documents(collection, documents)
-        return len(documents)
+        return len(documents), skipped
 
     def on_write_complete(self, write_result: Any) -> None:
-        """On the driver: total the rows written."""
-        self.written = sum(int(n) for n in write_result.write_returns)
+        """On the driver: total the rows written and skipped."""
+        self.written = sum(int(w) for w, _ in write_result.write_returns)
+        self.skipped = sum(int(s) for _, s in write_result.write_returns)
 
     # -- rows -----------------------------------------------------------------------------------
 
@@ -489,7 +508,7 @@ class QuantCollectionDatasink(_Connected, _datasink_base()):  # type: ignore[mis
                 self.metadata_column,
             )
 
-    def _document(self, row: Mapping[str, Any]) -> dict[str, Any]:
+    def _document(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
         from .errors import QuantValidationError
 
         key = row.get(self.id_column)
@@ -500,6 +519,8 @@ class QuantCollectionDatasink(_Connected, _datasink_base()):  # type: ignore[mis
                 field=self.id_column,
             )
         text = row.get(self.text_column)
+        if text is None or (isinstance(text, str) and not text.strip()):
+            return None  # counted and reported by write()
         if not isinstance(text, str):
             raise QuantValidationError(
                 f"row {key!r}: {self.text_column!r} must be text, got {type(text).__name__}",
