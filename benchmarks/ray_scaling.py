@@ -65,7 +65,7 @@ def run_job(base_url: str, n_rows: int, actors: int, **extra: Any) -> float:
     started = time.perf_counter()
     count = ds.map_batches(
         QuantEmbedder,
-        concurrency=actors,
+        compute=ray.data.ActorPoolStrategy(size=actors),
         batch_size=TEXTS * CONCURRENCY * 4,
         fn_constructor_kwargs=kwargs,
     ).count()

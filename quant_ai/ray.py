@@ -25,7 +25,7 @@ Example::
     ds = ray.data.read_parquet("s3://bucket/docs/")          # columns: id, text, metadata
     ds = ds.map_batches(
         QuantEmbedder,
-        concurrency=4,                                      # 4 actors
+        compute=ray.data.ActorPoolStrategy(size=4),         # 4 actors
         batch_size=400,
         fn_constructor_kwargs={"rate_limiter": limiter},   # key and organisation: env
     )
@@ -241,7 +241,7 @@ class _Connected:
 
 
 class QuantEmbedder(_Connected):
-    """Adds Quant embeddings to batches: ``Dataset.map_batches(QuantEmbedder, ...)``.
+    """Adds Quant embeddings to batches: ``Dataset.map_batches(QuantEmbedder, compute=...)``.
 
     Ray makes one instance per actor (pass the arguments as ``fn_constructor_kwargs``); each
     instance keeps one :class:`~quant_ai.QuantClient` and sends the texts of a batch in

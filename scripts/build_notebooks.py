@@ -502,15 +502,21 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
         ("md", "## Embed on a local Ray cluster"),
         (
             "code",
+            "import logging\n\n"
             "import ray\n\n"
             "from quant_ai.ray import QuantCollectionDatasink, QuantEmbedder, RayRateLimiter\n\n"
-            "ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)\n"
-            "ray.data.DataContext.get_current().enable_progress_bars = False\n"
+            "ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, "
+            "logging_level=logging.ERROR)\n"
+            "context = ray.data.DataContext.get_current()\n"
+            "context.enable_progress_bars = context.print_on_execution_start = False\n"
+            'logging.getLogger("ray.data").setLevel(logging.ERROR)\n'
+            'logging.getLogger("ray").setLevel(logging.ERROR)\n'
+            "\n"
             "limiter = RayRateLimiter.create(max_requests_per_second=100, burst=10)\n"
             "dataset = ray.data.from_items(corpus)\n"
             "embedded = dataset.map_batches(\n"
             "    QuantEmbedder,\n"
-            "    concurrency=2,  # two actors, one client each\n"
+            "    compute=ray.data.ActorPoolStrategy(size=2),  # two actors, one client each\n"
             "    batch_size=500,\n"
             '    fn_constructor_kwargs={"rate_limiter": limiter, "dimensions": 256},\n'
             ").materialize()\n"

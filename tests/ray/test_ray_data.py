@@ -48,7 +48,7 @@ def test_embedder_adds_vectors_in_order(emulator: QuantEmulator) -> None:
     rows = _rows()
     ds = ray.data.from_items(rows).map_batches(
         QuantEmbedder,
-        concurrency=2,
+        compute=ray.data.ActorPoolStrategy(size=2),
         batch_size=250,
         fn_constructor_kwargs={**_connection(emulator), "dimensions": 256},
     )
@@ -121,7 +121,7 @@ def test_under_a_rate_limit_workers_back_off_together_and_lose_nothing() -> None
     with QuantEmulator(rate_limit_rps=40, rate_limit_burst=4) as emu:
         ds = ray.data.from_items(_rows(1200)).map_batches(
             QuantEmbedder,
-            concurrency=2,
+            compute=ray.data.ActorPoolStrategy(size=2),
             batch_size=100,
             fn_constructor_kwargs={
                 **_connection(emu),
@@ -150,7 +150,7 @@ def test_a_shared_limiter_keeps_all_actors_under_the_cap() -> None:
     with QuantEmulator(rate_limit_rps=40, rate_limit_burst=4) as emu:
         ray.data.from_items(_rows(600)).map_batches(
             QuantEmbedder,
-            concurrency=2,
+            compute=ray.data.ActorPoolStrategy(size=2),
             batch_size=100,
             fn_constructor_kwargs={
                 **_connection(emu),
