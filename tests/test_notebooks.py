@@ -42,5 +42,11 @@ def test_notebook_executes(path: Path, tmp_path: Path) -> None:
         assert "status: waiting_callback ['lookup_order']" in text
         assert 'lookup_order returned {"order": "A-42"' in text
         assert 'lookup_parcel returned {"order": "P-9"' in text
+    if "llamaindex_rag" in path.name:  # a Quant collection: sources, filters, deletion
+        assert "Walter Burley Griffin" in text
+        assert "['reef.md']\n['platypus.md', 'reef.md']\n" in text
+        assert "UnsupportedFilterError filters: FilterOperator.GT ('>') on 'year'" in text
+        assert "['lighthouses.md', 'canberra.md']\n['canberra.md', 'platypus.md']\n" in text
+        assert "Males carry a venomous spur" in text
     if "nova_canvas" in path.name:
         assert sum("image/png" in o.get("data", {}) for o in outputs) >= 9
