@@ -48,6 +48,7 @@ from .types import (
 
 if TYPE_CHECKING:  # the stream events load on first stream (import time of QuantClient)
     from ._sse import Frame, StreamEvent
+    from .vector_db import VectorDB
 
 __all__ = ["ExecutionHandle", "QuantClient", "ToolHandler", "callback_result"]
 
@@ -256,6 +257,19 @@ class QuantClient:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.clock = time.monotonic
+
+    @property
+    def vector_db(self) -> VectorDB:
+        """The vector-database calls: ``client.vector_db.query(...)`` (:mod:`.vector_db`).
+
+        Created on first use; it caches collection names.
+        """
+        group: VectorDB | None = self.__dict__.get("_vector_db")
+        if group is None:
+            from .vector_db import VectorDB
+
+            group = self._vector_db = VectorDB(self)
+        return group
 
     @property
     def max_retries(self) -> int:

@@ -10,7 +10,8 @@ Start it in Python::
 or from the shell: ``quant-ai emulator [--host 127.0.0.1] [--port 8787]``.
 
 It serves the eight AI operations of the spec under
-``/api/v3/organizations/{org}/ai/`` (and the UK spelling ``organisations``) and the
+``/api/v3/organizations/{org}/ai/`` (and the UK spelling ``organisations``), the vector
+database (``/ai/vector-db/...``, :mod:`quant_ai.emulator.vector_db`) and the
 OpenAI-compatible ``/oai/v1`` (chat completions, embeddings, models). Every request needs
 ``Authorization: Bearer <token>`` (any non-empty token without spaces; it is never logged
 or echoed); request bodies are validated against the spec-derived schemas (400 with

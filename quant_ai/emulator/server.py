@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from quant_ai._contract import operation_for, request_errors
 from quant_ai.emulator import embeddings as emb
+from quant_ai.emulator import vector_db
 from quant_ai.emulator.catalog import DEFAULT_EMBED_MODEL, DEFAULT_IMAGE_MODEL, MODELS
 from quant_ai.emulator.config import EmulatorConfig
 from quant_ai.emulator.engine import ChatOutcome, RequestError, ToolCall, respond
@@ -224,7 +225,7 @@ async def guarded(
             resp.headers["Retry-After"] = str(int(ra)) if ra == int(ra) else str(ra)
         return resp
     body: Any = None
-    if request.method == "POST":
+    if request.method == "POST" or (request.method in ("PUT", "DELETE") and raw):
         try:
             body = json.loads(raw) if raw else None
         except (ValueError, UnicodeDecodeError):
@@ -469,6 +470,8 @@ def make_native(state: EmulatorState) -> Callable[[Request], Awaitable[Response]
             if operation_for(other, below) is not None:
                 return _json(405, {"message": "Method not allowed"})
             return _json(404, {"message": "Not found", "code": "NOT_FOUND"})
+        if op in vector_db.VECTOR_OPERATIONS:  # the vector database (its own module)
+            return await vector_db.serve(state, request, op, unquote(parts[4]), segments)
         if op not in _ROUTE_NAMES:  # in the spec, not (yet) emulated
             return _json(501, {"message": f"{op} is not served by the emulator"})
         route = _ROUTE_NAMES[op]
@@ -522,7 +525,11 @@ def build_app(state: EmulatorState) -> Starlette:
         return _json(200, {"reset": True})
 
     routes = [
-        Route("/api/v3/{spelling}/{org}/ai/{rest:path}", native, methods=["GET", "POST"]),
+        Route(
+            "/api/v3/{spelling}/{org}/ai/{rest:path}",
+            native,
+            methods=["GET", "POST", "PUT", "DELETE"],
+        ),
         *openai_routes(state),
         Route("/_emulator/stats", stats, methods=["GET"]),
         Route("/_emulator/reset", reset, methods=["POST"]),
