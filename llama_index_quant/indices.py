@@ -126,12 +126,11 @@ class QuantIndex(BaseManagedIndex):
         collection: The collection's name or id (uuid).
         vector_store: A ready :class:`~llama_index_quant.QuantVectorStore` (instead of
             ``collection`` and the connection arguments).
-        create_if_missing: Create the collection when no collection has this name
-            (``from_documents`` does so by default).
         transformations: Local transformations run on inserted documents (for example a
             ``SentenceSplitter``); none by default, the service chunks.
         **kwargs: Connection fields of the store (``api_key``, ``organization``,
-            ``base_url``, ``client``...) and its options (``embedding_model``, ``threshold``).
+            ``base_url``, ``client``...) and its options (``create_collection``,
+            ``embedding_model``, ``dimensions``, ``threshold``).
 
     Example:
         >>> from llama_index_quant import QuantIndex, QuantLLM
@@ -202,7 +201,6 @@ class QuantIndex(BaseManagedIndex):
         transformations: list[TransformComponent] | None = None,
         *,
         collection: str | None = None,
-        create_if_missing: bool = True,
         **kwargs: Any,
     ) -> QuantIndex:
         """Upload ``documents`` (text and metadata; the service embeds) and return the index.
@@ -213,9 +211,8 @@ class QuantIndex(BaseManagedIndex):
             show_progress: Show progress of local transformations.
             callback_manager: LlamaIndex callbacks.
             transformations: Local transformations (none by default: the service chunks).
-            collection: The collection's name or id; created when missing unless
-                ``create_if_missing=False``.
-            create_if_missing: Create the collection when no collection has this name.
+            collection: The collection's name or id; a named collection is created when
+                missing unless ``create_collection=False``.
             **kwargs: Connection arguments and store options (see the class).
         """
         store = kwargs.pop("vector_store", None)
@@ -226,8 +223,6 @@ class QuantIndex(BaseManagedIndex):
                     field="storage_context",
                 )
             store = storage_context.vector_store
-        if store is None:
-            kwargs["create_if_missing"] = create_if_missing
         index = cls(
             collection,
             vector_store=store,
@@ -245,14 +240,11 @@ class QuantIndex(BaseManagedIndex):
         documents: Sequence[Document],
         *,
         collection: str | None = None,
-        create_if_missing: bool = True,
         transformations: list[TransformComponent] | None = None,
         **kwargs: Any,
     ) -> QuantIndex:
         """Async :meth:`from_documents`."""
         store = kwargs.pop("vector_store", None)
-        if store is None:
-            kwargs["create_if_missing"] = create_if_missing
         index = cls(collection, vector_store=store, transformations=transformations, **kwargs)
         await index.ainsert_nodes(await index._ato_nodes(documents))
         return index

@@ -36,7 +36,7 @@ from quant_ai import (
     VectorSearchResult,
     compile_filter,
 )
-from quant_ai.vector_db import DEFAULT_EMBEDDING_MODEL
+from quant_ai.vector_db import DEFAULT_EMBEDDING_MODEL, is_uuid
 
 from ._client import QuantClientMixin
 
@@ -189,7 +189,8 @@ class QuantVectorStore(QuantClientMixin, BasePydanticVectorStore):
 
     Args:
         collection: The collection's name or id (uuid). A name is resolved once, by listing.
-        create_if_missing: Create the collection (named ``collection``) when it does not exist.
+        create_collection: Create the collection (by name) on first use when it does not
+            exist (default; as ``langchain_quant.QuantVectorStore``).
         embedding_model: The collection's embedding model when it is created.
         dimensions: The collection's vector size when it is created (default: the service's).
         threshold: Smallest similarity returned (default 0: a plain top-k).
@@ -209,8 +210,8 @@ class QuantVectorStore(QuantClientMixin, BasePydanticVectorStore):
     flat_metadata: bool = False
 
     collection: str = Field(description="The collection's name or id (uuid).")
-    create_if_missing: bool = Field(
-        default=False, description="Create the collection when no collection has this name."
+    create_collection: bool = Field(
+        default=True, description="Create the (named) collection on first use when missing."
     )
     embedding_model: str = Field(
         default=DEFAULT_EMBEDDING_MODEL, description="Embedding model of a created collection."
@@ -256,7 +257,7 @@ class QuantVectorStore(QuantClientMixin, BasePydanticVectorStore):
         """The collection's id (looked up, or created, on first use)."""
         if self._collection_id is None:
             vdb = self.client.vector_db
-            if self.create_if_missing:
+            if self.create_collection and not is_uuid(self.collection):
                 made = vdb.create_collection(self.collection, **self._create())
                 self._collection_id = made.collection_id
             else:
@@ -267,7 +268,7 @@ class QuantVectorStore(QuantClientMixin, BasePydanticVectorStore):
         """The collection's id, looked up (or created) without blocking the event loop."""
         if self._collection_id is None:
             vdb = self.client.vector_db
-            if self.create_if_missing:
+            if self.create_collection and not is_uuid(self.collection):
                 made = await vdb.acreate_collection(self.collection, **self._create())
                 self._collection_id = made.collection_id
             else:

@@ -205,7 +205,7 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
             "from llama_index.core import StorageContext, VectorStoreIndex\n"
             "from llama_index.core.node_parser import SentenceSplitter\n"
             "from llama_index_quant import QuantEmbedding, QuantVectorStore\n\n"
-            'store = QuantVectorStore(collection="notebook-rag-nodes", create_if_missing=True)\n'
+            'store = QuantVectorStore(collection="notebook-rag-nodes")\n'
             "pipeline_index = VectorStoreIndex.from_documents(\n"
             "    documents,\n"
             "    storage_context=StorageContext.from_defaults(vector_store=store),\n"

@@ -201,7 +201,7 @@ class _RagScenarios:
 
     async def test_insert_and_adelete_ref_doc(self, request: pytest.FixtureRequest) -> None:
         client = self.client()
-        index = QuantIndex(self.collection(request), client=client, create_if_missing=True)
+        index = QuantIndex(self.collection(request), client=client)
         index.insert(Document(id_="wombat", text="Wombats dig burrows with their claws."))
         await index.ainsert(Document(id_="koala", text="Koalas sleep most of the day in trees."))
         retriever = index.as_retriever(similarity_top_k=2)
@@ -277,7 +277,7 @@ class TestRagLive(_RagScenarios):
         assert by_name.as_retriever().retrieve(LIGHTHOUSE_Q)[0].node.node_id == "lighthouses.md"
         store = QuantVectorStore(name, client=client)
         assert QuantIndex(vector_store=store).vector_store is store
-        missing = QuantIndex(f"{name}-missing", client=client)
+        missing = QuantIndex(f"{name}-missing", client=client, create_collection=False)
         with pytest.raises(Exception, match="no vector collection named"):
             missing.as_retriever().retrieve(LIGHTHOUSE_Q)
 

@@ -47,7 +47,7 @@ def client(emulator: QuantEmulator) -> Iterator[QuantClient]:
 
 @pytest.fixture
 def store(client: QuantClient) -> QuantVectorStore:
-    return QuantVectorStore(f"li-{uuid.uuid4().hex[:8]}", create_if_missing=True, client=client)
+    return QuantVectorStore(f"li-{uuid.uuid4().hex[:8]}", client=client)
 
 
 def node(node_id: str, text: str, ref: str | None = None, **metadata: Any) -> TextNode:
