@@ -85,10 +85,12 @@ __all__ = [
     "VectorFilter",
     "VectorQueryResponse",
     "VectorSearchResult",
+    "check_query_options",
     "compile_filter",
     "conditions_from_dict",
     "decode_metadata",
     "encode_document",
+    "is_uuid",
 ]
 
 DEFAULT_EMBEDDING_MODEL = "amazon.titan-embed-text-v2:0"
@@ -653,6 +655,21 @@ def build_query_body(
             raise _fail("sortOrder", f"must be asc or desc, got {sort_order!r}")
         body["sortOrder"] = sort_order
     return body
+
+
+def check_query_options(
+    limit: int = 5, threshold: float = 0.0, filter: FilterLike | None = None
+) -> VectorFilter | None:
+    """Check a search's ``limit``, ``threshold`` and ``filter``; return the compiled filter.
+
+    Adapters call it first, before anything is sent (e.g. before creating their collection).
+
+    Raises:
+        QuantValidationError: For a limit outside 1 to 20 or a threshold outside 0 to 1.
+        UnsupportedFilterError: For a filter the service cannot express.
+    """
+    build_query_body(vector=[0.0], limit=limit, threshold=threshold, filter=filter)
+    return compile_filter(filter)
 
 
 def build_delete_body(
@@ -1462,7 +1479,7 @@ class VectorDB:
                 filter=filter,
                 include_embeddings=include_embeddings,
             )
-        build_query_body(vector=[0.0], limit=limit, threshold=threshold, filter=filter)
+        check_query_options(limit, threshold, filter)
         return self.query(
             collection,
             vector=self.embed_query(collection, text),
@@ -1492,7 +1509,7 @@ class VectorDB:
                 filter=filter,
                 include_embeddings=include_embeddings,
             )
-        build_query_body(vector=[0.0], limit=limit, threshold=threshold, filter=filter)
+        check_query_options(limit, threshold, filter)
         return await self.aquery(
             collection,
             vector=await self.aembed_query(collection, text),
