@@ -36,7 +36,7 @@ from quant_ai import (
     VectorSearchResult,
     compile_filter,
 )
-from quant_ai.vector_db import DEFAULT_EMBEDDING_MODEL, is_uuid
+from quant_ai.vector_db import DEFAULT_EMBEDDING_MODEL, check_query_options, is_uuid
 
 from ._client import QuantClientMixin
 
@@ -301,12 +301,15 @@ class QuantVectorStore(QuantClientMixin, BasePydanticVectorStore):
 
     def _query_kwargs(self, query: VectorStoreQuery) -> dict[str, Any]:
         _check_query(query)
+        compiled = compile_metadata_filters(query.filters)
+        # refused before anything is sent, the collection's look-up or creation included
+        check_query_options(query.similarity_top_k, self.threshold, compiled)
         return {
             "query": query.query_str,
             "vector": query.query_embedding if query.query_str is None else None,
             "limit": query.similarity_top_k,
             "threshold": self.threshold,
-            "filter": compile_metadata_filters(query.filters),
+            "filter": compiled,
         }
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:

@@ -170,6 +170,17 @@ def test_or_and_not_are_refused_by_name(condition: FilterCondition) -> None:
         compile_metadata_filters(nested)
 
 
+@pytest.mark.parametrize("top_k", [0, 21])
+def test_a_top_k_outside_the_services_limit_is_refused_before_any_request(
+    make_client: MakeClient, top_k: int
+) -> None:
+    client, transport = make_client(lambda request: httpx.Response(500))
+    store = QuantVectorStore("handbook", client=client)  # a name: resolving it would list
+    with pytest.raises(QuantValidationError, match="limit: must be between 1 and 20"):
+        store.query(VectorStoreQuery(query_str="eggs", similarity_top_k=top_k))
+    assert transport.requests == []
+
+
 def test_a_refused_filter_sends_nothing(make_client: MakeClient) -> None:
     client, transport = make_client(lambda request: httpx.Response(500))
     store = QuantVectorStore("3f1c1c8e-9b7e-4a55-9d0c-3f1d2b1a0c11", client=client)
