@@ -491,7 +491,11 @@ class QuantVectorStore(QuantConnection, VectorStore):
         filter: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> list[Document]:
-        """Diverse results: ``fetch_k`` (at most 20) candidates, ``k`` chosen by MMR."""
+        """Diverse results: ``fetch_k`` (at most 20) candidates, ``k`` chosen by MMR.
+
+        The choice is LangChain's ``maximal_marginal_relevance``, which needs ``numpy``
+        (``pip install numpy``; langchain-core does not install it).
+        """
         _refuse_kwargs("max_marginal_relevance_search_by_vector", kwargs)
         filter = check_query_options(fetch_k, 0.0, filter)  # type: ignore[assignment]
         response = self.vector_db.query(

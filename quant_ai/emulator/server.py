@@ -471,7 +471,7 @@ def make_native(state: EmulatorState) -> Callable[[Request], Awaitable[Response]
                 return _json(405, {"message": "Method not allowed"})
             return _json(404, {"message": "Not found", "code": "NOT_FOUND"})
         if op in vector_db.VECTOR_OPERATIONS:  # the vector database (its own module)
-            return await vector_db.serve(state, request, op, unquote(parts[4]), segments)
+            return await vector_db.serve(state, request, op, unquote(parts[4]), segments, guarded)
         if op not in _ROUTE_NAMES:  # in the spec, not (yet) emulated
             return _json(501, {"message": f"{op} is not served by the emulator"})
         route = _ROUTE_NAMES[op]

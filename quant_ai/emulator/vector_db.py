@@ -41,10 +41,10 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -54,8 +54,13 @@ from quant_ai.emulator import embeddings as emb
 from quant_ai.emulator.catalog import MODELS
 from quant_ai.emulator.engine import RequestError
 
+if TYPE_CHECKING:
+    from quant_ai.emulator.server import Ctx
+
 __all__ = [
+    "HANDLERS",
     "VECTOR_OPERATIONS",
+    "Call",
     "StoredCollection",
     "StoredDocument",
     "VectorDBState",
@@ -392,7 +397,17 @@ def _int_param(request: Request, name: str, default: int, lo: int, hi: int | Non
     return value
 
 
-async def serve(state: Any, request: Request, op: str, org: str, segments: list[str]) -> Response:
+HANDLERS: dict[str, Callable[[Call], Awaitable[Response]]] = {}
+
+
+async def serve(
+    state: Any,
+    request: Request,
+    op: str,
+    org: str,
+    segments: list[str],
+    guarded: Callable[..., Awaitable[Response]],
+) -> Response:
     """Serve one vector-db operation behind the emulator's auth, faults and validation.
 
     Args:
@@ -401,209 +416,237 @@ async def serve(state: Any, request: Request, op: str, org: str, segments: list[
         op: Its operation id (one of :data:`VECTOR_OPERATIONS`).
         org: The organisation path segment.
         segments: The path segments below ``/ai/``.
+        guarded: The server's guard (auth, faults, JSON, validation); passed in so that this
+            module does not import the server (which imports it).
     """
-    from quant_ai.emulator.server import Ctx, guarded
-
     db = vector_state(state)
     collection_id = segments[2] if len(segments) > 2 else None
 
-    def collection() -> StoredCollection | None:
-        if collection_id is None:
-            return None
-        found = db.find(org, collection_id)
-        return found if found is not None and found.collection_id == collection_id else None
+    async def handler(ctx: Ctx) -> Response:
+        return await HANDLERS[op](Call(db, org, collection_id, ctx.request, ctx.body))
 
-    async def list_collections(ctx: Ctx) -> Response:
-        items = [c.summary() for c in db.collections(org)]
-        return _json(200, {"collections": items, "count": len(items)})
-
-    async def create_collection(ctx: Ctx) -> Response:
-        body = ctx.body
-        name = body["name"].strip()
-        if not name:
-            raise RequestError("name", "must not be empty")
-        model = body["embeddingModel"]
-        sizes = _MODEL_SIZES.get(model)
-        if sizes is None:
-            known = MODELS.get(model)
-            if known is None or known.kind != "embeddings":
-                raise RequestError("embeddingModel", f"{model!r} is not an embedding model")
-            sizes = (known.embed_dimensions, known.embed_dimensions[0])
-        allowed, default = sizes
-        dims = body.get("dimensions", default)
-        if dims not in allowed:
-            raise RequestError(
-                "dimensions", f"{model} makes vectors of {', '.join(map(str, allowed))} values"
-            )
-        made = db.create(org, name, model, dims, body.get("description", ""))
-        if made is None:
-            return _json(409, {"message": f"Collection with name '{name}' already exists"})
-        info = {
-            "collectionId": made.collection_id,
-            "name": made.name,
-            "description": made.description,
-            "embeddingModel": made.embedding_model,
-            "dimensions": made.dimensions,
-        }
-        return _json(201, {"success": True, "collection": info, "message": "Collection created"})
-
-    async def get_collection(ctx: Ctx) -> Response:
-        coll = collection()
-        if coll is None:
-            return _not_found()
-        return _json(200, {"collection": coll.detail()})
-
-    async def delete_collection(ctx: Ctx) -> Response:
-        if collection_id is None or collection() is None or not db.delete(org, collection_id):
-            return _not_found()
-        return _json(200, {"success": True, "message": "Collection deleted"})
-
-    async def upload(ctx: Ctx) -> Response:
-        coll = collection()
-        if coll is None:
-            return _not_found()
-        docs = ctx.body["documents"]
-        if not docs:
-            raise RequestError("documents", "give at least one document")
-        for i, doc in enumerate(docs):
-            if not doc["content"].strip():
-                raise RequestError(f"documents.{i}.content", "must not be empty")
-        ids = db.upsert(coll, docs)
-        return _json(
-            200,
-            {
-                "success": True,
-                "documentIds": ids,
-                "chunksCreated": len(ids),
-                "message": f"{len(ids)} document(s) uploaded",
-            },
-        )
-
-    async def list_documents(ctx: Ctx) -> Response:
-        coll = collection()
-        if coll is None:
-            return _not_found()
-        limit = _int_param(request, "limit", 50, 1, 100)
-        offset = _int_param(request, "offset", 0, 0, None)
-        key = request.query_params.get("key")
-        docs = [d for d in coll.documents if key is None or d.key == key]
-        page = docs[offset : offset + limit]
-        return _json(
-            200,
-            {
-                "documents": [d.listed() for d in page],
-                "count": len(page),
-                "total": len(docs),
-                "limit": limit,
-                "offset": offset,
-                "hasMore": offset + len(page) < len(docs),
-            },
-        )
-
-    async def delete_documents(ctx: Ctx) -> Response:
-        coll = collection()
-        if coll is None:
-            return _not_found()
-        body = ctx.body if isinstance(ctx.body, dict) else {}
-        modes = [
-            m for m in ("purgeAll", "documentIds", "keys", "metadata") if body.get(m) is not None
-        ]
-        if body.get("purgeAll") is False:
-            modes.remove("purgeAll")
-        if len(modes) != 1:
-            raise RequestError(
-                "body", "must specify one of purgeAll, documentIds, keys or metadata"
-            )
-        mode = modes[0]
-        if mode == "purgeAll":
-            count = db.remove(coll, lambda d: False)
-        elif mode == "documentIds":
-            gone = set(body["documentIds"])
-            count = db.remove(coll, lambda d: d.document_id not in gone)
-        elif mode == "keys":
-            keys = set(body["keys"])
-            count = db.remove(coll, lambda d: d.key not in keys)
-        else:
-            meta = body["metadata"]
-            if "field" not in meta or not meta.get("values"):
-                raise RequestError("metadata", "needs field and values")
-            name, values = meta["field"], set(meta["values"])
-            count = db.remove(
-                coll, lambda d: not (name in d.metadata and _text(d.metadata[name]) in values)
-            )
-        return _json(
-            200,
-            {
-                "message": f"Deleted {count} document(s)",
-                "collectionId": coll.collection_id,
-                "deletedCount": count,
-            },
-        )
-
-    async def query(ctx: Ctx) -> Response:
-        coll = collection()
-        if coll is None:
-            return _not_found()
-        started = time.perf_counter()
-        body = ctx.body
-        flt = body.get("filter") or {}
-        exact, contains = flt.get("exact") or {}, flt.get("contains") or {}
-        limit = body.get("limit", 5)
-        include = bool(body.get("includeEmbeddings"))
-        if body.get("listByMetadata"):
-            if not exact and not contains:
-                raise RequestError("filter", "listByMetadata needs a filter")
-            return _listing(coll, body, exact, contains, limit, include, started)
-        text, vector = body.get("query"), body.get("vector")
-        if (text is None) == (vector is None):
-            raise RequestError("query", "give either query or vector (or listByMetadata)")
-        if vector is not None:
-            if len(vector) != coll.dimensions:
-                raise RequestError(
-                    "vector",
-                    f"has {len(vector)} values; this collection's vectors have {coll.dimensions}",
-                )
-            qvec = {i: float(x) for i, x in enumerate(vector) if x}
-            mode = "vector"
-        else:
-            qvec = emb.embed_text(text, coll.dimensions)
-            mode = "text"
-        hits = db.search(
-            coll,
-            qvec,
-            limit=limit,
-            threshold=body.get("threshold", DEFAULT_THRESHOLD),
-            exact=exact,
-            contains=contains,
-        )
-        results = [_result(d, s, include, coll.dimensions) for d, s in hits]
-        return _json(
-            200,
-            {
-                "collectionId": coll.collection_id,
-                "query": text,
-                "results": results,
-                "count": len(results),
-                "searchMode": mode,
-                "filter": flt or None,
-                "hasMore": False,
-                "nextCursor": None,
-                "executionTimeMs": int((time.perf_counter() - started) * 1000),
-            },
-        )
-
-    handlers = {
-        "listVectorCollections": list_collections,
-        "createVectorCollection": create_collection,
-        "getVectorCollection": get_collection,
-        "deleteVectorCollection": delete_collection,
-        "uploadVectorDocuments": upload,
-        "listVectorDocuments": list_documents,
-        "deleteVectorDocuments": delete_documents,
-        "queryVectorCollection": query,
-    }
     validated = op if "request" in load_schemas()["operations"][op] else None
-    return await guarded(state, request, "vector_db", handlers[op], operation=validated)
+    return await guarded(state, request, "vector_db", handler, operation=validated)
+
+
+@dataclass
+class Call:
+    """One vector-db request as its handler sees it."""
+
+    db: VectorDBState
+    org: str
+    collection_id: str | None
+    request: Request
+    body: Any
+
+    def collection(self) -> StoredCollection | None:
+        """The addressed collection of this organisation (by id), or None."""
+        if self.collection_id is None:
+            return None
+        found = self.db.find(self.org, self.collection_id)
+        return found if found is not None and found.collection_id == self.collection_id else None
+
+
+async def _list_collections(call: Call) -> Response:
+    items = [c.summary() for c in call.db.collections(call.org)]
+    return _json(200, {"collections": items, "count": len(items)})
+
+
+async def _create_collection(call: Call) -> Response:
+    body = call.body
+    name = body["name"].strip()
+    if not name:
+        raise RequestError("name", "must not be empty")
+    model = body["embeddingModel"]
+    sizes = _MODEL_SIZES.get(model)
+    if sizes is None:
+        known = MODELS.get(model)
+        if known is None or known.kind != "embeddings":
+            raise RequestError("embeddingModel", f"{model!r} is not an embedding model")
+        sizes = (known.embed_dimensions, known.embed_dimensions[0])
+    allowed, default = sizes
+    dims = body.get("dimensions", default)
+    if dims not in allowed:
+        raise RequestError(
+            "dimensions", f"{model} makes vectors of {', '.join(map(str, allowed))} values"
+        )
+    made = call.db.create(call.org, name, model, dims, body.get("description", ""))
+    if made is None:
+        return _json(409, {"message": f"Collection with name '{name}' already exists"})
+    info = {
+        "collectionId": made.collection_id,
+        "name": made.name,
+        "description": made.description,
+        "embeddingModel": made.embedding_model,
+        "dimensions": made.dimensions,
+    }
+    return _json(201, {"success": True, "collection": info, "message": "Collection created"})
+
+
+async def _get_collection(call: Call) -> Response:
+    coll = call.collection()
+    if coll is None:
+        return _not_found()
+    return _json(200, {"collection": coll.detail()})
+
+
+async def _delete_collection(call: Call) -> Response:
+    if (
+        call.collection_id is None
+        or call.collection() is None
+        or not call.db.delete(call.org, call.collection_id)
+    ):
+        return _not_found()
+    return _json(200, {"success": True, "message": "Collection deleted"})
+
+
+async def _upload(call: Call) -> Response:
+    coll = call.collection()
+    if coll is None:
+        return _not_found()
+    docs = call.body["documents"]
+    if not docs:
+        raise RequestError("documents", "give at least one document")
+    for i, doc in enumerate(docs):
+        if not doc["content"].strip():
+            raise RequestError(f"documents.{i}.content", "must not be empty")
+    ids = call.db.upsert(coll, docs)
+    return _json(
+        200,
+        {
+            "success": True,
+            "documentIds": ids,
+            "chunksCreated": len(ids),
+            "message": f"{len(ids)} document(s) uploaded",
+        },
+    )
+
+
+async def _list_documents(call: Call) -> Response:
+    coll = call.collection()
+    if coll is None:
+        return _not_found()
+    limit = _int_param(call.request, "limit", 50, 1, 100)
+    offset = _int_param(call.request, "offset", 0, 0, None)
+    key = call.request.query_params.get("key")
+    docs = [d for d in coll.documents if key is None or d.key == key]
+    page = docs[offset : offset + limit]
+    return _json(
+        200,
+        {
+            "documents": [d.listed() for d in page],
+            "count": len(page),
+            "total": len(docs),
+            "limit": limit,
+            "offset": offset,
+            "hasMore": offset + len(page) < len(docs),
+        },
+    )
+
+
+async def _delete_documents(call: Call) -> Response:
+    coll = call.collection()
+    if coll is None:
+        return _not_found()
+    body = call.body if isinstance(call.body, dict) else {}
+    modes = [m for m in ("purgeAll", "documentIds", "keys", "metadata") if body.get(m) is not None]
+    if body.get("purgeAll") is False:
+        modes.remove("purgeAll")
+    if len(modes) != 1:
+        raise RequestError("body", "must specify one of purgeAll, documentIds, keys or metadata")
+    mode = modes[0]
+    if mode == "purgeAll":
+        count = call.db.remove(coll, lambda d: False)
+    elif mode == "documentIds":
+        gone = set(body["documentIds"])
+        count = call.db.remove(coll, lambda d: d.document_id not in gone)
+    elif mode == "keys":
+        keys = set(body["keys"])
+        count = call.db.remove(coll, lambda d: d.key not in keys)
+    else:
+        meta = body["metadata"]
+        if "field" not in meta or not meta.get("values"):
+            raise RequestError("metadata", "needs field and values")
+        name, values = meta["field"], set(meta["values"])
+        count = call.db.remove(
+            coll, lambda d: not (name in d.metadata and _text(d.metadata[name]) in values)
+        )
+    return _json(
+        200,
+        {
+            "message": f"Deleted {count} document(s)",
+            "collectionId": coll.collection_id,
+            "deletedCount": count,
+        },
+    )
+
+
+async def _query(call: Call) -> Response:
+    coll = call.collection()
+    if coll is None:
+        return _not_found()
+    started = time.perf_counter()
+    body = call.body
+    flt = body.get("filter") or {}
+    exact, contains = flt.get("exact") or {}, flt.get("contains") or {}
+    limit = body.get("limit", 5)
+    include = bool(body.get("includeEmbeddings"))
+    if body.get("listByMetadata"):
+        if not exact and not contains:
+            raise RequestError("filter", "listByMetadata needs a filter")
+        return _listing(coll, body, exact, contains, limit, include, started)
+    text, vector = body.get("query"), body.get("vector")
+    if (text is None) == (vector is None):
+        raise RequestError("query", "give either query or vector (or listByMetadata)")
+    if vector is not None:
+        if len(vector) != coll.dimensions:
+            raise RequestError(
+                "vector",
+                f"has {len(vector)} values; this collection's vectors have {coll.dimensions}",
+            )
+        qvec = {i: float(x) for i, x in enumerate(vector) if x}
+        mode = "vector"
+    else:
+        qvec = emb.embed_text(text, coll.dimensions)
+        mode = "text"
+    hits = call.db.search(
+        coll,
+        qvec,
+        limit=limit,
+        threshold=body.get("threshold", DEFAULT_THRESHOLD),
+        exact=exact,
+        contains=contains,
+    )
+    results = [_result(d, s, include, coll.dimensions) for d, s in hits]
+    return _json(
+        200,
+        {
+            "collectionId": coll.collection_id,
+            "query": text,
+            "results": results,
+            "count": len(results),
+            "searchMode": mode,
+            "filter": flt or None,
+            "hasMore": False,
+            "nextCursor": None,
+            "executionTimeMs": int((time.perf_counter() - started) * 1000),
+        },
+    )
+
+
+HANDLERS.update(
+    {
+        "listVectorCollections": _list_collections,
+        "createVectorCollection": _create_collection,
+        "getVectorCollection": _get_collection,
+        "deleteVectorCollection": _delete_collection,
+        "uploadVectorDocuments": _upload,
+        "listVectorDocuments": _list_documents,
+        "deleteVectorDocuments": _delete_documents,
+        "queryVectorCollection": _query,
+    }
+)
+"""The handler of each vector-db operation id (for the server's operation table)."""
 
 
 def _text(value: Any) -> str:

@@ -351,28 +351,36 @@ def test_client_round_trip(qc: QuantClient) -> None:
 def test_client_retries_uploads_and_queries(
     emulator: QuantEmulator, qc: QuantClient, status: int, mode: str
 ) -> None:
+    """Each request fails once with ``Retry-After: 1``; the client waits 1 s and retries."""
     import asyncio
 
-    name = _name()
-    qc.vector_db.create_collection(name)
+    cid = qc.vector_db.create_collection(_name()).collection_id
     flaky = _faulty(emulator, f"status={status};count=1;retry_after=1")
+    sleeps: list[float] = []
+    flaky.transport.sleep = sleeps.append
+
+    async def asleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    flaky.transport.asleep = asleep
     vdb = flaky.vector_db
     if mode == "sync":
-        vdb.upload_documents(name, [VectorDocument(content="retry me", id="r1")])
-        hits = vdb.query(name, "retry me").results
+        vdb.upload_documents(cid, [VectorDocument(content="retry me", id="r1")])
+        hits = vdb.query(cid, "retry me").results
     else:
 
         async def run() -> Any:
-            await vdb.aupload_documents(name, [VectorDocument(content="retry me", id="r1")])
-            out = (await vdb.aquery(name, "retry me")).results
+            await vdb.aupload_documents(cid, [VectorDocument(content="retry me", id="r1")])
+            out = (await vdb.aquery(cid, "retry me")).results
             await flaky.aclose()
             return out
 
         hits = asyncio.run(run())
     assert [h.id for h in hits] == ["r1"]
-    assert len(qc.vector_db.list_documents(name)) == 1  # the retried upload did not duplicate
+    assert sleeps == [1.0, 1.0]
+    assert len(qc.vector_db.list_documents(cid)) == 1  # the retried upload did not duplicate
     flaky.close()
-    qc.vector_db.delete_collection(name)
+    qc.vector_db.delete_collection(cid)
 
 
 @pytest.mark.parametrize("call", ["upload", "query"])
