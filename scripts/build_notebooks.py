@@ -232,6 +232,92 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
             'print("completion tokens:", counter.completion_llm_token_count)',
         ),
     ],
+    "05_langchain_rag.ipynb": [
+        (
+            "md",
+            "# LangChain RAG over a Quant vector database collection\n\n"
+            "`QuantVectorStore` keeps the documents (the service embeds them: no `Embeddings` "
+            "object), `ChatQuant` answers, and an LCEL chain joins them, with sources, "
+            "metadata filters, streaming and async. Runs against the built-in emulator unless "
+            "`QUANT_API_KEY` and `QUANT_ORGANIZATION` are set.",
+        ),
+        ("code", SETUP),
+        (
+            "code",
+            "from importlib import resources\n\n"
+            "from langchain_core.documents import Document\n"
+            "from langchain_quant import ChatQuant, QuantVectorStore\n\n"
+            "documents = [\n"
+            "    Document(\n"
+            '        page_content=f.read_text("utf-8"),\n'
+            '        metadata={"file": f.name, "tags": ["australia", f.name.removesuffix(".md")]},\n'
+            "    )\n"
+            '    for f in sorted(resources.files("quant_demo").joinpath("data").iterdir(), key=str)\n'
+            '    if f.name.endswith(".md")\n'
+            "]\n"
+            "# The collection is created on first use; the ids make a second run replace, not add.\n"
+            'store = QuantVectorStore(collection="notebook-langchain-rag")\n'
+            'store.add_documents(documents, ids=[d.metadata["file"] for d in documents])',
+        ),
+        ("md", "## Search, with scores and filters"),
+        (
+            "code",
+            'for doc, score in store.similarity_search_with_score("Who designed Canberra?", k=2):\n'
+            "    print(doc.id, round(score, 3), doc.metadata)\n\n"
+            "print([d.id for d in store.similarity_search(\n"
+            '    "Who designed Canberra?", k=2, filter={"tags": {"$contains": ["reef", "platypus"]}}\n'
+            ")])\n"
+            "try:\n"
+            '    store.similarity_search("Who designed Canberra?", filter={"year": {"$gt": 1900}})\n'
+            "except ValueError as error:  # quant_ai.UnsupportedFilterError\n"
+            "    print(type(error).__name__, error)",
+        ),
+        ("md", "## An LCEL chain: retriever, prompt, `ChatQuant`, with its sources"),
+        (
+            "code",
+            "from langchain_core.output_parsers import StrOutputParser\n"
+            "from langchain_core.prompts import ChatPromptTemplate\n"
+            "from langchain_core.runnables import RunnableParallel, RunnablePassthrough\n\n"
+            "prompt = ChatPromptTemplate.from_messages(\n"
+            "    [\n"
+            '        ("system", "Answer from the context only.\\n\\nContext:\\n{context}"),\n'
+            '        ("human", "{question}"),\n'
+            "    ]\n"
+            ")\n\n\n"
+            "def as_context(docs: list[Document]) -> str:\n"
+            '    return "\\n\\n".join(d.page_content for d in docs)\n\n\n'
+            'retriever = store.as_retriever(search_kwargs={"k": 2})\n'
+            'llm = ChatQuant(model="amazon.nova-lite-v1:0")\n'
+            "answer = (\n"
+            '    RunnablePassthrough.assign(context=lambda x: as_context(x["docs"]))\n'
+            "    | prompt\n"
+            "    | llm\n"
+            "    | StrOutputParser()\n"
+            ")\n"
+            "rag = RunnableParallel(docs=retriever, question=RunnablePassthrough()).assign(answer=answer)\n"
+            'result = rag.invoke("When was the Cape Otway Lightstation first lit?")\n'
+            'print(result["answer"])\n'
+            'print("sources:", [d.metadata["file"] for d in result["docs"]])',
+        ),
+        ("md", "## Streaming and async"),
+        (
+            "code",
+            'for chunk in rag.stream("What do platypus males carry?"):\n'
+            '    if "answer" in chunk:\n'
+            '        print(chunk["answer"], end="|")\n'
+            "print()\n"
+            'result = await rag.ainvoke("When did the reef become a World Heritage Area?")\n'
+            'print(result["answer"], [d.metadata["file"] for d in result["docs"]])',
+        ),
+        ("md", "## Deleting a document removes it from answers"),
+        (
+            "code",
+            'store.delete(ids=["lighthouses.md"])\n'
+            'result = rag.invoke("When was the Cape Otway Lightstation first lit?")\n'
+            'print("sources:", [d.metadata["file"] for d in result["docs"]])\n'
+            'store.add_documents([d for d in documents if d.metadata["file"] == "lighthouses.md"], ids=["lighthouses.md"])',
+        ),
+    ],
     "03_agents_and_tools.ipynb": [
         (
             "md",
