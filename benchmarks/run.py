@@ -143,7 +143,7 @@ class Report:
 
 HOW_TO_RUN = """\
 Run: `python3 dev.py bench` (installs the `test` and `bench` dependency groups into `.venv`,
-runs every scenario, prints the table and rewrites this file; about 10 minutes).
+runs every scenario, prints the table and rewrites this file; about 15 minutes).
 `python3 dev.py bench --quick` is a smoke run (fewer rounds, smaller inputs) and
 `python3 dev.py bench --only 1,5` runs the chosen scenarios; both print the table and leave
 this file alone. `benchmarks/run.py` is the script (`python benchmarks/run.py --help`)."""
