@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
-from llama_index.core.bridge.pydantic import Field, PrivateAttr
+from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr
 from llama_index.core.schema import BaseNode, MetadataMode, TextNode
 from llama_index.core.vector_stores.types import (
     BasePydanticVectorStore,
@@ -183,7 +183,9 @@ class QuantVectorStore(QuantClientMixin, BasePydanticVectorStore):
     managed index) uploads text only and skips local embedding altogether.
 
     Node ids are sent as the document ``key`` (re-adding an id replaces it) and, with
-    ``ref_doc_id``, relationships and metadata, come back unchanged on every result.
+    ``ref_doc_id``, relationships and metadata, come back unchanged on every result. The
+    service may split a long text into chunks: each chunk comes back as a node with the
+    node's id and metadata and the chunk's text. Unknown constructor arguments are refused.
     ``MetadataFilters`` with ``EQ``, ``CONTAINS`` and ``ANY`` joined by ``AND`` run on the
     service; any other operator or condition raises ``QuantValidationError`` naming it.
 
@@ -204,6 +206,8 @@ class QuantVectorStore(QuantClientMixin, BasePydanticVectorStore):
         >>> ctx = StorageContext.from_defaults(vector_store=store)
         >>> index = VectorStoreIndex.from_documents(docs, storage_context=ctx)  # doctest: +SKIP
     """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
 
     stores_text: bool = True
     is_embedding_query: bool = False

@@ -461,3 +461,25 @@ def test_nothing_in_the_stored_metadata_is_a_local_path_or_vector(store: QuantVe
     (back,) = store.get_nodes(node_ids=["n-v"])
     assert back.embedding is None
     assert json.dumps(back.metadata) == json.dumps({"kind": "x"})
+
+
+# ------------------------------------------------------------------ construction
+
+
+def test_construction_is_cheap_strict_and_keeps_the_key_out_of_dumps() -> None:
+    import pickle
+
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="bogus"):
+        QuantVectorStore("handbook", api_key="qc-secret-key", bogus=1)
+    store = QuantVectorStore("handbook", api_key="qc-secret-key", organization="o", threshold=0.2)
+    dumped = store.to_json()
+    assert "qc-secret-key" not in dumped
+    assert "qc-secret-key" not in repr(store)
+    again = QuantVectorStore.from_dict(store.to_dict())
+    assert (again.collection, again.threshold, again.api_key) == ("handbook", 0.2, None)
+    copy = pickle.loads(pickle.dumps(store))  # worker processes need a usable key
+    assert copy.api_key is not None
+    assert copy.api_key.get_secret_value() == "qc-secret-key"
+    assert QuantVectorStore.class_name() == "QuantVectorStore"
