@@ -483,3 +483,25 @@ def test_construction_is_cheap_strict_and_keeps_the_key_out_of_dumps() -> None:
     assert copy.api_key is not None
     assert copy.api_key.get_secret_value() == "qc-secret-key"
     assert QuantVectorStore.class_name() == "QuantVectorStore"
+
+
+async def test_vector_store_index_async_ingest_and_filtered_aquery(
+    client: QuantClient, store: QuantVectorStore
+) -> None:
+    embed = QuantEmbedding(client=client)
+    index = VectorStoreIndex(
+        nodes=[],
+        storage_context=StorageContext.from_defaults(vector_store=store),
+        embed_model=embed,
+    )
+    for document in docs():
+        await index.ainsert(document)
+    engine = index.as_query_engine(
+        llm=QuantLLM(client=client), similarity_top_k=2, filters=eq("file", "lighthouses.md")
+    )
+    response = await engine.aquery("When was the Cape Otway Lightstation first lit?")
+    assert "1848" in str(response)
+    assert {n.node.ref_doc_id for n in response.source_nodes} == {"lighthouses.md"}
+    await index.adelete_ref_doc("lighthouses.md")
+    after = await engine.aquery("When was the Cape Otway Lightstation first lit?")
+    assert after.source_nodes == []
