@@ -308,16 +308,14 @@ class QuantVectorStore(QuantClientMixin, BasePydanticVectorStore):
         compiled = compile_metadata_filters(query.filters)
         # refused before anything is sent, the collection's look-up or creation included
         check_query_options(query.similarity_top_k, self.threshold, compiled)
-        return {
-            "query": query.query_str,
-            "vector": query.query_embedding if query.query_str is None else None,
-            "limit": query.similarity_top_k,
-            "threshold": self.threshold,
-            "filter": compiled,
-        }
+        return {"limit": query.similarity_top_k, "threshold": self.threshold, "filter": compiled}
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         """Search the collection with the query text (or vector), top-k and filters.
+
+        Text of any length works: 3 to 1,000 characters go to the service as text, shorter or
+        longer text is embedded with the collection's own model and sent as a vector (the
+        core's ``search``).
 
         Raises:
             UnsupportedFilterError: For a filter the service cannot evaluate (nothing sent).
@@ -325,15 +323,25 @@ class QuantVectorStore(QuantClientMixin, BasePydanticVectorStore):
                 outside 1 to 20.
         """
         _no_kwargs("query", kwargs)
-        request = self._query_kwargs(query)
-        return _to_result(self.client.vector_db.query(self.collection_id, **request))
+        options = self._query_kwargs(query)
+        vdb = self.client.vector_db
+        if query.query_str is not None:
+            answer = vdb.search(self.collection_id, query.query_str, **options)
+        else:
+            answer = vdb.query(self.collection_id, vector=query.query_embedding, **options)
+        return _to_result(answer)
 
     async def aquery(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         """Async :meth:`query`."""
         _no_kwargs("aquery", kwargs)
-        request = self._query_kwargs(query)
+        options = self._query_kwargs(query)
         vdb = self.client.vector_db
-        return _to_result(await vdb.aquery(await self.acollection_id(), **request))
+        cid = await self.acollection_id()
+        if query.query_str is not None:
+            answer = await vdb.asearch(cid, query.query_str, **options)
+        else:
+            answer = await vdb.aquery(cid, vector=query.query_embedding, **options)
+        return _to_result(answer)
 
     # ------------------------------------------------------------------ delete
 

@@ -343,15 +343,32 @@ async def test_async_twins_never_call_the_sync_methods(
     def forbidden(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a sync call from an async method")
 
-    for name in ("upload_documents", "query", "delete_documents", "list_documents"):
-        if hasattr(store.client.vector_db, name):
-            monkeypatch.setattr(store.client.vector_db, name, forbidden)
+    sync_calls = (
+        "upload_documents",
+        "query",
+        "search",
+        "embed_query",
+        "delete_documents",
+        "delete_matching",
+        "list_documents",
+        "list_matching",
+        "get_documents",
+        "create_collection",
+        "resolve_collection_id",
+    )
+    for name in sync_calls:
+        monkeypatch.setattr(store.client.vector_db, name, forbidden)
     for name in ("add", "query", "delete", "delete_nodes", "get_nodes", "clear"):
         monkeypatch.setattr(QuantVectorStore, name, forbidden)
     await store.async_add(NODES)
     assert (await store.aquery(VectorStoreQuery(query_str="lighthouse", similarity_top_k=1))).nodes
     await store.aget_nodes(node_ids=["n-otway"])
+    await store.aget_nodes(filters=eq("kind", "animal"))
+    await store.aget_nodes()
+    await store.adelete_nodes(["n-echidna"], filters=eq("kind", "animal"))
+    await store.adelete_nodes(filters=eq("kind", "city"))
     await store.adelete_nodes(["n-otway"])
+    await store.aquery(VectorStoreQuery(query_str="Hi", similarity_top_k=1))
     await store.adelete("doc-animals")
     await store.aclear()
 
@@ -505,3 +522,14 @@ async def test_vector_store_index_async_ingest_and_filtered_aquery(
     await index.adelete_ref_doc("lighthouses.md")
     after = await engine.aquery("When was the Cape Otway Lightstation first lit?")
     assert after.source_nodes == []
+
+
+async def test_questions_of_any_length_are_answered(store: QuantVectorStore) -> None:
+    """Outside the service's 3 to 1,000 characters the core embeds the question itself."""
+    store.add(NODES)
+    for text in ("Hi", "lighthouse first lit " * 60):
+        query = VectorStoreQuery(query_str=text, similarity_top_k=2)
+        assert len(store.query(query).nodes) == 2
+        assert len((await store.aquery(query)).nodes) == 2
+    by_vector = VectorStoreQuery(query_embedding=[0.5] * 1024, similarity_top_k=1)
+    assert len(store.query(by_vector).nodes) == 1
