@@ -121,7 +121,7 @@ def compile_metadata_filters(filters: MetadataFilters | None) -> VectorFilter | 
 _LLAMA_OPS = {op.value: op for op in FilterOperator if op not in _NEUTRAL_OPS}
 
 
-def node_to_document(node: BaseNode) -> Any:
+def node_to_document(node: BaseNode) -> VectorDocument:
     """A LlamaIndex node as the core's document: its text, its id and its metadata.
 
     The metadata carries the node (without text and embedding) the way every LlamaIndex
@@ -142,8 +142,7 @@ def result_to_node(content: str, metadata: dict[str, Any], node_id: str | None) 
     its metadata as is and the caller id the core gave back as its id.
     """
     if "_node_content" in metadata:
-        node = metadata_dict_to_node(metadata, text=content)
-        return node
+        return metadata_dict_to_node(metadata, text=content)
     kwargs: dict[str, Any] = {"text": content, "metadata": dict(metadata)}
     if node_id:
         kwargs["id_"] = node_id
@@ -187,7 +186,10 @@ class QuantVectorStore(QuantClientMixin, BasePydanticVectorStore):
     service may split a long text into chunks: each chunk comes back as a node with the
     node's id and metadata and the chunk's text. Unknown constructor arguments are refused.
     ``MetadataFilters`` with ``EQ``, ``CONTAINS`` and ``ANY`` joined by ``AND`` run on the
-    service; any other operator or condition raises ``QuantValidationError`` naming it.
+    service; any other operator or condition raises ``quant_ai.UnsupportedFilterError`` (a
+    ``ValueError``) naming it, before anything is sent. Questions of any length work (outside
+    the service's 3 to 1,000 characters the core embeds them with the collection's model);
+    ``similarity_top_k`` is 1 to 20. Every method has a native async twin.
 
     Args:
         collection: The collection's name or id (uuid). A name is resolved once, by listing.
@@ -211,7 +213,6 @@ class QuantVectorStore(QuantClientMixin, BasePydanticVectorStore):
 
     stores_text: bool = True
     is_embedding_query: bool = False
-    flat_metadata: bool = False
 
     collection: str = Field(description="The collection's name or id (uuid).")
     create_collection: bool = Field(
