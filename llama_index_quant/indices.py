@@ -167,7 +167,7 @@ class QuantIndex(BaseManagedIndex):
                 async_http_client=async_http_client,
                 **store_kwargs,
             )
-        elif collection is not None or store_kwargs or client is not None:
+        elif collection is not None or store_kwargs or client or http_client or async_http_client:
             raise QuantValidationError(
                 "pass either vector_store= or collection= with connection arguments, not both",
                 field="vector_store",

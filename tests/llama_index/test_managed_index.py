@@ -289,6 +289,10 @@ def test_construction_refuses_unclear_arguments() -> None:
     store = QuantVectorStore("c", api_key="k", organization="o")
     with pytest.raises(QuantValidationError, match="either vector_store"):
         QuantIndex("c", vector_store=store)
+    with pytest.raises(QuantValidationError, match="either vector_store"):
+        QuantIndex(vector_store=store, http_client=httpx.Client())
+    with pytest.raises(QuantValidationError, match="either vector_store"):
+        QuantIndex(vector_store=store, threshold=0.5)
     index = QuantIndex(vector_store=store)
     for option in ("doc_ids", "node_ids", "embed_model", "vector_store_kwargs", "alpha"):
         with pytest.raises(QuantValidationError, match=option):
