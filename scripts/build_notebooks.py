@@ -232,7 +232,7 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
             'print("completion tokens:", counter.completion_llm_token_count)',
         ),
     ],
-    "05_langchain_rag.ipynb": [
+    "06_langchain_rag.ipynb": [
         (
             "md",
             "# LangChain RAG over a Quant vector database collection\n\n"

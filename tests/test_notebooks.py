@@ -12,13 +12,13 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
-def test_there_are_five_notebooks() -> None:
+def test_there_are_the_notebooks() -> None:
     assert [p.name for p in NOTEBOOKS] == [
         "01_langchain_quickstart.ipynb",
         "02_llamaindex_rag.ipynb",
         "03_agents_and_tools.ipynb",
         "04_nova_canvas.ipynb",
-        "05_langchain_rag.ipynb",
+        "06_langchain_rag.ipynb",
     ]
 
 
