@@ -533,3 +533,17 @@ async def test_questions_of_any_length_are_answered(store: QuantVectorStore) -> 
         assert len((await store.aquery(query)).nodes) == 2
     by_vector = VectorStoreQuery(query_embedding=[0.5] * 1024, similarity_top_k=1)
     assert len(store.query(by_vector).nodes) == 1
+
+
+async def test_get_nodes_without_arguments_reads_every_page(store: QuantVectorStore) -> None:
+    many = [
+        node(f"n-{i:03d}", f"Note number {i} about the coast.", "doc-notes", i=i)
+        for i in range(130)
+    ]
+    store.add(many)  # two upload requests of the core's 100
+    assert sorted(n.node_id for n in store.get_nodes()) == [n.node_id for n in many]
+    assert len(await store.aget_nodes()) == 130
+    matching = store.get_nodes(filters=eq("ref_doc_id", "doc-notes"))  # 7 pages of 20
+    assert len(matching) == 130
+    store.delete_nodes(filters=eq("ref_doc_id", "doc-notes"))
+    assert store.get_nodes() == []
