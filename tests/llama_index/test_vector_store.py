@@ -486,10 +486,9 @@ def test_nothing_in_the_stored_metadata_is_a_local_path_or_vector(store: QuantVe
 def test_construction_is_cheap_strict_and_keeps_the_key_out_of_dumps() -> None:
     import pickle
 
-    from pydantic import ValidationError
-
-    with pytest.raises(ValidationError, match="bogus"):
+    with pytest.raises(ValueError, match="bogus") as info:  # pydantic's or the core's
         QuantVectorStore("handbook", api_key="qc-secret-key", bogus=1)
+    assert "qc-secret-key" not in str(info.value)
     store = QuantVectorStore("handbook", api_key="qc-secret-key", organization="o", threshold=0.2)
     dumped = store.to_json()
     assert "qc-secret-key" not in dumped
