@@ -261,6 +261,18 @@ class TestRagLive(_RagScenarios):
         index.delete_ref_doc("lighthouses.md")
         assert index.vector_store.get_nodes(filters=only("file", "lighthouses.md")) == []
 
+    def test_chat_engines(self, request: pytest.FixtureRequest) -> None:
+        client = QuantClient(**self.settings)
+        index = QuantIndex.from_documents(
+            documents(), collection=self.collection(request), client=client
+        )
+        llm = QuantLLM(client=client)
+        for mode in ("best", "context", "condense_plus_context", "condense_question"):
+            chat = index.as_chat_engine(chat_mode=mode, llm=llm, similarity_top_k=1)
+            reply = chat.chat(LIGHTHOUSE_Q)
+            assert str(reply), mode
+            assert [n.node.node_id for n in reply.source_nodes] == ["lighthouses.md"], mode
+
     def test_update_ref_doc_replaces_the_text(self, request: pytest.FixtureRequest) -> None:
         client = QuantClient(**self.settings)
         index = QuantIndex.from_documents(
