@@ -13,6 +13,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from langchain_quant._client import QuantConnection
+from langchain_quant.errors import langchain_errors
 from langchain_quant.vectorstores import result_to_document
 
 __all__ = ["QuantRetriever"]
@@ -40,7 +41,8 @@ class QuantRetriever(QuantConnection, BaseRetriever):
             raise before any request).
         score_threshold: float | None
             Lowest cosine similarity returned (0 to 1).
-        api_key, organization, base_url, timeout, max_retries, default_headers, client:
+        api_key, organization, base_url, timeout, connect_timeout, max_retries,
+        default_headers, allow_insecure_http, http_client, async_http_client, client:
             Connection, as for ``ChatQuant``.
 
     Instantiate:
@@ -104,9 +106,10 @@ class QuantRetriever(QuantConnection, BaseRetriever):
         filter: dict[str, Any] | None = None,
         score_threshold: float | None = None,
     ) -> list[Document]:
-        response = self.quant_client.vector_db.search(
-            self.collection, query, **self._options(k, filter, score_threshold)
-        )
+        with langchain_errors():
+            response = self.quant_client.vector_db.search(
+                self.collection, query, **self._options(k, filter, score_threshold)
+            )
         return [result_to_document(r) for r in response.results]
 
     async def _aget_relevant_documents(
@@ -118,7 +121,8 @@ class QuantRetriever(QuantConnection, BaseRetriever):
         filter: dict[str, Any] | None = None,
         score_threshold: float | None = None,
     ) -> list[Document]:
-        response = await self.quant_client.vector_db.asearch(
-            self.collection, query, **self._options(k, filter, score_threshold)
-        )
+        with langchain_errors():
+            response = await self.quant_client.vector_db.asearch(
+                self.collection, query, **self._options(k, filter, score_threshold)
+            )
         return [result_to_document(r) for r in response.results]

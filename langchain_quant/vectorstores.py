@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import uuid
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
@@ -13,6 +15,7 @@ from langchain_core.vectorstores.utils import maximal_marginal_relevance
 from pydantic import ConfigDict, PrivateAttr
 
 from langchain_quant._client import QuantConnection
+from langchain_quant.errors import langchain_errors
 from quant_ai import VectorDB, VectorDocument, VectorQueryResponse, VectorSearchResult
 from quant_ai.vector_db import (
     DEFAULT_EMBEDDING_MODEL,
@@ -46,6 +49,31 @@ def _pairs(response: VectorQueryResponse) -> list[tuple[Document, float]]:
     return [(result_to_document(r), r.similarity) for r in response.results]
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _mapped(method: F) -> F:
+    """Run a method (sync or async) inside ``langchain_errors()``.
+
+    Core errors are re-raised as their LangChain duals, as every class of the package does.
+    """
+    if inspect.iscoroutinefunction(method):
+
+        @functools.wraps(method)
+        async def amapped(*args: Any, **kwargs: Any) -> Any:
+            with langchain_errors():
+                return await method(*args, **kwargs)
+
+        return amapped  # type: ignore[return-value]
+
+    @functools.wraps(method)
+    def mapped(*args: Any, **kwargs: Any) -> Any:
+        with langchain_errors():
+            return method(*args, **kwargs)
+
+    return mapped  # type: ignore[return-value]
+
+
 def _refuse_kwargs(method: str, kwargs: dict[str, Any]) -> None:
     if kwargs:
         names = ", ".join(sorted(kwargs))
@@ -57,9 +85,11 @@ class QuantVectorStore(QuantConnection, VectorStore):
 
     The service embeds documents and text queries itself with the collection's
     ``embedding_model``, so no ``Embeddings`` object is used: :attr:`embeddings` is ``None``
-    (as for Vectara) and ``from_texts`` takes ``embedding=None``. Queries shorter than 3 or
-    longer than 1,000 characters (the service's text limits) are embedded with the
-    collection's own model through ``/ai/embeddings`` and sent as vectors.
+    (as for Vectara) and ``from_texts`` takes ``embedding=None``. Service errors are raised as
+    ``langchain_quant.errors`` classes (both the core error and LangChain's, as for
+    ``ChatQuant``); refusals before sending are the core's ``ValueError`` subclasses. Queries
+    shorter than 3 or longer than 1,000 characters (the service's text limits) are embedded
+    with the collection's own model through ``/ai/embeddings`` and sent as vectors.
 
     Setup:
         Install ``quant-ai[langchain]`` and set ``QUANT_API_KEY`` and ``QUANT_ORGANIZATION``.
@@ -81,8 +111,9 @@ class QuantVectorStore(QuantConnection, VectorStore):
             Vector size of a collection this store creates (service default 1024).
 
     Key init args — client params:
-        api_key, organization, base_url, timeout, max_retries, default_headers,
-        http_client, http_async_client, client: as for ``ChatQuant``.
+        api_key, organization, base_url, timeout, connect_timeout, max_retries,
+        default_headers, allow_insecure_http, http_client, async_http_client, client:
+            as for ``ChatQuant``.
 
     Instantiate:
         ```python
@@ -245,6 +276,7 @@ class QuantVectorStore(QuantConnection, VectorStore):
 
     # ------------------------------------------------------------------ writing
 
+    @_mapped
     def add_texts(
         self,
         texts: Iterable[str],
@@ -268,6 +300,7 @@ class QuantVectorStore(QuantConnection, VectorStore):
             self.vector_db.upload_documents(self._cid(), docs, batch_size=batch_size)
         return [str(d.id) for d in docs]
 
+    @_mapped
     async def aadd_texts(
         self,
         texts: Iterable[str],
@@ -304,6 +337,7 @@ class QuantVectorStore(QuantConnection, VectorStore):
             **kwargs,
         )
 
+    @_mapped
     def delete(
         self,
         ids: list[str] | None = None,
@@ -330,6 +364,7 @@ class QuantVectorStore(QuantConnection, VectorStore):
             self.vector_db.delete_documents(cid, purge_all=True)
         return True
 
+    @_mapped
     async def adelete(
         self,
         ids: list[str] | None = None,
@@ -368,11 +403,13 @@ class QuantVectorStore(QuantConnection, VectorStore):
 
     # ------------------------------------------------------------------ reading
 
+    @_mapped
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         """The documents stored under these ids (missing ids are skipped)."""
         found = self.vector_db.get_documents(self._cid(), list(ids))
         return [result_to_document(d) for d in found]
 
+    @_mapped
     async def aget_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         """Async twin of :meth:`get_by_ids`."""
         found = await self.vector_db.aget_documents(await self._acid(), list(ids))
@@ -391,6 +428,7 @@ class QuantVectorStore(QuantConnection, VectorStore):
         pairs = await self.asimilarity_search_with_score(query, k, filter, **kwargs)
         return [d for d, _ in pairs]
 
+    @_mapped
     def similarity_search_with_score(
         self,
         query: str,
@@ -416,6 +454,7 @@ class QuantVectorStore(QuantConnection, VectorStore):
         )
         return _pairs(response)
 
+    @_mapped
     async def asimilarity_search_with_score(
         self,
         query: str,
@@ -437,6 +476,7 @@ class QuantVectorStore(QuantConnection, VectorStore):
         """Scores are already relevance scores (cosine similarity, 0 to 1)."""
         return lambda score: score
 
+    @_mapped
     def similarity_search_by_vector(
         self,
         embedding: list[float],
@@ -450,6 +490,7 @@ class QuantVectorStore(QuantConnection, VectorStore):
         response = self.vector_db.query(self._cid(), vector=embedding, limit=k, filter=filter)
         return [d for d, _ in _pairs(response)]
 
+    @_mapped
     async def asimilarity_search_by_vector(
         self,
         embedding: list[float],
@@ -482,6 +523,7 @@ class QuantVectorStore(QuantConnection, VectorStore):
         )
         return [result_to_document(hits[i]) for i in chosen]
 
+    @_mapped
     def max_marginal_relevance_search_by_vector(
         self,
         embedding: list[float],
@@ -503,6 +545,7 @@ class QuantVectorStore(QuantConnection, VectorStore):
         )
         return self._mmr(embedding, response, k, lambda_mult)
 
+    @_mapped
     async def amax_marginal_relevance_search_by_vector(
         self,
         embedding: list[float],
@@ -524,6 +567,7 @@ class QuantVectorStore(QuantConnection, VectorStore):
         )
         return self._mmr(embedding, response, k, lambda_mult)
 
+    @_mapped
     def max_marginal_relevance_search(
         self,
         query: str,
@@ -540,6 +584,7 @@ class QuantVectorStore(QuantConnection, VectorStore):
             vector, k, fetch_k, lambda_mult, filter, **kwargs
         )
 
+    @_mapped
     async def amax_marginal_relevance_search(
         self,
         query: str,

@@ -64,7 +64,7 @@ from pydantic.alias_generators import to_camel
 
 from . import _validation as v
 from ._config import encode_path_segment
-from .embeddings import EMBEDDING_SIZES
+from .embeddings import check_dimensions
 from .errors import QuantAPIError, QuantConflictError, QuantNotFoundError, QuantValidationError
 
 if TYPE_CHECKING:
@@ -756,13 +756,7 @@ def build_collection_body(
     body: dict[str, Any] = {"name": name, "embeddingModel": embedding_model}
     if dimensions is not None:
         dims = _int_in("dimensions", dimensions, 1, 1 << 16)
-        titan_v2 = EMBEDDING_SIZES["amazon.titan-embed-text-v2"].choices
-        if "titan-embed-text-v2" in embedding_model and dims not in titan_v2:
-            raise _fail(
-                "dimensions",
-                f"{embedding_model} makes vectors of "
-                f"{', '.join(map(str, titan_v2))} values, got {dims}",
-            )
+        check_dimensions(embedding_model, dims)  # the sizes the model makes (one rule)
         body["dimensions"] = dims
     if description is not None:
         if not isinstance(description, str):

@@ -403,3 +403,31 @@ def test_index_api_with_a_record_manager(store: QuantVectorStore, rec: Recorder)
     full = asyncio.run(aindex([], manager, store, cleanup="full", key_encoder="sha256"))
     assert full["num_deleted"] == 2
     assert store.similarity_search("chapter text note", k=10) == []
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def test_service_errors_are_langchain_duals(store: QuantVectorStore) -> None:
+    from langchain_core.exceptions import ModelNotFoundError, ModelRateLimitError
+
+    from quant_ai import QuantRateLimitError
+
+    _fill(store)
+    params = _support.live_params()
+    limited = QuantVectorStore(
+        store.collection,
+        **params,
+        max_retries=0,
+        default_headers={"X-Emulator-Fault": "status=429;count=1000;retry_after=3"},
+    )
+    with pytest.raises(QuantRateLimitError) as info:
+        limited.similarity_search("red fox")
+    assert isinstance(info.value, ModelRateLimitError)
+    assert info.value.retry_after == 3
+    with pytest.raises(QuantRateLimitError):
+        asyncio.run(limited.aget_by_ids(["fox"]))
+    missing = QuantRetriever(collection="lc-no-such-collection", **params)
+    with pytest.raises(QuantNotFoundError) as found:
+        missing.invoke("anything")
+    assert isinstance(found.value, ModelNotFoundError)
