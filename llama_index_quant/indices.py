@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.callbacks.base import CallbackManager
 from llama_index.core.constants import DEFAULT_SIMILARITY_TOP_K
@@ -42,7 +41,7 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQueryMode,
 )
 
-from quant_ai import QuantClient, QuantValidationError
+from quant_ai import QuantValidationError
 
 from .vector_stores import QuantVectorStore
 
@@ -148,9 +147,6 @@ class QuantIndex(BaseManagedIndex):
         transformations: list[TransformComponent] | None = None,
         callback_manager: CallbackManager | None = None,
         show_progress: bool = False,
-        client: QuantClient | None = None,
-        http_client: httpx.Client | None = None,
-        async_http_client: httpx.AsyncClient | None = None,
         **store_kwargs: Any,
     ) -> None:
         """Bind the index to a collection (no I/O unless ``nodes`` are given)."""
@@ -160,14 +156,8 @@ class QuantIndex(BaseManagedIndex):
                     "QuantIndex needs collection= (a name or id) or vector_store=",
                     field="collection",
                 )
-            vector_store = QuantVectorStore(
-                collection,
-                client=client,
-                http_client=http_client,
-                async_http_client=async_http_client,
-                **store_kwargs,
-            )
-        elif collection is not None or store_kwargs or client or http_client or async_http_client:
+            vector_store = QuantVectorStore(collection, **store_kwargs)
+        elif collection is not None or store_kwargs:
             raise QuantValidationError(
                 "pass either vector_store= or collection= with connection arguments, not both",
                 field="vector_store",

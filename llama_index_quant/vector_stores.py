@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import httpx
 from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr
 from llama_index.core.schema import BaseNode, MetadataMode, TextNode
 from llama_index.core.vector_stores.types import (
@@ -27,7 +26,6 @@ from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_
 
 from quant_ai import (
     Condition,
-    QuantClient,
     QuantValidationError,
     UnsupportedFilterError,
     VectorDocument,
@@ -199,7 +197,8 @@ class QuantVectorStore(QuantClientMixin, BasePydanticVectorStore):
         dimensions: The collection's vector size when it is created (default: the service's).
         threshold: Smallest similarity returned (default 0: a plain top-k).
         client: A shared :class:`~quant_ai.QuantClient` (else one is made from the
-            connection fields: ``api_key``, ``organization``, ``base_url``...).
+            connection arguments of ``QuantClientMixin``: ``api_key``, ``organization``,
+            ``base_url``, ``default_headers``, ``http_client``...).
 
     Example:
         >>> from llama_index.core import StorageContext, VectorStoreIndex
@@ -230,18 +229,16 @@ class QuantVectorStore(QuantClientMixin, BasePydanticVectorStore):
 
     _collection_id: str | None = PrivateAttr(default=None)
 
-    def __init__(
-        self,
-        collection: str,
-        *,
-        client: QuantClient | None = None,
-        http_client: httpx.Client | None = None,
-        async_http_client: httpx.AsyncClient | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """Describe the store (no I/O: the collection is looked up on first use)."""
+    def __init__(self, collection: str, **kwargs: Any) -> None:
+        """Describe the store (no I/O: the collection is looked up on first use).
+
+        Args:
+            collection: The collection's name or id (uuid).
+            **kwargs: The other fields (``create_collection``, ``threshold``...) and the
+                connection arguments (``api_key``, ``client``, ``http_client``,
+                ``async_http_client``, ``default_headers``...; see ``QuantClientMixin``).
+        """
         super().__init__(collection=collection, **kwargs)
-        self._init_client(client, http_client, async_http_client)
 
     @classmethod
     def class_name(cls) -> str:

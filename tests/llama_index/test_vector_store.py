@@ -546,3 +546,34 @@ async def test_get_nodes_without_arguments_reads_every_page(store: QuantVectorSt
     assert len(matching) == 130
     store.delete_nodes(filters=eq("ref_doc_id", "doc-notes"))
     assert store.get_nodes() == []
+
+
+def test_the_store_and_the_index_take_the_houses_connection_arguments() -> None:
+    from llama_index_quant import QuantIndex
+
+    with httpx.Client() as http:
+        settings: dict[str, Any] = {
+            "api_key": "k",
+            "organization": "acme",
+            "base_url": "http://quant.internal",
+            "timeout": 30,
+            "connect_timeout": 2,
+            "max_retries": 5,
+            "default_headers": {"X-Team": "search"},
+            "allow_insecure_http": True,
+            "http_client": http,
+            "async_http_client": None,
+        }
+        for made in (
+            QuantVectorStore("handbook", **settings),
+            QuantIndex("handbook", **settings).vector_store,
+        ):
+            core = made.client
+            assert core.config.organization == "acme"
+            assert core.config.base_url == "http://quant.internal"
+            assert core.transport.timeout == httpx.Timeout(30.0, connect=2.0)
+            assert core.max_retries == 5
+    with pytest.raises(QuantValidationError, match="default_headers"):
+        QuantVectorStore("handbook", default_header={"X": "y"})
+    with pytest.raises(QuantValidationError, match="similarity"):
+        QuantIndex("handbook", similarity_top_k=3)  # a retriever option, not the store's
