@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._ratelimit import RateLimiter, TokenBucket
     from ._sse import (
         ContentEvent,
         DoneEvent,
@@ -247,6 +248,7 @@ _LAZY: dict[str, str] = {
     "QuantStreamError": ".errors",
     "QuantTimeoutError": ".errors",
     "QuantValidationError": ".errors",
+    "RateLimiter": "._ratelimit",
     "read_file_within": ".media",
     "request_fields": ".chat_request",
     "REQUIRE_A_TOOL": ".tool_choice",
@@ -269,6 +271,7 @@ _LAZY: dict[str, str] = {
     "StreamUpdate": ".chat_stream",
     "text_block": ".history",
     "TextBlock": ".types",
+    "TokenBucket": "._ratelimit",
     "Tool": ".types",
     "tool_blocks_as_text": ".history",
     "tool_result_block": ".history",
@@ -387,6 +390,7 @@ __all__ = [
     "QuantStreamError",
     "QuantTimeoutError",
     "QuantValidationError",
+    "RateLimiter",
     "ResponseFormat",
     "ResumableExecution",
     "RetryPolicy",
@@ -398,6 +402,7 @@ __all__ = [
     "StreamToolCall",
     "StreamUpdate",
     "TextBlock",
+    "TokenBucket",
     "Tool",
     "ToolChoicePlan",
     "ToolCompleteEvent",

@@ -45,12 +45,13 @@ Rules kept here, once:
 * **Uploads** are split in batches under the API's 25 MB body limit (and ``batch_size``
   documents).
 * **Create** lists first; a 409 means "exists" (``exist_ok=True`` returns the existing one).
+  Creating requests (a collection, documents without ids) are sent ``replayable=False``: the
+  transport does not retry them once they may have reached the service.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import math
 import re
@@ -110,7 +111,6 @@ SORT_FIELDS = ("created_at", "document_id")
 SORT_ORDERS = ("asc", "desc")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _STRING_METADATA = ("title", "source_url", "section")
-_TRANSPORT_REPLAYABLE: bool | None = None
 
 
 def _fail(field: str, message: str) -> QuantValidationError:
@@ -857,16 +857,6 @@ def _documents_of(data: Any) -> list[StoredDocument]:
     return [StoredDocument.model_validate(item) for item in items if isinstance(item, Mapping)]
 
 
-def _replayable_supported() -> bool:
-    """Whether the transport takes ``replayable=`` (no retry once a request may have landed)."""
-    global _TRANSPORT_REPLAYABLE
-    if _TRANSPORT_REPLAYABLE is None:
-        from ._transport import Transport
-
-        _TRANSPORT_REPLAYABLE = "replayable" in inspect.signature(Transport.request).parameters
-    return _TRANSPORT_REPLAYABLE
-
-
 # --------------------------------------------------------------------------- client group
 
 
@@ -890,15 +880,6 @@ class VectorDB:
             path += "/" + encode_path_segment(collection_id, "collection id")
         return self._client.config.ai_url(path + tail)
 
-    @staticmethod
-    def _kwargs(
-        body: bytes | None, params: Mapping[str, str] | None, replayable: bool
-    ) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"body": body, "params": params}
-        if not replayable and _replayable_supported():
-            kwargs["replayable"] = False
-        return kwargs
-
     def _send(
         self,
         method: str,
@@ -908,8 +889,9 @@ class VectorDB:
         *,
         replayable: bool = True,
     ) -> httpx.Response:
-        kwargs = self._kwargs(body, params, replayable)
-        return self._client.transport.request(method, url, **kwargs)
+        return self._client.transport.request(
+            method, url, body=body, params=params, replayable=replayable
+        )
 
     async def _asend(
         self,
@@ -920,8 +902,9 @@ class VectorDB:
         *,
         replayable: bool = True,
     ) -> httpx.Response:
-        kwargs = self._kwargs(body, params, replayable)
-        return await self._client.transport.arequest(method, url, **kwargs)
+        return await self._client.transport.arequest(
+            method, url, body=body, params=params, replayable=replayable
+        )
 
     def _cached_id(self, collection: str) -> str | None:
         if not isinstance(collection, str) or not collection:

@@ -56,7 +56,7 @@ from quant_ai.emulator.text import (
 __all__ = [
     "BUILTIN_TOOLS",
     "ChatOutcome",
-    "ChatRequest",
+    "EngineRequest",
     "Media",
     "Msg",
     "RequestError",
@@ -133,7 +133,7 @@ class Msg:
 
 
 @dataclass
-class ChatRequest:
+class EngineRequest:
     """A normalised chat request (native or OpenAI)."""
 
     model: Model
@@ -457,7 +457,7 @@ def _call_id(name: str, args: dict[str, Any], salt: str) -> str:
     return "tooluse_" + digest.hexdigest()[:22]
 
 
-def _tool_calls(req: ChatRequest, qidx: int) -> list[ToolCall]:
+def _tool_calls(req: EngineRequest, qidx: int) -> list[ToolCall]:
     if not req.tools or req.tool_choice == "none" or qidx < 0:
         return []
     question = req.messages[qidx].text
@@ -479,7 +479,7 @@ def _tool_calls(req: ChatRequest, qidx: int) -> list[ToolCall]:
     return calls
 
 
-def _results_answer(req: ChatRequest, qidx: int) -> str | None:
+def _results_answer(req: EngineRequest, qidx: int) -> str | None:
     names: dict[str, str] = {}
     results: list[tuple[str, ToolResult]] = []
     for m in req.messages[qidx + 1 :]:
@@ -516,7 +516,7 @@ _CTX_ONLY = re.compile(
 )
 
 
-def _rag(req: ChatRequest, qidx: int) -> str | None:
+def _rag(req: EngineRequest, qidx: int) -> str | None:
     question_text = req.messages[qidx].text if qidx >= 0 else ""
     found = None
     for text in (question_text, req.system + "\n" + question_text):
@@ -600,7 +600,7 @@ _ARITH_HINT = re.compile(
 )
 
 
-def _generic(req: ChatRequest, qidx: int) -> str:
+def _generic(req: EngineRequest, qidx: int) -> str:
     question = req.messages[qidx].text.strip() if qidx >= 0 else ""
     if not question:
         question = next((m.text for m in reversed(req.messages) if m.text), "")
@@ -616,7 +616,7 @@ def _generic(req: ChatRequest, qidx: int) -> str:
     return f'Emulated answer to "{short}".' if short else "Emulated answer."
 
 
-def _json_answer(req: ChatRequest, qidx: int) -> str:
+def _json_answer(req: EngineRequest, qidx: int) -> str:
     assert req.response_format is not None
     schema = req.response_format.get("jsonSchema")
     source = "\n".join(m.text for m in req.messages if m.role == "user")
@@ -632,7 +632,7 @@ def _json_answer(req: ChatRequest, qidx: int) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _apply_limits(text: str, req: ChatRequest) -> tuple[str, str]:
+def _apply_limits(text: str, req: EngineRequest) -> tuple[str, str]:
     finish = "stop"
     cut = None
     for stop in req.stop:
@@ -649,7 +649,7 @@ def _apply_limits(text: str, req: ChatRequest) -> tuple[str, str]:
     return text, finish
 
 
-def _input_tokens(req: ChatRequest) -> int:
+def _input_tokens(req: EngineRequest) -> int:
     total = count_tokens(req.system)
     for m in req.messages:
         total += 1 + count_tokens(m.text)
@@ -661,7 +661,7 @@ def _input_tokens(req: ChatRequest) -> int:
     return max(total, 1)
 
 
-def _answer_once(req: ChatRequest) -> tuple[str, list[ToolCall]]:
+def _answer_once(req: EngineRequest) -> tuple[str, list[ToolCall]]:
     qidx = _question_index(req.messages)
     calls = _tool_calls(req, qidx)
     if calls:
@@ -680,7 +680,7 @@ def _answer_once(req: ChatRequest) -> tuple[str, list[ToolCall]]:
     return _generic(req, qidx), []
 
 
-def respond(req: ChatRequest) -> ChatOutcome:
+def respond(req: EngineRequest) -> ChatOutcome:
     """Answer a chat request, executing allowed built-in tools server-side.
 
     Returns:
@@ -690,7 +690,7 @@ def respond(req: ChatRequest) -> ChatOutcome:
     messages = list(req.messages)
     input_tokens = _input_tokens(req)
     for _round in range(8):
-        work = ChatRequest(**{**req.__dict__, "messages": messages})
+        work = EngineRequest(**{**req.__dict__, "messages": messages})
         text, calls = _answer_once(work)
         server = [c for c in calls if c.name in req.auto_execute]
         client = [c for c in calls if c.name not in req.auto_execute]

@@ -25,6 +25,10 @@ embeddings (:mod:`quant_ai.emulator.embeddings`) at each collection's size. Beha
   similarity 1.0, sorted by ``sortBy``/``sortOrder`` (default ``created_at`` ``desc``), with an
   opaque ``nextCursor`` (400 for a cursor that is not one of ours).
 
+Served through :data:`ROUTES` (an ``OperationTable`` listed in the server's
+``NATIVE_TABLES``, behind ``routing.guarded``: auth, faults, JSON and spec validation);
+:data:`HANDLERS` maps each operation id to its handler, a function of one :class:`Call`.
+
 The state is :class:`VectorDBState`, one per server, reached with :func:`vector_state`
 (``vector_state(emulator.state)``): other emulator features (agents' ``allowedCollections``)
 read it with :meth:`VectorDBState.find` and :meth:`VectorDBState.search`.
@@ -44,27 +48,24 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from quant_ai._contract import load_schemas
 from quant_ai.emulator import embeddings as emb
 from quant_ai.emulator.catalog import MODELS
 from quant_ai.emulator.engine import RequestError
-
-if TYPE_CHECKING:
-    from quant_ai.emulator.server import Ctx
+from quant_ai.emulator.routing import Ctx, OperationTable
 
 __all__ = [
     "HANDLERS",
+    "ROUTES",
     "VECTOR_OPERATIONS",
     "Call",
     "StoredCollection",
     "StoredDocument",
     "VectorDBState",
-    "serve",
     "vector_state",
 ]
 
@@ -397,36 +398,25 @@ def _int_param(request: Request, name: str, default: int, lo: int, hi: int | Non
     return value
 
 
+ROUTES = OperationTable()
+"""The vector-db operations this module serves (in the server's ``NATIVE_TABLES``)."""
+
 HANDLERS: dict[str, Callable[[Call], Awaitable[Response]]] = {}
 
 
-async def serve(
-    state: Any,
-    request: Request,
-    op: str,
-    org: str,
-    segments: list[str],
-    guarded: Callable[..., Awaitable[Response]],
-) -> Response:
-    """Serve one vector-db operation behind the emulator's auth, faults and validation.
+def _route(op: str, handler: Callable[[Call], Awaitable[Response]]) -> None:
+    async def serve(ctx: Ctx) -> Response:
+        call = Call(
+            vector_state(ctx.state),
+            ctx.org,
+            ctx.params.get("collectionId"),
+            ctx.request,
+            ctx.body,
+        )
+        return await handler(call)
 
-    Args:
-        state: The server's ``EmulatorState``.
-        request: The request.
-        op: Its operation id (one of :data:`VECTOR_OPERATIONS`).
-        org: The organisation path segment.
-        segments: The path segments below ``/ai/``.
-        guarded: The server's guard (auth, faults, JSON, validation); passed in so that this
-            module does not import the server (which imports it).
-    """
-    db = vector_state(state)
-    collection_id = segments[2] if len(segments) > 2 else None
-
-    async def handler(ctx: Ctx) -> Response:
-        return await HANDLERS[op](Call(db, org, collection_id, ctx.request, ctx.body))
-
-    validated = op if "request" in load_schemas()["operations"][op] else None
-    return await guarded(state, request, "vector_db", handler, operation=validated)
+    HANDLERS[op] = handler
+    ROUTES.operation(op, route="vector_db")(serve)
 
 
 @dataclass
@@ -634,19 +624,17 @@ async def _query(call: Call) -> Response:
     )
 
 
-HANDLERS.update(
-    {
-        "listVectorCollections": _list_collections,
-        "createVectorCollection": _create_collection,
-        "getVectorCollection": _get_collection,
-        "deleteVectorCollection": _delete_collection,
-        "uploadVectorDocuments": _upload,
-        "listVectorDocuments": _list_documents,
-        "deleteVectorDocuments": _delete_documents,
-        "queryVectorCollection": _query,
-    }
-)
-"""The handler of each vector-db operation id (for the server's operation table)."""
+for _op, _handler in {
+    "listVectorCollections": _list_collections,
+    "createVectorCollection": _create_collection,
+    "getVectorCollection": _get_collection,
+    "deleteVectorCollection": _delete_collection,
+    "uploadVectorDocuments": _upload,
+    "listVectorDocuments": _list_documents,
+    "deleteVectorDocuments": _delete_documents,
+    "queryVectorCollection": _query,
+}.items():
+    _route(_op, _handler)
 
 
 def _text(value: Any) -> str:

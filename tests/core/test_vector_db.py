@@ -16,6 +16,7 @@ from quant_ai import (
     Condition,
     QuantClient,
     QuantConflictError,
+    QuantConnectionError,
     QuantNotFoundError,
     QuantValidationError,
     UnsupportedFilterError,
@@ -448,9 +449,24 @@ def test_a_409_on_create_means_exists(make_client: MakeClient, mode: str) -> Non
         GET_collections=lambda r, b: next(lists),
         POST_collections=lambda r, b: httpx.Response(409, json={"message": "exists"}),
     )
-    client, _ = make_client(server, max_retries=0)
+    client, _ = make_client(server, max_retries=2)
     made = _run(mode, client, "create_collection", "docs", exist_ok=True)
     assert made.collection_id == CID
+    assert server.ops().count("POST collections") == 1  # a 409 is an answer, not retried
+    assert client.sleeps == []  # type: ignore[attr-defined]
+
+
+@MODES
+def test_a_create_that_may_have_landed_is_not_resent(make_client: MakeClient, mode: str) -> None:
+    lists = iter([{"collections": [], "count": 0}] * 3)
+
+    def dropped(request: httpx.Request, body: Any) -> httpx.Response:
+        raise httpx.ReadError("connection dropped after sending", request=request)
+
+    server = Server(GET_collections=lambda r, b: next(lists), POST_collections=dropped)
+    client, _ = make_client(server, max_retries=2)
+    with pytest.raises(QuantConnectionError):
+        _run(mode, client, "create_collection", "fresh")
     assert server.ops().count("POST collections") == 1
 
 

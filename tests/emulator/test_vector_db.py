@@ -411,6 +411,25 @@ def test_client_retries_a_dropped_connection(
     qc.vector_db.delete_collection(cid)
 
 
+def test_an_upload_without_ids_is_not_replayed_after_a_drop(
+    emulator: QuantEmulator, qc: QuantClient
+) -> None:
+    """Documents without ids have no key to upsert by: an upload of them that may have landed
+    is not sent again (it would store them twice)."""
+    cid = qc.vector_db.create_collection(_name()).collection_id
+    flaky = _faulty(emulator, "drop_after=1")
+    flaky.transport.retry.max_retries = 2
+    before = emulator.requests
+    try:
+        with pytest.raises(QuantConnectionError):
+            flaky.vector_db.upload_documents(cid, ["no id given"])
+    finally:
+        flaky.close()
+    assert emulator.requests - before == 1
+    assert [d.content for d in qc.vector_db.list_documents(cid)] == ["no id given"]
+    qc.vector_db.delete_collection(cid)
+
+
 def test_raw_delete_body_is_validated(client: httpx.Client, coll: str) -> None:
     r = client.request(
         "DELETE", f"{BASE}/{coll}/documents", content=json.dumps({"keys": [1]}).encode()
