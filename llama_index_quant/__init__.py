@@ -12,20 +12,29 @@ Example:
     >>> llm = QuantLLM()  # reads QUANT_API_KEY / QUANT_ORGANIZATION; no I/O here
 """
 
+from .agents import QuantAgent, QuantAgentQueryEngine
+from .chat_store import QuantChatStore, QuantSessionWarning
 from .durable import DurableExecution, QuantLocalToolMissingError
 from .embeddings import QuantEmbedding
 from .indices import QuantIndex, QuantIndexRetriever
 from .llms import QuantLLM
 from .tools import NovaCanvasToolSpec
+from .usage import QuantUsageHandler, get_quant_usage_handler
 from .vector_stores import QuantVectorStore
 
 __all__ = [
     "DurableExecution",
     "NovaCanvasToolSpec",
+    "QuantAgent",
+    "QuantAgentQueryEngine",
+    "QuantChatStore",
     "QuantEmbedding",
     "QuantIndex",
     "QuantIndexRetriever",
     "QuantLLM",
     "QuantLocalToolMissingError",
+    "QuantSessionWarning",
+    "QuantUsageHandler",
     "QuantVectorStore",
+    "get_quant_usage_handler",
 ]

@@ -464,6 +464,166 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
             "display(Image(data=message.artifact[0].data))",
         ),
     ],
+    "05_conversations_agents_spend.ipynb": [
+        (
+            "md",
+            "# Conversations, agents and spend\n\nServer-side conversations (Quant sessions) as "
+            "chat history, hosted Quant agents as runnables and tools, and the cost of a run "
+            "with a budget, from the core, LangChain and LlamaIndex. Runs against the built-in "
+            "emulator unless `QUANT_API_KEY` and `QUANT_ORGANIZATION` are set.",
+        ),
+        ("code", SETUP),
+        ("md", "## Sessions in the core"),
+        (
+            "code",
+            "from quant_ai import QuantClient\n\n"
+            "client = QuantClient()\n"
+            "session = client.sessions.create(\n"
+            '    "ada", initial_messages=[("user", "Hi, I am Ada.")], expiration_minutes=30\n'
+            ")\n"
+            "client.sessions.update(session.session_id, "
+            'new_messages=[("assistant", "Hello Ada!")])\n'
+            "for turn in client.sessions.get(session.session_id).messages:\n"
+            '    print(f"{turn.role}: {turn.content}")\n'
+            "try:\n"
+            '    client.sessions.create("ada", expiration_minutes=2)\n'
+            "except ValueError as exc:\n"
+            '    print("refused before sending:", exc)',
+        ),
+        ("md", "## A LangChain conversation kept by the service"),
+        (
+            "code",
+            "import warnings\n\n"
+            "from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder\n"
+            "from langchain_core.runnables.history import RunnableWithMessageHistory\n\n"
+            "from langchain_quant import ChatQuant, QuantChatMessageHistory\n\n"
+            "# LangChain 1.x marks RunnableWithMessageHistory deprecated; it still works.\n"
+            'warnings.filterwarnings("ignore", message=".*RunnableWithMessageHistory.*")\n\n'
+            "prompt = ChatPromptTemplate.from_messages(\n"
+            '    [("system", "Be brief."), MessagesPlaceholder("history"), ("human", "{input}")]\n'
+            ")\n"
+            "chat = RunnableWithMessageHistory(\n"
+            "    prompt | ChatQuant(),\n"
+            '    lambda sid: QuantChatMessageHistory(sid, user_id="ada"),\n'
+            '    input_messages_key="input",\n'
+            '    history_messages_key="history",\n'
+            ")\n"
+            'sid = QuantChatMessageHistory(user_id="ada").start()\n'
+            'for question in ["Hi, I am Ada.", "What is 2 plus 2?", "Thanks!"]:\n'
+            '    answer = chat.invoke({"input": question}, config={"configurable": '
+            '{"session_id": sid}})\n'
+            '    print(question, "->", answer.content)\n'
+            'print("session", sid, "holds", len(QuantChatMessageHistory(sid).messages), '
+            '"messages")',
+        ),
+        (
+            "md",
+            "A session keeps user and assistant text only. Tool calls, tool results and media "
+            "are kept as text, with a warning (or skipped, or refused: `on_unsupported`).",
+        ),
+        (
+            "code",
+            "from langchain_core.messages import AIMessage, ToolMessage\n\n"
+            "from quant_ai import QuantSessionWarning\n\n"
+            "history = QuantChatMessageHistory(sid)\n"
+            "with warnings.catch_warnings(record=True) as caught:\n"
+            '    warnings.simplefilter("always", QuantSessionWarning)\n'
+            "    history.add_messages([\n"
+            '        AIMessage("", tool_calls=[{"name": "lookup", "args": {"id": 7}, '
+            '"id": "c1"}]),\n'
+            '        ToolMessage("found it", tool_call_id="c1", name="lookup"),\n'
+            "    ])\n"
+            "for w in caught:\n"
+            "    if w.category is QuantSessionWarning:\n"
+            '        print("warning:", w.message)\n'
+            "for message in history.messages[-2:]:\n"
+            "    print(message.type, repr(message.content))",
+        ),
+        ("md", "## A hosted agent as a Runnable"),
+        (
+            "code",
+            "from langchain_quant import QuantAgent\n\n"
+            "agents = QuantAgent.list()\n"
+            "for info in agents:\n"
+            '    print(info.name, "|", info.model_id, "|", info.allowed_tools)\n'
+            'support = QuantAgent.from_agent(agents[0], user_id="ada")\n'
+            'reply = support.invoke("What is the weather in Paris?")\n'
+            "print(reply.content)\n"
+            'print(reply.usage_metadata, reply.response_metadata["cost_cents"])\n'
+            'print(support.invoke("What is 6 times 7?").content, "| session:", '
+            "support.session_id)",
+        ),
+        (
+            "code",
+            'for chunk in support.stream("Hello there"):\n'
+            '    print(chunk.content, end="|")\n'
+            "print()\n"
+            'print([m.content for m in support.batch(["What is 1 plus 1?", "What is 2 plus 2?"])])\n'
+            'print((await support.ainvoke("What is 3 plus 3?")).content)\n'
+            "durable = QuantAgent(agent_id=support.agent_id, session_id=support.session_id, "
+            "durable=True)\n"
+            'print("durable:", durable.invoke("What is 4 plus 4?").content)',
+        ),
+        ("md", "### The agent as a tool of another agent"),
+        (
+            "code",
+            "from langchain.agents import create_agent\n\n"
+            "boss = create_agent(ChatQuant(), tools=[support.as_tool()])\n"
+            "result = boss.invoke(\n"
+            '    {"messages": [("human", "Ask the support assistant about the weather in '
+            'London")]}\n'
+            ")\n"
+            'for message in result["messages"]:\n'
+            "    print(type(message).__name__, str(message.content)[:100])",
+        ),
+        ("md", "## Spend: totals and a budget"),
+        (
+            "code",
+            "from langchain_quant import QuantEmbeddings, get_quant_usage_callback\n"
+            "from quant_ai import QuantBudgetExceededError\n\n"
+            "with get_quant_usage_callback() as cb:\n"
+            '    ChatQuant().invoke("Tell me about lighthouses")\n'
+            '    QuantEmbeddings().embed_documents(["a", "b"])\n'
+            '    support.invoke("What is 5 plus 5?")\n'
+            'print(f"{cb.total_cost_cents:.6f} cents, {cb.total_tokens} tokens")\n'
+            "for model, row in cb.by_model.items():\n"
+            "    print(model, row)\n\n"
+            "with get_quant_usage_callback(max_cost_cents=0.001) as budget:\n"
+            "    try:\n"
+            "        for i in range(100):\n"
+            '            ChatQuant().invoke("Tell me a fact")\n'
+            "    except QuantBudgetExceededError as exc:\n"
+            '        print(f"stopped after {budget.requests} calls:", exc)\n'
+            "me = client.usage.me()\n"
+            'print("the service counted", me.monthly.request_count, "requests,", '
+            'me.monthly.spend_cents, "whole cents")',
+        ),
+        ("md", "## LlamaIndex: a chat store, the agent as a tool, the same spend rule"),
+        (
+            "code",
+            "from llama_index.core.agent.workflow import FunctionAgent\n"
+            "from llama_index.core.memory import ChatMemoryBuffer\n\n"
+            "from llama_index_quant import QuantAgent as LlamaQuantAgent\n"
+            "from llama_index_quant import QuantChatStore, QuantLLM, get_quant_usage_handler\n\n"
+            'store = QuantChatStore(user_id="ada")\n'
+            "key = store.create_session()\n"
+            "memory = ChatMemoryBuffer.from_defaults(chat_store=store, chat_store_key=key)\n"
+            "helper = LlamaQuantAgent.from_agent(LlamaQuantAgent.list()[0])\n"
+            "boss = FunctionAgent(tools=[helper.as_tool()], llm=QuantLLM())\n"
+            "with get_quant_usage_handler() as usage:\n"
+            "    with warnings.catch_warnings():\n"
+            '        warnings.simplefilter("ignore")  # tool turns are kept as text\n'
+            "        result = await boss.run(\n"
+            '            user_msg="Ask the support assistant about the weather in Sydney", '
+            "memory=memory\n"
+            "        )\n"
+            "print(result)\n"
+            "for message in store.get_messages(key):\n"
+            '    print(message.role.value, "|", str(message.content)[:90])\n'
+            'print(f"{usage.total_cost_cents:.6f} cents over {usage.requests} calls", '
+            "sorted(usage.by_model))",
+        ),
+    ],
 }
 
 
@@ -496,11 +656,16 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 120) -> nbforma
     return nb
 
 
-def main(argv: list[str] | None = None) -> int:
-    chosen = sys.argv[1:] if argv is None else argv
+def main(names: list[str] | None = None) -> int:
+    """Build every notebook, or only the chosen ones.
+
+    Args:
+        names: Full names (``05_conversations_agents_spend``, with or without ``.ipynb``) or
+            prefixes (``02``); none builds every notebook.
+    """
     OUT.mkdir(exist_ok=True)
     for name, cells in NOTEBOOKS.items():
-        if chosen and not any(name.startswith(prefix) for prefix in chosen):
+        if names and not any(name.startswith(prefix) for prefix in names):
             continue
         nb = execute(build(name, cells), OUT)
         for cell in nb.cells:  # keep the committed outputs free of machine details
@@ -511,4 +676,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

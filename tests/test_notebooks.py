@@ -18,6 +18,7 @@ def test_there_are_the_notebooks() -> None:
         "02_llamaindex_rag.ipynb",
         "03_agents_and_tools.ipynb",
         "04_nova_canvas.ipynb",
+        "05_conversations_agents_spend.ipynb",
         "06_langchain_rag.ipynb",
     ]
 
@@ -56,5 +57,11 @@ def test_notebook_executes(path: Path, tmp_path: Path) -> None:
         assert "['platypus.md', 'reef.md']" in text or "['reef.md', 'platypus.md']" in text
         last = text.rsplit("sources:", 1)[1]
         assert "lighthouses.md" not in last.splitlines()[0]
+    if "conversations_agents_spend" in path.name:  # sessions, agents, spend of both
+        assert "holds 6 messages" in text
+        assert "[tool result (lookup)] found it" in text
+        assert "durable: The answer is 8." in text
+        assert "stopped after" in text
+        assert "agent:" in text
     if "nova_canvas" in path.name:
         assert sum("image/png" in o.get("data", {}) for o in outputs) >= 9

@@ -20,6 +20,15 @@ or echoed); request bodies are validated against the spec-derived schemas (400 w
 (durable runs), :mod:`quant_ai.emulator.images` (size rule) and
 :mod:`quant_ai.emulator.embeddings`.
 
+It also serves sessions, agents, usage and spend (:mod:`quant_ai.emulator.org`): sessions
+live in memory and expire on an injectable clock (``emu.state.org.sessions.clock``; an
+expired session answers 404); agents come from ``EmulatorConfig(agents=[...])`` (default: one
+support agent) or ``POST /ai/agents`` and answer with the emulated model, their system prompt
+and allowed built-in tools, keeping the session (``async: true`` runs as a durable execution,
+``stream: true`` answers with the chat stream's events); passages of their allowed
+collections come from the hook ``emu.state.org.agents.collection_search``; ``usage/me`` and
+``governance/spend`` report the sum of the ``costCents`` the emulator answered with.
+
 Spec operations it does not serve yet answer 501; a method the spec lacks for a path is a
 405 with ``Allow``. The code: :mod:`quant_ai.emulator.server` assembles the app from route
 tables; a module serving more native operations declares an

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = ["Chunking", "EmulatorConfig", "Shapes"]
 
@@ -30,7 +31,8 @@ class EmulatorConfig:
         latency_ms: Added latency before every AI response.
         route_latency_ms: Added latency per route name (``chat``, ``chat_stream``,
             ``embeddings``, ``image_generation``, ``executions``, ``callback``, ``models``,
-            ``oai_chat``, ``oai_embeddings``, ``oai_models``), on top of ``latency_ms``.
+            ``oai_chat``, ``oai_embeddings``, ``oai_models``, ``sessions``, ``agents``,
+            ``agent_chat``, ``usage``), on top of ``latency_ms``.
         fault_status: Status code answered to the first ``fault_count`` AI requests.
         fault_count: How many requests get ``fault_status``.
         retry_after: ``Retry-After`` seconds sent with 429/503 faults.
@@ -47,6 +49,13 @@ class EmulatorConfig:
             transient state (``pending``, ``running``); ``0`` skips them.
         access_log: Print uvicorn access logs.
         organization: Organisation shown in :attr:`QuantEmulator.api_base` (any is served).
+        agents: The hosted agents the server starts with (spec field names: ``name``,
+            ``description``, ``systemPrompt``, ``modelId``, ``allowedTools``,
+            ``allowedCollections``..., ``agentId`` optional); ``None``: one support agent
+            (:data:`quant_ai.emulator.agents.DEFAULT_AGENTS`).
+        monthly_budget_cents: The spend budget reported by ``usage/me`` and
+            ``governance/spend`` (``None``: no budget).
+        daily_budget_cents: The daily budget reported the same way.
     """
 
     host: str = "127.0.0.1"
@@ -67,6 +76,9 @@ class EmulatorConfig:
     execution_polls_per_state: int = 1
     access_log: bool = False
     organization: str = "emulator"
+    agents: Sequence[Mapping[str, Any]] | None = None
+    monthly_budget_cents: int | None = None
+    daily_budget_cents: int | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.failure_rate <= 1.0:
