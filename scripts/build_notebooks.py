@@ -2,8 +2,8 @@
 
 Usage::
 
-    python scripts/build_notebooks.py            # against the emulator (no token needed)
-    python scripts/build_notebooks.py 07_ray_scale_out.ipynb   # only the notebooks named
+    python scripts/build_notebooks.py            # every notebook, against the emulator
+    python scripts/build_notebooks.py 02 05      # only the notebooks whose names start so
 
 The cells are defined here so that the notebooks stay reviewable as code; the committed
 ``.ipynb`` files carry the outputs of the last run. ``tests/test_notebooks.py`` executes every
@@ -115,37 +115,107 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
     "02_llamaindex_rag.ipynb": [
         (
             "md",
-            "# LlamaIndex RAG with `QuantEmbedding` and `QuantLLM`\n\n"
-            "Index, query engine, chat engine and token counting.",
+            "# LlamaIndex RAG over a Quant vector database collection\n\n"
+            "`QuantIndex` (a managed index: the service chunks and embeds, nothing is embedded "
+            "locally), query and chat engines with sources, metadata filters evaluated by the "
+            "service, deleting a document, `VectorStoreIndex` over `QuantVectorStore`, and "
+            "token counting.",
         ),
         ("code", SETUP),
         (
             "code",
             "from importlib import resources\n\n"
-            "from llama_index.core import Document, Settings, VectorStoreIndex\n"
-            "from llama_index_quant import QuantEmbedding, QuantLLM\n\n"
-            'Settings.llm = QuantLLM(model="amazon.nova-lite-v1:0")\n'
-            "Settings.embed_model = QuantEmbedding(dimensions=512)\n\n"
+            "from llama_index.core import Document, Settings\n"
+            "from llama_index_quant import QuantIndex, QuantLLM\n\n"
+            'Settings.llm = QuantLLM(model="amazon.nova-lite-v1:0")\n\n'
             "documents = [\n"
-            '    Document(text=f.read_text("utf-8"), metadata={"file": f.name})\n'
-            '    for f in resources.files("quant_demo").joinpath("data").iterdir()\n'
+            "    Document(\n"
+            "        id_=f.name,  # a stable id: running again replaces instead of duplicating\n"
+            '        text=f.read_text("utf-8"),\n'
+            '        metadata={"file": f.name, "tags": ["australia", f.name.removesuffix(".md")]},\n'
+            "    )\n"
+            '    for f in sorted(resources.files("quant_demo").joinpath("data").iterdir(), key=str)\n'
             '    if f.name.endswith(".md")\n'
             "]\n"
-            "index = VectorStoreIndex.from_documents(documents)\nlen(documents)",
+            "# Uploads the text; the collection is created when it does not exist yet.\n"
+            'index = QuantIndex.from_documents(documents, collection="notebook-rag")\n'
+            'print(len(documents), "documents in", index.vector_store.collection_id)',
         ),
-        ("md", "## Query engine"),
+        ("md", "## Query engine, with its sources"),
         (
             "code",
             "engine = index.as_query_engine(similarity_top_k=2)\n"
             'response = engine.query("Who designed Canberra?")\nprint(response)\n'
             "for node in response.source_nodes:\n"
-            '    print(node.metadata["file"], round(node.score, 3))',
+            '    print(node.node.node_id, node.metadata["file"], round(node.score, 3))',
+        ),
+        (
+            "md",
+            "## Metadata filters run on the service\n\n"
+            "`EQ`, `CONTAINS` and `ANY` joined by `AND` are evaluated by the service; any other "
+            "operator is refused before a request is sent (never dropped, never applied to "
+            "fewer results than asked for).",
+        ),
+        (
+            "code",
+            "from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters\n\n"
+            'reef_only = MetadataFilters(filters=[MetadataFilter(key="file", value="reef.md")])\n'
+            "filtered = index.as_query_engine(similarity_top_k=2, filters=reef_only)\n"
+            'response = filtered.query("Who designed Canberra?")\n'
+            'print([node.metadata["file"] for node in response.source_nodes])\n\n'
+            "either = MetadataFilters(\n"
+            '    filters=[MetadataFilter(key="tags", value=["platypus", "reef"], operator=FilterOperator.ANY)]\n'
+            ")\n"
+            'nodes = index.as_retriever(similarity_top_k=4, filters=either).retrieve("Australia")\n'
+            "print(sorted(n.node.node_id for n in nodes))\n\n"
+            'newer = MetadataFilters(filters=[MetadataFilter(key="year", value=1900, operator=FilterOperator.GT)])\n'
+            "try:\n"
+            '    index.as_retriever(filters=newer).retrieve("Australia")\n'
+            "except ValueError as error:\n"
+            "    print(type(error).__name__, error)",
         ),
         ("md", "## Chat engine"),
         (
             "code",
-            'chat = index.as_chat_engine(chat_mode="context")\n'
-            'print(chat.chat("When did the reef become a World Heritage Area?"))',
+            'chat = index.as_chat_engine(chat_mode="context", similarity_top_k=1)\n'
+            'reply = chat.chat("When did the reef become a World Heritage Area?")\n'
+            "print(reply)\n"
+            'print([node.metadata["file"] for node in reply.source_nodes])',
+        ),
+        ("md", "## Deleting a document removes it from answers"),
+        (
+            "code",
+            'question = "When was the Cape Otway Lightstation first lit?"\n'
+            'print([n.metadata["file"] for n in engine.query(question).source_nodes])\n'
+            'index.delete_ref_doc("lighthouses.md")\n'
+            'print([n.metadata["file"] for n in engine.query(question).source_nodes])\n'
+            'index.insert(next(d for d in documents if d.id_ == "lighthouses.md"))  # and back',
+        ),
+        (
+            "md",
+            "## `VectorStoreIndex` over `QuantVectorStore`\n\n"
+            "When you want LlamaIndex's own pipeline (node parsers, `IngestionPipeline`, code that "
+            "expects a `VectorStoreIndex`), keep the nodes in a Quant collection with "
+            "`QuantVectorStore`. `VectorStoreIndex` embeds every node locally before storing it "
+            "(the service re-embeds the text), so it needs an embedding model; `QuantIndex` "
+            "does not.",
+        ),
+        (
+            "code",
+            "from llama_index.core import StorageContext, VectorStoreIndex\n"
+            "from llama_index.core.node_parser import SentenceSplitter\n"
+            "from llama_index_quant import QuantEmbedding, QuantVectorStore\n\n"
+            'store = QuantVectorStore(collection="notebook-rag-nodes")\n'
+            "pipeline_index = VectorStoreIndex.from_documents(\n"
+            "    documents,\n"
+            "    storage_context=StorageContext.from_defaults(vector_store=store),\n"
+            "    embed_model=QuantEmbedding(dimensions=512),\n"
+            "    transformations=[SentenceSplitter(chunk_size=128, chunk_overlap=0)],\n"
+            ")\n"
+            'response = pipeline_index.as_query_engine(similarity_top_k=2).query("What do platypus males carry?")\n'
+            "print(response)\n"
+            "for node in response.source_nodes:\n"
+            "    print(node.node.ref_doc_id, node.node.node_id[:8], round(node.score, 3))",
         ),
         (
             "md",
@@ -156,10 +226,96 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
             "from llama_index.core.callbacks import CallbackManager, TokenCountingHandler\n\n"
             "counter = TokenCountingHandler()\n"
             "Settings.callback_manager = CallbackManager([counter])\n"
-            "engine = index.as_query_engine(similarity_top_k=1)\n"
+            'engine = index.as_query_engine(similarity_top_k=1, llm=QuantLLM(model="amazon.nova-lite-v1:0"))\n'
             'engine.query("What do platypus males carry on their hind legs?")\n'
             'print("prompt tokens:", counter.prompt_llm_token_count)\n'
             'print("completion tokens:", counter.completion_llm_token_count)',
+        ),
+    ],
+    "06_langchain_rag.ipynb": [
+        (
+            "md",
+            "# LangChain RAG over a Quant vector database collection\n\n"
+            "`QuantVectorStore` keeps the documents (the service embeds them: no `Embeddings` "
+            "object), `ChatQuant` answers, and an LCEL chain joins them, with sources, "
+            "metadata filters, streaming and async. Runs against the built-in emulator unless "
+            "`QUANT_API_KEY` and `QUANT_ORGANIZATION` are set.",
+        ),
+        ("code", SETUP),
+        (
+            "code",
+            "from importlib import resources\n\n"
+            "from langchain_core.documents import Document\n"
+            "from langchain_quant import ChatQuant, QuantVectorStore\n\n"
+            "documents = [\n"
+            "    Document(\n"
+            '        page_content=f.read_text("utf-8"),\n'
+            '        metadata={"file": f.name, "tags": ["australia", f.name.removesuffix(".md")]},\n'
+            "    )\n"
+            '    for f in sorted(resources.files("quant_demo").joinpath("data").iterdir(), key=str)\n'
+            '    if f.name.endswith(".md")\n'
+            "]\n"
+            "# The collection is created on first use; the ids make a second run replace, not add.\n"
+            'store = QuantVectorStore(collection="notebook-langchain-rag")\n'
+            'store.add_documents(documents, ids=[d.metadata["file"] for d in documents])',
+        ),
+        ("md", "## Search, with scores and filters"),
+        (
+            "code",
+            'for doc, score in store.similarity_search_with_score("Who designed Canberra?", k=2):\n'
+            "    print(doc.id, round(score, 3), doc.metadata)\n\n"
+            "print([d.id for d in store.similarity_search(\n"
+            '    "Who designed Canberra?", k=2, filter={"tags": {"$contains": ["reef", "platypus"]}}\n'
+            ")])\n"
+            "try:\n"
+            '    store.similarity_search("Who designed Canberra?", filter={"year": {"$gt": 1900}})\n'
+            "except ValueError as error:  # quant_ai.UnsupportedFilterError\n"
+            "    print(type(error).__name__, error)",
+        ),
+        ("md", "## An LCEL chain: retriever, prompt, `ChatQuant`, with its sources"),
+        (
+            "code",
+            "from langchain_core.output_parsers import StrOutputParser\n"
+            "from langchain_core.prompts import ChatPromptTemplate\n"
+            "from langchain_core.runnables import RunnableParallel, RunnablePassthrough\n\n"
+            "prompt = ChatPromptTemplate.from_messages(\n"
+            "    [\n"
+            '        ("system", "Answer from the context only.\\n\\nContext:\\n{context}"),\n'
+            '        ("human", "{question}"),\n'
+            "    ]\n"
+            ")\n\n\n"
+            "def as_context(docs: list[Document]) -> str:\n"
+            '    return "\\n\\n".join(d.page_content for d in docs)\n\n\n'
+            'retriever = store.as_retriever(search_kwargs={"k": 2})\n'
+            'llm = ChatQuant(model="amazon.nova-lite-v1:0")\n'
+            "answer = (\n"
+            '    RunnablePassthrough.assign(context=lambda x: as_context(x["docs"]))\n'
+            "    | prompt\n"
+            "    | llm\n"
+            "    | StrOutputParser()\n"
+            ")\n"
+            "rag = RunnableParallel(docs=retriever, question=RunnablePassthrough()).assign(answer=answer)\n"
+            'result = rag.invoke("When was the Cape Otway Lightstation first lit?")\n'
+            'print(result["answer"])\n'
+            'print("sources:", [d.metadata["file"] for d in result["docs"]])',
+        ),
+        ("md", "## Streaming and async"),
+        (
+            "code",
+            'for chunk in rag.stream("What do platypus males carry?"):\n'
+            '    if "answer" in chunk:\n'
+            '        print(chunk["answer"], end="|")\n'
+            "print()\n"
+            'result = await rag.ainvoke("When did the reef become a World Heritage Area?")\n'
+            'print(result["answer"], [d.metadata["file"] for d in result["docs"]])',
+        ),
+        ("md", "## Deleting a document removes it from answers"),
+        (
+            "code",
+            'store.delete(ids=["lighthouses.md"])\n'
+            'result = rag.invoke("When was the Cape Otway Lightstation first lit?")\n'
+            'print("sources:", [d.metadata["file"] for d in result["docs"]])\n'
+            'store.add_documents([d for d in documents if d.metadata["file"] == "lighthouses.md"], ids=["lighthouses.md"])',
         ),
     ],
     "03_agents_and_tools.ipynb": [
@@ -595,12 +751,17 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 120) -> nbforma
 
 
 def main(names: list[str] | None = None) -> int:
-    """Build every notebook, or only those named (e.g. ``05_conversations_agents_spend``)."""
+    """Build every notebook, or only the chosen ones.
+
+    Args:
+        names: Full names (``05_conversations_agents_spend``, with or without ``.ipynb``) or
+            prefixes (``02``); none builds every notebook.
+    """
     OUT.mkdir(exist_ok=True)
     # Ray (notebook 7) keeps to loopback on a machine that is no cluster member.
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     for name, cells in NOTEBOOKS.items():
-        if names and name.removesuffix(".ipynb") not in names and name not in names:
+        if names and not any(name.startswith(prefix) for prefix in names):
             continue
         nb = execute(build(name, cells), OUT)
         for cell in nb.cells:  # keep the committed outputs free of machine details

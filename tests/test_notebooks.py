@@ -19,6 +19,8 @@ def test_there_are_the_notebooks() -> None:
         "03_agents_and_tools.ipynb",
         "04_nova_canvas.ipynb",
         "05_conversations_agents_spend.ipynb",
+        "06_langchain_rag.ipynb",
+        "07_ray_scale_out.ipynb",
     ]
 
 
@@ -43,6 +45,19 @@ def test_notebook_executes(path: Path, tmp_path: Path) -> None:
         assert "status: waiting_callback ['lookup_order']" in text
         assert 'lookup_order returned {"order": "A-42"' in text
         assert 'lookup_parcel returned {"order": "P-9"' in text
+    if "llamaindex_rag" in path.name:  # a Quant collection: sources, filters, deletion
+        assert "Walter Burley Griffin" in text
+        assert "['reef.md']\n['platypus.md', 'reef.md']\n" in text
+        assert "UnsupportedFilterError filters: FilterOperator.GT ('>') on 'year'" in text
+        assert "['lighthouses.md', 'canberra.md']\n['canberra.md', 'platypus.md']\n" in text
+        assert "Males carry a venomous spur" in text
+    if "langchain_rag" in path.name:  # QuantVectorStore + ChatQuant in an LCEL chain
+        assert "1848" in text
+        assert "sources: ['lighthouses.md'" in text
+        assert "UnsupportedFilterError" in text
+        assert "['platypus.md', 'reef.md']" in text or "['reef.md', 'platypus.md']" in text
+        last = text.rsplit("sources:", 1)[1]
+        assert "lighthouses.md" not in last.splitlines()[0]
     if "conversations_agents_spend" in path.name:  # sessions, agents, spend of both
         assert "holds 6 messages" in text
         assert "[tool result (lookup)] found it" in text
@@ -51,3 +66,8 @@ def test_notebook_executes(path: Path, tmp_path: Path) -> None:
         assert "agent:" in text
     if "nova_canvas" in path.name:
         assert sum("image/png" in o.get("data", {}) for o in outputs) >= 9
+    if "ray_scale_out" in path.name:  # Ray Data: embed, load a collection, answer from it
+        assert "3000 rows; number-" in text
+        assert "(256,)" in text
+        assert "written: 3000" in text
+        assert "97 is a prime number." in text

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import heapq
 import itertools
 import json
 import math
@@ -129,6 +130,15 @@ class StoredCollection:
     created_at: str
     updated_at: str
     documents: list[StoredDocument] = field(default_factory=list)
+    version: int = 0
+    """Bumped on every change of ``documents`` (the search index is rebuilt after one)."""
+    _index: _SearchIndex | None = field(default=None, repr=False)
+
+    def search_index(self) -> _SearchIndex:
+        """Postings of the current documents (built on the first search after a change)."""
+        if self._index is None or self._index.version != self.version:
+            self._index = _SearchIndex(self.version, self.documents)
+        return self._index
 
     def summary(self) -> dict[str, Any]:
         """The list item of ``GET collections``."""
@@ -197,32 +207,41 @@ class VectorDBState:
             return self._orgs.get(org, {}).pop(collection_id, None) is not None
 
     def upsert(self, coll: StoredCollection, docs: list[dict[str, Any]]) -> list[str]:
-        """Store documents (replacing those of the same key); return their new ids."""
-        ids: list[str] = []
+        """Store documents (replacing those of the same key); return their new ids.
+
+        A document whose key is stored already, or comes again later in the same batch,
+        replaces the older one; the survivors keep their order, the new ones go last. One
+        pass over the stored documents per batch (not one per document).
+        """
         with self._lock:
-            for doc in docs:
-                key = doc.get("key")
-                if key is not None:
-                    coll.documents = [d for d in coll.documents if d.key != key]
-                stored = StoredDocument(
+            made = [
+                StoredDocument(
                     document_id=str(uuid.uuid4()),
                     content=doc["content"],
-                    key=key,
+                    key=doc.get("key"),
                     metadata=dict(doc.get("metadata") or {}),
                     vector=emb.embed_text(doc["content"], coll.dimensions),
                     seq=next(self._seq),
                     created_at=_now(),
                 )
-                coll.documents.append(stored)
-                ids.append(stored.document_id)
+                for doc in docs
+            ]
+            last = {d.key: i for i, d in enumerate(made) if d.key is not None}
+            if last:
+                coll.documents = [d for d in coll.documents if d.key not in last]
+            coll.documents.extend(
+                d for i, d in enumerate(made) if d.key is None or last[d.key] == i
+            )
+            coll.version += 1
             coll.updated_at = _now()
-        return ids
+        return [d.document_id for d in made]
 
     def remove(self, coll: StoredCollection, keep: Any) -> int:
         """Remove the documents for which ``keep(doc)`` is false; return how many."""
         with self._lock:
             before = len(coll.documents)
             coll.documents = [d for d in coll.documents if keep(d)]
+            coll.version += 1
             coll.updated_at = _now()
             return before - len(coll.documents)
 
@@ -236,15 +255,15 @@ class VectorDBState:
         exact: Mapping[str, Any] | None = None,
         contains: Mapping[str, list[str]] | None = None,
     ) -> list[tuple[StoredDocument, float]]:
-        """Rank documents by cosine similarity (0..1), ties in insertion order."""
+        """Rank documents by cosine similarity (0..1), ties in insertion order.
+
+        Only documents sharing a vector entry with the query can score above 0, so they are
+        found through the collection's postings; documents scoring 0 follow in insertion
+        order when the threshold lets them in.
+        """
         with self._lock:
-            docs = list(coll.documents)
-        scored = [
-            (d, _cosine(query, d.vector)) for d in docs if _matches(d.metadata, exact, contains)
-        ]
-        scored = [(d, s) for d, s in scored if s >= threshold]
-        scored.sort(key=lambda pair: -pair[1])
-        return scored[:limit]
+            index = coll.search_index()
+        return index.search(query, limit, threshold, exact, contains)
 
 
 def vector_state(state: Any) -> VectorDBState:
@@ -256,15 +275,53 @@ def vector_state(state: Any) -> VectorDBState:
     return found
 
 
-def _cosine(a: dict[int, float], b: dict[int, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    dot = sum(value * b.get(idx, 0.0) for idx, value in a.items())
-    na = math.sqrt(sum(x * x for x in a.values()))
-    nb = math.sqrt(sum(x * x for x in b.values()))
-    if na == 0 or nb == 0:
-        return 0.0
-    return min(1.0, max(0.0, dot / (na * nb)))
+class _SearchIndex:
+    """Postings (vector entry -> documents holding it) of one version of a collection."""
+
+    def __init__(self, version: int, documents: list[StoredDocument]) -> None:
+        self.version = version
+        self.documents = list(documents)
+        self.norms = [math.sqrt(sum(x * x for x in d.vector.values())) for d in self.documents]
+        self.postings: dict[int, list[tuple[int, float]]] = {}
+        for pos, doc in enumerate(self.documents):
+            for idx, value in doc.vector.items():
+                self.postings.setdefault(idx, []).append((pos, value))
+
+    def search(
+        self,
+        query: dict[int, float],
+        limit: int,
+        threshold: float,
+        exact: Mapping[str, Any] | None,
+        contains: Mapping[str, list[str]] | None,
+    ) -> list[tuple[StoredDocument, float]]:
+        dots: dict[int, float] = {}
+        get = dots.get
+        for idx, weight in query.items():
+            for pos, value in self.postings.get(idx, ()):
+                dots[pos] = get(pos, 0.0) + weight * value
+        qnorm = math.sqrt(sum(x * x for x in query.values()))
+        docs, norms = self.documents, self.norms
+        filtered = bool(exact or contains)
+        candidates = (
+            (min(1.0, dot / (qnorm * norms[pos])), pos)
+            for pos, dot in dots.items()
+            if dot > 0
+            and norms[pos] > 0
+            and (not filtered or _matches(docs[pos].metadata, exact, contains))
+        )
+        # the best ``limit``: highest similarity first, ties in insertion order
+        best = heapq.nsmallest(limit, ((-sim, pos) for sim, pos in candidates)) if qnorm else []
+        scored = [(pos, -neg) for neg, pos in best]
+        out = [(docs[pos], sim) for pos, sim in scored if sim >= threshold][:limit]
+        if len(out) < limit and threshold <= 0.0:  # then the zeros, in insertion order
+            positive = {pos for pos, _ in scored}  # here: every positive one
+            for pos, doc in enumerate(docs):
+                if pos not in positive and _matches(doc.metadata, exact, contains):
+                    out.append((doc, 0.0))
+                    if len(out) == limit:
+                        break
+        return out
 
 
 def _same(a: Any, b: Any) -> bool:
