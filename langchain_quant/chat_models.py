@@ -51,6 +51,8 @@ from langchain_quant._convert import (
     response_to_message,
 )
 from langchain_quant._profiles import get_profile
+from langchain_quant._structured import attach_parsed, default_method, pick_response_format
+from langchain_quant._tokens import TokenEstimates
 from langchain_quant.durable import (
     EXECUTION_STATUS_EVENT,
     AsyncDurableRun,
@@ -103,7 +105,7 @@ def _raise(exc: QuantError) -> None:
     raise mapped from exc
 
 
-class ChatQuant(QuantConnection, BaseChatModel):
+class ChatQuant(TokenEstimates, QuantConnection, BaseChatModel):
     """Quant AI chat models (Claude and Nova on Amazon Bedrock, hosted by QuantCDN).
 
     Setup:
@@ -265,10 +267,14 @@ class ChatQuant(QuantConnection, BaseChatModel):
         # Joke(setup='...', punchline='...')
         ```
 
-        ``method="json_schema"`` (default) uses the native ``responseFormat`` with the
-        schema; ``"function_calling"`` forces a tool; ``"json_mode"`` asks for JSON (the
-        schema, when given, is sent too). A reply that does not parse raises
-        ``OutputParserException``.
+        ``method="json_schema"`` uses the native ``responseFormat`` with the schema;
+        ``"function_calling"`` forces a tool; ``"json_mode"`` asks for JSON (the schema, when
+        given, is sent too). The default follows the model's profile: ``json_schema`` where
+        ``profile["structured_output"]`` (Claude, Nova Lite/Pro), else ``function_calling``.
+        A reply that does not parse raises ``OutputParserException``. ``create_agent(...,
+        response_format=Model)`` works too: its provider strategy binds the OpenAI shape
+        ``{"type": "json_schema", ...}``, which is mapped to ``responseFormat`` by
+        ``quant_ai.to_response_format`` (so does ``bind(response_format=...)``).
 
     JSON mode:
         ```python
@@ -465,9 +471,10 @@ class ChatQuant(QuantConnection, BaseChatModel):
             }
         elif history_has_tools:
             wire = tool_blocks_as_text(wire)  # no toolConfig: the service refuses tool blocks
+        extra = {**self.model_kwargs, **call}
+        response_format = pick_response_format(fields["response_format"], extra)
         body: dict[str, Any] = {
-            **self.model_kwargs,
-            **call,
+            **extra,
             "messages": wire,
             "modelId": model,
             "systemPrompt": system,
@@ -476,7 +483,7 @@ class ChatQuant(QuantConnection, BaseChatModel):
             "temperature": fields["temperature"],
             "maxTokens": fields["max_tokens"],
             "topP": fields["top_p"],
-            "responseFormat": fields["response_format"],
+            "responseFormat": response_format,
             "guardrails": fields["guardrails"],
             "longContext": fields["long_context"],
             "sessionId": fields["session_id"],
@@ -498,7 +505,8 @@ class ChatQuant(QuantConnection, BaseChatModel):
         except QuantError as exc:
             _raise(exc)
             raise  # pragma: no cover
-        return self._result(response_to_message(response, requested_model=request.model_id))
+        message = response_to_message(response, requested_model=request.model_id)
+        return self._result(attach_parsed(message, kwargs.get("response_format")))
 
     async def _agenerate(
         self,
@@ -516,7 +524,8 @@ class ChatQuant(QuantConnection, BaseChatModel):
         except QuantError as exc:
             _raise(exc)
             raise  # pragma: no cover
-        return self._result(response_to_message(response, requested_model=request.model_id))
+        message = response_to_message(response, requested_model=request.model_id)
+        return self._result(attach_parsed(message, kwargs.get("response_format")))
 
     @staticmethod
     def _result(message: AIMessage) -> ChatResult:
@@ -975,7 +984,7 @@ class ChatQuant(QuantConnection, BaseChatModel):
         self,
         schema: dict[str, Any] | type | None = None,
         *,
-        method: Literal["json_schema", "function_calling", "json_mode"] = "json_schema",
+        method: Literal["json_schema", "function_calling", "json_mode"] | None = None,
         include_raw: bool = False,
         strict: bool | None = None,
         **kwargs: Any,
@@ -985,11 +994,14 @@ class ChatQuant(QuantConnection, BaseChatModel):
         Args:
             schema: A pydantic class, TypedDict, JSON schema or OpenAI tool dict (optional for
                 ``json_mode``).
-            method: ``"json_schema"`` (native ``responseFormat`` with the schema, default),
+            method: ``"json_schema"`` (native ``responseFormat`` with the schema),
                 ``"function_calling"`` (the schema as a forced tool) or ``"json_mode"``
                 (``responseFormat`` JSON; say in the prompt what to return; a schema, when
                 given, is sent as well).
             include_raw: Return ``{"raw", "parsed", "parsing_error"}`` instead of raising.
+                Default (None): as the model's profile says, ``"json_schema"`` for models with
+                native structured output, ``"function_calling"`` for the others (Nova Micro,
+                unknown ids).
             strict: Accepted for compatibility; the API has no strict mode.
             **kwargs: Unused; an error if given.
 
@@ -1003,6 +1015,7 @@ class ChatQuant(QuantConnection, BaseChatModel):
         """
         if kwargs:
             raise ValueError(f"Received unsupported arguments {sorted(kwargs)}")
+        method = method or cast(Any, default_method(self.profile))
         is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
         if method == "function_calling":
             if schema is None:

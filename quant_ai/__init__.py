@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     )
     from ._transport import DEFAULT_TIMEOUT, RetryPolicy
     from ._usage import UsageTotals
+    from .catalog import ModelFacts, model_facts, structured_output_method
     from .client import ExecutionHandle, QuantClient, ToolHandler
     from .errors import (
         QuantAPIError,
@@ -50,9 +51,12 @@ if TYPE_CHECKING:
         QuantRateLimitError,
         QuantServerError,
         QuantStreamError,
+        QuantStructuredOutputError,
         QuantTimeoutError,
         QuantValidationError,
     )
+    from .structured import extract_json_text, parse_structured, to_response_format
+    from .tokens import estimate_request_tokens, estimate_tokens
     from .types import (
         CallbackResponse,
         ChatAccepted,
@@ -104,6 +108,7 @@ _LAZY: dict[str, str] = {
     "ImageGenerationRequest": ".types",
     "ImageGenerationResponse": ".types",
     "Message": ".types",
+    "ModelFacts": ".catalog",
     "ModelInfo": ".types",
     "ModelList": ".types",
     "OrchestrationStatusEvent": "._sse",
@@ -125,6 +130,7 @@ _LAZY: dict[str, str] = {
     "QuantRateLimitError": ".errors",
     "QuantServerError": ".errors",
     "QuantStreamError": ".errors",
+    "QuantStructuredOutputError": ".errors",
     "QuantTimeoutError": ".errors",
     "QuantValidationError": ".errors",
     "ResponseFormat": ".types",
@@ -149,6 +155,13 @@ _LAZY: dict[str, str] = {
     "Usage": ".types",
     "UsageTotals": "._usage",
     "VideoBlock": ".types",
+    "estimate_request_tokens": ".tokens",
+    "estimate_tokens": ".tokens",
+    "extract_json_text": ".structured",
+    "model_facts": ".catalog",
+    "parse_structured": ".structured",
+    "structured_output_method": ".catalog",
+    "to_response_format": ".structured",
 }
 
 
@@ -187,6 +200,7 @@ __all__ = [
     "ImageGenerationRequest",
     "ImageGenerationResponse",
     "Message",
+    "ModelFacts",
     "ModelInfo",
     "ModelList",
     "OrchestrationStatusEvent",
@@ -208,6 +222,7 @@ __all__ = [
     "QuantRateLimitError",
     "QuantServerError",
     "QuantStreamError",
+    "QuantStructuredOutputError",
     "QuantTimeoutError",
     "QuantValidationError",
     "ResponseFormat",
@@ -233,4 +248,11 @@ __all__ = [
     "UsageTotals",
     "VideoBlock",
     "__version__",
+    "estimate_request_tokens",
+    "estimate_tokens",
+    "extract_json_text",
+    "model_facts",
+    "parse_structured",
+    "structured_output_method",
+    "to_response_format",
 ]

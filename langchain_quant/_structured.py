@@ -1,0 +1,73 @@
+"""Structured output of ``ChatQuant`` in the shapes LangChain asks for it.
+
+The mapping itself (OpenAI ``json_schema`` / ``json_object``, the native shape, pydantic
+classes) is the core's :func:`quant_ai.to_response_format`; this module only finds the
+request's ``response_format`` among LangChain's places for it (the field, ``bind`` /
+``create_agent``'s provider strategy, ``model_kwargs``) and reads the answer back the way
+``langchain-openai`` does (``additional_kwargs["parsed"]`` when a pydantic class was bound).
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any
+
+from langchain_core.language_models.model_profile import ModelProfile
+from langchain_core.messages import AIMessage
+from pydantic import BaseModel
+
+from quant_ai import QuantValidationError, ResponseFormat, parse_structured, to_response_format
+
+__all__ = ["attach_parsed", "default_method", "pick_response_format"]
+
+_WIRE_KEYS = ("response_format", "responseFormat")
+
+
+def pick_response_format(given: Any, extra: MutableMapping[str, Any]) -> ResponseFormat | None:
+    """The native ``responseFormat`` of a call.
+
+    Args:
+        given: The ``response_format`` of the call (bound or per call) or of the field.
+        extra: The other wire fields (``model_kwargs`` and call kwargs); a
+            ``response_format`` / ``responseFormat`` found there is taken out of it.
+
+    Raises:
+        QuantValidationError: For a shape the core refuses, or for a format given both as
+            ``response_format`` and in ``model_kwargs``.
+    """
+    found = [(key, extra.pop(key)) for key in _WIRE_KEYS if key in extra]
+    if len(found) > 1 or (found and given is not None):
+        raise QuantValidationError(
+            f"model_kwargs.{found[0][0]}: response format given twice; give it once "
+            "(response_format=... or model_kwargs)",
+            field=f"model_kwargs.{found[0][0]}",
+        )
+    if found:
+        return to_response_format(found[0][1], field=f"model_kwargs.{found[0][0]}")
+    return to_response_format(given)
+
+
+def default_method(profile: ModelProfile | None) -> str:
+    """``with_structured_output``'s method when none is given: the profile decides.
+
+    Native JSON schema where the profile says the model has structured output, a forced tool
+    call elsewhere (unknown models included), as the core's ``structured_output_method``.
+    """
+    return "json_schema" if profile and profile.get("structured_output") else "function_calling"
+
+
+def attach_parsed(message: AIMessage, response_format: Any) -> AIMessage:
+    """Put the parsed answer in ``additional_kwargs["parsed"]`` when a pydantic class was bound.
+
+    As ``langchain-openai``: only for ``bind(response_format=SomeModel)``; a dict format leaves
+    the JSON text to the caller's parser. A message with tool calls is not an answer yet.
+
+    Raises:
+        QuantStructuredOutputError: The answer does not fit the class.
+    """
+    if not (isinstance(response_format, type) and issubclass(response_format, BaseModel)):
+        return message
+    if message.tool_calls or not isinstance(message.content, str):
+        return message
+    message.additional_kwargs["parsed"] = parse_structured(message.content, response_format)
+    return message

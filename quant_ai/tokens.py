@@ -1,0 +1,115 @@
+"""Token estimates without a tokenizer download.
+
+Quant AI publishes no tokenizer for its models (Claude and Nova tokenize differently), and
+frameworks that count tokens locally (LangChain's ``get_num_tokens``, ``trim_messages``)
+otherwise fall back to downloading GPT-2's. These functions give an **estimate**, the same one
+for every model, computed from the wire request that would be sent. The exact counts of a call
+are in its response's ``usage``.
+
+The rule:
+
+* text (prompts, system prompt, tool-call arguments, tool results, tool definitions as JSON):
+  ``ceil(characters / 4)`` tokens (:data:`CHARS_PER_TOKEN`);
+* each message, and the system prompt: :data:`MESSAGE_OVERHEAD` more (role and separators);
+* each image, video or document block: :data:`MEDIA_BLOCK_TOKENS` (a flat guess);
+* each request: :data:`REPLY_OVERHEAD` more (the start of the answer).
+
+The estimate only grows when anything is added to a request (it is monotonic), which is what
+trimming a conversation to a budget needs.
+
+Example:
+    >>> from quant_ai.tokens import estimate_tokens
+    >>> estimate_tokens("Hello, world!")
+    4
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel
+
+from .types import (
+    ChatRequest,
+    DocumentBlock,
+    ImageBlock,
+    Message,
+    TextBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    VideoBlock,
+)
+
+__all__ = [
+    "CHARS_PER_TOKEN",
+    "MEDIA_BLOCK_TOKENS",
+    "MESSAGE_OVERHEAD",
+    "REPLY_OVERHEAD",
+    "estimate_message_tokens",
+    "estimate_request_tokens",
+    "estimate_tokens",
+]
+
+CHARS_PER_TOKEN = 4
+"""Characters per token of the estimate (English prose averages about four)."""
+MESSAGE_OVERHEAD = 4
+"""Tokens added for each message and for the system prompt."""
+REPLY_OVERHEAD = 3
+"""Tokens added once per request."""
+MEDIA_BLOCK_TOKENS = 1_600
+"""Tokens counted for each image, video or document block (about one 1092x1092 image)."""
+
+
+def estimate_tokens(text: str) -> int:
+    """Estimate the tokens of a text: ``ceil(len(text) / 4)``; 0 for an empty text."""
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+def _json_tokens(value: Any) -> int:
+    if isinstance(value, BaseModel):
+        value = value.model_dump(by_alias=True, exclude_none=True, mode="json")
+    return estimate_tokens(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+
+def _block_tokens(block: Any) -> int:
+    if isinstance(block, TextBlock):
+        return estimate_tokens(block.text)
+    if isinstance(block, (ImageBlock, VideoBlock, DocumentBlock)):
+        return MEDIA_BLOCK_TOKENS
+    if isinstance(block, ToolUseBlock):
+        use = block.tool_use
+        return estimate_tokens(use.name) + _json_tokens(use.input)
+    if isinstance(block, ToolResultBlock):
+        return sum(_block_tokens(item) for item in block.tool_result.content)
+    return _json_tokens(block)
+
+
+def estimate_message_tokens(messages: Iterable[Message]) -> int:
+    """Estimate the tokens of wire messages (content plus :data:`MESSAGE_OVERHEAD` each)."""
+    total = 0
+    for message in messages:
+        total += MESSAGE_OVERHEAD
+        if isinstance(message.content, str):
+            total += estimate_tokens(message.content)
+        else:
+            total += sum(_block_tokens(block) for block in message.content)
+    return total
+
+
+def estimate_request_tokens(request: ChatRequest) -> int:
+    """Estimate the input tokens of a chat request.
+
+    Counts the system prompt, the messages and the tool definitions (as the JSON sent) by the
+    rule of this module, plus :data:`REPLY_OVERHEAD`.
+    """
+    total = REPLY_OVERHEAD + estimate_message_tokens(request.messages)
+    if request.system_prompt:
+        total += MESSAGE_OVERHEAD + estimate_tokens(request.system_prompt)
+    if request.tool_config is not None and request.tool_config.tools:
+        total += sum(_json_tokens(tool) for tool in request.tool_config.tools)
+    if request.response_format is not None and request.response_format.json_schema:
+        total += _json_tokens(request.response_format.json_schema)
+    return total
