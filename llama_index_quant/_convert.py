@@ -95,9 +95,7 @@ __all__ = [
     "chat_response_from_quant",
     "force_single_tool_call",
     "messages_to_quant",
-    "parse_json_text",
     "resolve_tool_choice",
-    "response_format_from",
     "tool_calls_from_response",
     "tools_to_quant",
     "usage_to_openai",
@@ -513,18 +511,6 @@ def tools_to_quant(
     )
 
 
-def response_format_from(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """Accept a ``responseFormat`` mapping or a bare JSON schema; return the wire mapping."""
-    if value is None:
-        return None
-    if value.get("type") == "json" and ("jsonSchema" in value or "json_schema" in value):
-        schema = value.get("jsonSchema", value.get("json_schema"))
-        return {"type": "json", "json_schema": schema}
-    if value.get("type") == "json" and len(value) == 1:
-        return {"type": "json"}
-    return {"type": "json", "json_schema": dict(value)}
-
-
 # --------------------------------------------------------------------------- responses
 
 
@@ -637,22 +623,6 @@ def force_single_tool_call(response: ChatResponse) -> ChatResponse:
         kept.append(block)
     response.message.blocks = kept
     return response
-
-
-_FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
-
-
-def parse_json_text(text: str) -> str:
-    """Strip a Markdown code fence or leading prose around a JSON answer."""
-    stripped = text.strip()
-    match = _FENCE.match(stripped)
-    if match:
-        return match.group(1)
-    if stripped[:1] not in ("{", "["):
-        start = min((i for i in (stripped.find("{"), stripped.find("[")) if i >= 0), default=-1)
-        if start >= 0:
-            return stripped[start:]
-    return stripped
 
 
 # --------------------------------------------------------------------------- streaming

@@ -50,6 +50,10 @@ from quant_ai import (
     QuantError,
     QuantValidationError,
     StreamEvent,
+    extract_json_text,
+    parse_structured,
+    structured_output_method,
+    to_response_format,
 )
 from quant_ai.types import DEFAULT_CHAT_MODEL
 
@@ -60,9 +64,7 @@ from ._convert import (
     build_chat_request,
     chat_response_from_quant,
     force_single_tool_call,
-    parse_json_text,
     resolve_tool_choice,
-    response_format_from,
     tool_calls_from_response,
     tools_to_quant,
 )
@@ -257,8 +259,10 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
         llm.as_structured_llm(Pet).chat(messages).raw  # a Pet
         ```
 
-        Uses the native ``responseFormat`` JSON schema (``structured_output_method=
-        "function_calling"`` switches to a forced tool call).
+        Uses the native ``responseFormat`` JSON schema for models with native structured
+        output and a forced tool call for the others (the core catalogue decides:
+        ``quant_ai.structured_output_method``); ``structured_output_method=...`` overrides.
+        ``FunctionAgent(..., output_cls=Model)`` goes through ``as_structured_llm``.
 
     Token usage:
         ```python
@@ -358,10 +362,11 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
         description="Read the context window, output limit and tool support from the "
         "models endpoint (once, on first metadata use; falls back to defaults on error).",
     )
-    structured_output_method: Literal["json_schema", "function_calling"] = Field(
-        default="json_schema",
+    structured_output_method: Literal["json_schema", "function_calling"] | None = Field(
+        default=None,
         description="structured_predict via the native responseFormat JSON schema, or via "
-        "the function-calling program (a forced tool call).",
+        "the function-calling program (a forced tool call). Default: as the core model "
+        "catalogue says (json_schema for models with native structured output).",
     )
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra ChatRequest fields sent with every call."
@@ -483,7 +488,7 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
             "max_tokens": self.max_tokens,
             "top_p": self.top_p,
             "stop_sequences": self.stop,
-            "response_format": response_format_from(self.response_format),
+            "response_format": to_response_format(self.response_format),
             "guardrails": self.guardrails,
             "long_context": self.long_context,
             "session_id": self.session_id,
@@ -491,8 +496,8 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
         }
         for key, value in kwargs.items():
             name = _REQUEST_ALIASES.get(key, key)
-            if name == "response_format" and isinstance(value, dict):
-                value = response_format_from(value)
+            if name == "response_format":
+                value = to_response_format(value)
             params[name] = value
         try:
             return build_chat_request(
@@ -894,7 +899,8 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
     def _native_structured(self) -> bool:
         return (
             self.pydantic_program_mode == PydanticProgramMode.DEFAULT
-            and self.structured_output_method == "json_schema"
+            and (self.structured_output_method or structured_output_method(self.model))
+            == "json_schema"
         )
 
     def _structured_args(
@@ -913,17 +919,11 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
 
     @staticmethod
     def _parse_structured(output_cls: type[Model], text: str) -> Model:
-        try:
-            return output_cls.model_validate_json(parse_json_text(text))
-        except pydantic.ValidationError as exc:
-            raise ValueError(
-                f"the model's answer is not a valid {output_cls.__name__}: "
-                f"{exc.errors()[0]['msg']} (answer: {text[:300]!r})"
-            ) from None
+        return parse_structured(text, output_cls)
 
     @staticmethod
     def _partial(flexible: type[FlexibleModel], text: str) -> FlexibleModel | None:
-        candidate = parse_json_text(text)
+        candidate = extract_json_text(text)
         if not candidate.startswith("{"):
             return None
         try:

@@ -27,9 +27,7 @@ from llama_index_quant._convert import (
     chat_response_from_quant,
     force_single_tool_call,
     messages_to_quant,
-    parse_json_text,
     resolve_tool_choice,
-    response_format_from,
     tool_calls_from_response,
     tools_to_quant,
     usage_to_openai,
@@ -368,17 +366,6 @@ def test_resolve_tool_choice_parallel_and_errors() -> None:
         resolve_tool_choice(TOOLS, "divide", tool_required=False, allow_parallel_tool_calls=True)
 
 
-def test_response_format_from() -> None:
-    schema = {"type": "object", "properties": {"x": {"type": "integer"}}}
-    assert response_format_from(schema) == {"type": "json", "json_schema": schema}
-    assert response_format_from({"type": "json", "jsonSchema": schema}) == {
-        "type": "json",
-        "json_schema": schema,
-    }
-    assert response_format_from({"type": "json"}) == {"type": "json"}
-    assert response_format_from(None) is None
-
-
 # ------------------------------------------------------------------ responses
 
 
@@ -461,12 +448,6 @@ def test_usage_to_openai_without_usage() -> None:
         "completion_tokens": 3,
         "total_tokens": 5,
     }
-
-
-def test_parse_json_text() -> None:
-    assert parse_json_text('```json\n{"a": 1}\n```') == '{"a": 1}'
-    assert parse_json_text('Here it is: {"a": 1}') == '{"a": 1}'
-    assert parse_json_text(" [1] ") == "[1]"
 
 
 # ------------------------------------------------------------------ streaming
