@@ -68,6 +68,7 @@ from ._convert import (
     tool_calls_from_response,
     tools_to_quant,
 )
+from ._structured import astream_by_tool, stream_by_tool
 from .durable import (
     DurableExecution,
     DurableRun,
@@ -991,6 +992,9 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
         **prompt_args: Any,
     ) -> Generator[Any, None, None]:
         if not self._native_structured():
+            if self.pydantic_program_mode == PydanticProgramMode.DEFAULT:
+                messages = self._extend_messages(prompt.format_messages(llm=self, **prompt_args))
+                return stream_by_tool(self, output_cls, messages, llm_kwargs)
             return super()._structured_stream_call(
                 output_cls, _pt(prompt), llm_kwargs, **prompt_args
             )
@@ -1018,6 +1022,9 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
         **prompt_args: Any,
     ) -> AsyncGenerator[Any, None]:
         if not self._native_structured():
+            if self.pydantic_program_mode == PydanticProgramMode.DEFAULT:
+                messages = self._extend_messages(prompt.format_messages(llm=self, **prompt_args))
+                return await astream_by_tool(self, output_cls, messages, llm_kwargs)
             return await super()._structured_astream_call(
                 output_cls, _pt(prompt), llm_kwargs, **prompt_args
             )

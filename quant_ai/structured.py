@@ -173,14 +173,14 @@ def extract_json_text(text: str) -> str:
 
 
 @overload
-def parse_structured(text: str, schema: type[_M]) -> _M: ...
+def parse_structured(text: Any, schema: type[_M]) -> _M: ...
 @overload
-def parse_structured(text: str, schema: None = None) -> Any: ...
-def parse_structured(text: str, schema: type[BaseModel] | None = None) -> Any:
+def parse_structured(text: Any, schema: None = None) -> Any: ...
+def parse_structured(text: Any, schema: type[BaseModel] | None = None) -> Any:
     """Read a structured answer: JSON (fences and leading prose removed), then the model.
 
     Args:
-        text: The model's answer.
+        text: The model's answer (text), or already decoded data (a tool call's arguments).
         schema: A pydantic class to validate into; None returns the decoded JSON.
 
     Returns:
@@ -190,13 +190,15 @@ def parse_structured(text: str, schema: type[BaseModel] | None = None) -> Any:
         QuantStructuredOutputError: The answer is not JSON or does not fit ``schema``
             (``text`` holds the answer).
     """
-    candidate = extract_json_text(text)
-    try:
-        data = json.loads(candidate)
-    except ValueError as exc:
-        raise QuantStructuredOutputError(
-            f"the model's answer is not JSON ({exc}): {text[:300]!r}", text=text
-        ) from None
+    if isinstance(text, str):
+        try:
+            data = json.loads(extract_json_text(text))
+        except ValueError as exc:
+            raise QuantStructuredOutputError(
+                f"the model's answer is not JSON ({exc}): {text[:300]!r}", text=text
+            ) from None
+    else:
+        data, text = text, json.dumps(text, default=str)
     if schema is None:
         return data
     try:
