@@ -133,7 +133,11 @@ def test_create_agent_tool_strategy(recorded: Any, tools: list[Any]) -> None:
     llm, recorder = recorded
     agent = create_agent(model=llm, tools=tools, response_format=ToolStrategy(Weather))
     result = agent.invoke(QUESTION)
-    paris(result)
+    report = paris(result)
+    if tools:  # the forced Weather call comes after get_weather and uses its answer
+        assert report.temperature == 22
+        names = [m.name for m in result["messages"] if isinstance(m, ToolMessage)]
+        assert names == ["get_weather", "Weather"]
     assert all("responseFormat" not in body for body in recorder.bodies)
     assert "Weather" in [t["toolSpec"]["name"] for t in recorder.bodies[-1]["toolConfig"]["tools"]]
 
