@@ -123,7 +123,9 @@ class ChatQuant(TokenEstimates, QuantConnection, BaseChatModel):
         max_tokens (int | None): Maximum tokens to generate (1 to 65536).
         top_p (float | None): Nucleus sampling, 0 to 1.
         stop (list[str] | None): Up to 4 stop sequences (alias ``stop_sequences``).
-        response_format (dict | None): Wire ``responseFormat``, e.g. ``{"type": "json"}``.
+        response_format (dict | None): Structured output: the native ``{"type": "json",
+            "jsonSchema": {...}}`` or OpenAI's ``{"type": "json_schema", ...}`` /
+            ``{"type": "json_object"}`` (mapped by ``quant_ai.to_response_format``).
         guardrails (dict | None): Bedrock guardrails (``guardrailIdentifier``...).
         long_context (bool | None): Enable the 1M-token context window.
         session_id (str | None): A UUID to continue a server-side session.
@@ -329,7 +331,8 @@ class ChatQuant(TokenEstimates, QuantConnection, BaseChatModel):
     stop: list[str] | None = Field(default=None, alias="stop_sequences")
     """Default stop sequences (at most 4)."""
     response_format: dict[str, Any] | None = None
-    """Wire ``responseFormat`` (``{"type": "json", "jsonSchema": {...}}``)."""
+    """Structured output for every call: the native ``{"type": "json", "jsonSchema": {...}}``
+    or an OpenAI shape (``{"type": "json_schema", ...}``), mapped by the core."""
     guardrails: dict[str, Any] | None = None
     """Wire ``guardrails`` (``guardrailIdentifier``, ``guardrailVersion``, ``trace``)."""
     long_context: bool | None = None

@@ -335,8 +335,9 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
     stop: list[str] | None = Field(default=None, description="Up to 4 stop sequences.")
     response_format: dict[str, Any] | None = Field(
         default=None,
-        description="Native structured output for every call: a JSON schema, or a "
-        "responseFormat mapping ({'type': 'json', 'jsonSchema': {...}}).",
+        description="Native structured output for every call: a JSON schema, a "
+        "responseFormat mapping ({'type': 'json', 'jsonSchema': {...}}) or an OpenAI shape "
+        "({'type': 'json_schema', 'json_schema': {...}}, {'type': 'json_object'}).",
     )
     guardrails: dict[str, Any] | None = Field(
         default=None,

@@ -247,3 +247,36 @@ def test_streamed_function_calling_without_a_call_is_an_error(make_client: Any) 
     body = transport.requests[-1][1]
     assert "responseFormat" not in body
     assert body["toolConfig"]["tools"][0]["toolSpec"]["name"] == "Weather"
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {
+            "type": "json_schema",
+            "json_schema": {"name": "Weather", "schema": Weather.model_json_schema()},
+        },
+        {"type": "json_object"},
+        {"type": "json", "jsonSchema": Weather.model_json_schema()},
+        Weather.model_json_schema(),
+    ],
+)
+def test_both_adapters_send_the_same_response_format(make_client: Any, given: Any) -> None:
+    from langchain_quant import ChatQuant
+
+    reply = {
+        "response": {"role": "assistant", "content": '{"city": "Paris", "temperature": 22}'},
+        "model": LITE,
+        "requestId": "req-1",
+        "finishReason": "stop",
+        "usage": {"inputTokens": 5, "outputTokens": 3, "totalTokens": 8},
+    }
+    lc_client, lc_transport = make_client(lambda r: httpx.Response(200, json=reply))
+    li_client, li_transport = make_client(lambda r: httpx.Response(200, json=reply))
+    ChatQuant(client=lc_client).invoke("what is the weather in Paris?", response_format=given)
+    QuantLLM(client=li_client).chat(
+        [ChatMessage(role="user", content="what is the weather in Paris?")], response_format=given
+    )
+    sent = lc_transport.requests[-1][1]["responseFormat"]
+    assert sent == li_transport.requests[-1][1]["responseFormat"]
+    assert sent["type"] == "json"
