@@ -65,6 +65,8 @@ class TokenEstimates:
         Returns:
             The estimated number of input tokens.
         """
+        if not messages:
+            return 0  # nothing would be sent (trim_messages asks about empty prefixes)
         call: dict[str, Any] = {}
         if tools:
             call["tools"] = convert_tools(tools)[0]

@@ -388,6 +388,8 @@ def test_trim_messages_with_the_model_as_counter(no_tokenizer: None) -> None:
     assert len(trimmed) < len(CONVERSATION)
     assert llm.get_num_tokens_from_messages(trimmed) <= total - 10
     assert trim_messages(CONVERSATION, max_tokens=total, token_counter=llm) == CONVERSATION
+    assert llm.get_num_tokens_from_messages([]) == 0
+    assert trim_messages(CONVERSATION, max_tokens=5, token_counter=llm, strategy="last") == []
 
 
 @pytest.mark.emulator
