@@ -2,20 +2,20 @@
 
 LangChain's default counts need ``transformers`` and a GPT-2 download; Quant AI publishes no
 tokenizer. These methods use the core's estimate (:mod:`quant_ai.tokens`: characters / 4
-rounded up, plus a per-message overhead) on the exact wire request ``ChatQuant`` would send,
-tools included, so ``trim_messages(token_counter=llm)`` works offline. Exact counts of a call
-are in ``AIMessage.usage_metadata``.
+rounded up, plus a per-message overhead) on the wire messages, system prompt and tool
+definitions ``ChatQuant`` would send, so ``trim_messages(token_counter=llm)`` works offline.
+Exact counts of a call are in ``AIMessage.usage_metadata``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from langchain_quant._convert import convert_tools
-from quant_ai import ChatRequest, estimate_request_tokens, estimate_tokens
+from langchain_quant._convert import convert_messages, convert_tools
+from quant_ai import estimate_chat_tokens, estimate_tokens
 
 __all__ = ["TokenEstimates"]
 
@@ -24,11 +24,6 @@ class TokenEstimates:
     """Mixin of ``ChatQuant``: ``get_num_tokens`` and ``get_num_tokens_from_messages``."""
 
     custom_get_token_ids: Any
-
-    def _request(
-        self, messages: Sequence[BaseMessage], stop: list[str] | None, kwargs: Mapping[str, Any]
-    ) -> ChatRequest:
-        raise NotImplementedError  # pragma: no cover - ChatQuant's own builder is used
 
     def get_token_ids(self, text: str) -> list[int]:
         """Token ids need a tokenizer Quant AI does not publish; counts are estimated.
@@ -55,8 +50,8 @@ class TokenEstimates:
     ) -> int:
         """Estimate the input tokens of a conversation, tools included.
 
-        The estimate is of the wire request that would be sent (system prompt, messages,
-        tool definitions), by the rule of ``quant_ai.tokens``.
+        The estimate is of what would be sent (system prompt, messages, tool definitions), by
+        the rule of ``quant_ai.tokens``.
 
         Args:
             messages: The conversation.
@@ -67,7 +62,6 @@ class TokenEstimates:
         """
         if not messages:
             return 0  # nothing would be sent (trim_messages asks about empty prefixes)
-        call: dict[str, Any] = {}
-        if tools:
-            call["tools"] = convert_tools(tools)[0]
-        return estimate_request_tokens(self._request(messages, None, call))
+        system, wire = convert_messages(messages)
+        wire_tools = convert_tools(tools)[0] if tools else []
+        return estimate_chat_tokens(wire, system_prompt=system, tools=wire_tools)

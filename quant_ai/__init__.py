@@ -56,7 +56,7 @@ if TYPE_CHECKING:
         QuantValidationError,
     )
     from .structured import extract_json_text, parse_structured, to_response_format
-    from .tokens import estimate_request_tokens, estimate_tokens
+    from .tokens import estimate_chat_tokens, estimate_request_tokens, estimate_tokens
     from .types import (
         CallbackResponse,
         ChatAccepted,
@@ -155,6 +155,7 @@ _LAZY: dict[str, str] = {
     "Usage": ".types",
     "UsageTotals": "._usage",
     "VideoBlock": ".types",
+    "estimate_chat_tokens": ".tokens",
     "estimate_request_tokens": ".tokens",
     "estimate_tokens": ".tokens",
     "extract_json_text": ".structured",
@@ -248,6 +249,7 @@ __all__ = [
     "UsageTotals",
     "VideoBlock",
     "__version__",
+    "estimate_chat_tokens",
     "estimate_request_tokens",
     "estimate_tokens",
     "extract_json_text",

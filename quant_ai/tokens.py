@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -38,6 +38,7 @@ from .types import (
     ImageBlock,
     Message,
     TextBlock,
+    Tool,
     ToolResultBlock,
     ToolUseBlock,
     VideoBlock,
@@ -48,6 +49,7 @@ __all__ = [
     "MEDIA_BLOCK_TOKENS",
     "MESSAGE_OVERHEAD",
     "REPLY_OVERHEAD",
+    "estimate_chat_tokens",
     "estimate_message_tokens",
     "estimate_request_tokens",
     "estimate_tokens",
@@ -99,17 +101,43 @@ def estimate_message_tokens(messages: Iterable[Message]) -> int:
     return total
 
 
+def estimate_chat_tokens(
+    messages: Iterable[Message],
+    *,
+    system_prompt: str | None = None,
+    tools: Iterable[Tool | Mapping[str, Any]] = (),
+    json_schema: Mapping[str, Any] | None = None,
+) -> int:
+    """Estimate the input tokens of a conversation by the rule of this module.
+
+    Args:
+        messages: The wire messages (may be empty, e.g. a system prompt alone).
+        system_prompt: The system prompt.
+        tools: ``toolConfig.tools`` entries (models or wire dicts); counted as their JSON.
+        json_schema: The ``responseFormat`` schema, if any.
+
+    Returns:
+        The estimate, :data:`REPLY_OVERHEAD` included.
+    """
+    total = REPLY_OVERHEAD + estimate_message_tokens(messages)
+    if system_prompt:
+        total += MESSAGE_OVERHEAD + estimate_tokens(system_prompt)
+    total += sum(_json_tokens(tool) for tool in tools)
+    if json_schema:
+        total += _json_tokens(dict(json_schema))
+    return total
+
+
 def estimate_request_tokens(request: ChatRequest) -> int:
     """Estimate the input tokens of a chat request.
 
-    Counts the system prompt, the messages and the tool definitions (as the JSON sent) by the
-    rule of this module, plus :data:`REPLY_OVERHEAD`.
+    Counts the system prompt, the messages, the tool definitions and the ``responseFormat``
+    schema (as the JSON sent) by the rule of this module, plus :data:`REPLY_OVERHEAD`.
     """
-    total = REPLY_OVERHEAD + estimate_message_tokens(request.messages)
-    if request.system_prompt:
-        total += MESSAGE_OVERHEAD + estimate_tokens(request.system_prompt)
-    if request.tool_config is not None and request.tool_config.tools:
-        total += sum(_json_tokens(tool) for tool in request.tool_config.tools)
-    if request.response_format is not None and request.response_format.json_schema:
-        total += _json_tokens(request.response_format.json_schema)
-    return total
+    config = request.tool_config
+    return estimate_chat_tokens(
+        request.messages,
+        system_prompt=request.system_prompt,
+        tools=(config.tools or []) if config is not None else (),
+        json_schema=request.response_format.json_schema if request.response_format else None,
+    )
