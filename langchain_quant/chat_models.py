@@ -1000,11 +1000,10 @@ class ChatQuant(TokenEstimates, QuantConnection, BaseChatModel):
             method: ``"json_schema"`` (native ``responseFormat`` with the schema),
                 ``"function_calling"`` (the schema as a forced tool) or ``"json_mode"``
                 (``responseFormat`` JSON; say in the prompt what to return; a schema, when
-                given, is sent as well).
+                given, is sent as well). Default (None): as the model's profile says,
+                ``"json_schema"`` for models with native structured output,
+                ``"function_calling"`` for the others (Nova Micro, unknown ids).
             include_raw: Return ``{"raw", "parsed", "parsing_error"}`` instead of raising.
-                Default (None): as the model's profile says, ``"json_schema"`` for models with
-                native structured output, ``"function_calling"`` for the others (Nova Micro,
-                unknown ids).
             strict: Accepted for compatibility; the API has no strict mode.
             **kwargs: Unused; an error if given.
 
