@@ -13,12 +13,12 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from langchain_core.language_models.model_profile import ModelProfile
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, AIMessageChunk
 from pydantic import BaseModel
 
 from quant_ai import QuantValidationError, ResponseFormat, parse_structured, to_response_format
 
-__all__ = ["attach_parsed", "default_method", "pick_response_format"]
+__all__ = ["StreamParser", "attach_parsed", "default_method", "pick_response_format"]
 
 _WIRE_KEYS = ("response_format", "responseFormat")
 
@@ -56,6 +56,12 @@ def default_method(profile: ModelProfile | None) -> str:
     return "json_schema" if profile and profile.get("structured_output") else "function_calling"
 
 
+def _pydantic_class(response_format: Any) -> type[BaseModel] | None:
+    if isinstance(response_format, type) and issubclass(response_format, BaseModel):
+        return response_format
+    return None
+
+
 def attach_parsed(message: AIMessage, response_format: Any) -> AIMessage:
     """Put the parsed answer in ``additional_kwargs["parsed"]`` when a pydantic class was bound.
 
@@ -65,9 +71,31 @@ def attach_parsed(message: AIMessage, response_format: Any) -> AIMessage:
     Raises:
         QuantStructuredOutputError: The answer does not fit the class.
     """
-    if not (isinstance(response_format, type) and issubclass(response_format, BaseModel)):
+    schema = _pydantic_class(response_format)
+    if schema is None or message.tool_calls or not isinstance(message.content, str):
         return message
-    if message.tool_calls or not isinstance(message.content, str):
-        return message
-    message.additional_kwargs["parsed"] = parse_structured(message.content, response_format)
+    message.additional_kwargs["parsed"] = parse_structured(message.content, schema)
     return message
+
+
+class StreamParser:
+    """The streamed twin of :func:`attach_parsed`: the last chunk carries ``parsed``."""
+
+    def __init__(self, response_format: Any) -> None:
+        self.schema = _pydantic_class(response_format)
+        self.text = ""
+        self.tool_calls = False
+
+    def feed(self, chunk: AIMessageChunk) -> AIMessageChunk:
+        """Return ``chunk``; the last one gets ``additional_kwargs["parsed"]``.
+
+        Raises:
+            QuantStructuredOutputError: The streamed answer does not fit the class.
+        """
+        if self.schema is None:
+            return chunk
+        self.text += chunk.text
+        self.tool_calls = self.tool_calls or bool(chunk.tool_call_chunks)
+        if chunk.chunk_position == "last" and not self.tool_calls:
+            chunk.additional_kwargs["parsed"] = parse_structured(self.text, self.schema)
+        return chunk

@@ -51,7 +51,12 @@ from langchain_quant._convert import (
     response_to_message,
 )
 from langchain_quant._profiles import get_profile
-from langchain_quant._structured import attach_parsed, default_method, pick_response_format
+from langchain_quant._structured import (
+    StreamParser,
+    attach_parsed,
+    default_method,
+    pick_response_format,
+)
 from langchain_quant._tokens import TokenEstimates
 from langchain_quant.durable import (
     EXECUTION_STATUS_EVENT,
@@ -553,13 +558,14 @@ class ChatQuant(TokenEstimates, QuantConnection, BaseChatModel):
         stream_usage = bool(kwargs.get("stream_usage", self.stream_usage))
         request = self._request(messages, stop, kwargs)
         converter = StreamConverter(request.model_id, stream_usage=stream_usage)
+        parser = StreamParser(kwargs.get("response_format"))
         try:
             for event in self.quant_client.stream_chat(request):
                 custom = stream_event_data(event, converter.request_id)
                 if custom is not None:
                     _emit(run_manager or self._stream_manager(kwargs), *custom)
                 for chunk in converter.feed(event):
-                    generation = ChatGenerationChunk(message=chunk)
+                    generation = ChatGenerationChunk(message=parser.feed(chunk))
                     if run_manager:
                         run_manager.on_llm_new_token(chunk.text, chunk=generation)
                     yield generation
@@ -580,13 +586,14 @@ class ChatQuant(TokenEstimates, QuantConnection, BaseChatModel):
         stream_usage = bool(kwargs.get("stream_usage", self.stream_usage))
         request = self._request(messages, stop, kwargs)
         converter = StreamConverter(request.model_id, stream_usage=stream_usage)
+        parser = StreamParser(kwargs.get("response_format"))
         try:
             async for event in self.quant_client.astream_chat(request):
                 custom = stream_event_data(event, converter.request_id)
                 if custom is not None:
                     await _aemit(run_manager or self._astream_manager(kwargs), *custom)
                 for chunk in converter.feed(event):
-                    generation = ChatGenerationChunk(message=chunk)
+                    generation = ChatGenerationChunk(message=parser.feed(chunk))
                     if run_manager:
                         await run_manager.on_llm_new_token(chunk.text, chunk=generation)
                     yield generation

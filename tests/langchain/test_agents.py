@@ -277,6 +277,38 @@ async def test_bound_pydantic_class_is_parsed_like_langchain_openai(make_client:
         bad.bind(response_format=Weather).invoke("x")
 
 
+def weather_stream(request: httpx.Request) -> httpx.Response:
+    frames = [
+        ("start", {"requestId": "req-2", "model": "amazon.nova-lite-v1:0", "streaming": True}),
+        ("content", {"delta": '{"city": "Paris", ', "complete": False}),
+        ("content", {"delta": '"temperature": 22}', "complete": False}),
+        (
+            "done",
+            {"complete": True, "usage": {"inputTokens": 2, "outputTokens": 2, "totalTokens": 4}},
+        ),
+    ]
+    text = "".join(f"event: {e}\ndata: {json.dumps(d)}\n\n" for e, d in frames)
+    return httpx.Response(200, text=text, headers={"content-type": "text/event-stream"})
+
+
+async def test_bound_pydantic_class_is_parsed_on_the_last_streamed_chunk(make_client: Any) -> None:
+    client, transport = make_client(weather_stream)
+    llm = ChatQuant(client=client).bind(response_format=Weather)
+    chunks = list(llm.stream("x"))
+    assert [c.additional_kwargs.get("parsed") for c in chunks[:-1]] == [None] * (len(chunks) - 1)
+    assert chunks[-1].additional_kwargs["parsed"] == Weather(city="Paris", temperature=22)
+    total = chunks[0]
+    for chunk in chunks[1:]:
+        total += chunk
+    assert total.additional_kwargs["parsed"] == Weather(city="Paris", temperature=22)
+    assert total.usage_metadata is not None
+    achunks = [c async for c in llm.astream("x")]
+    assert achunks[-1].additional_kwargs["parsed"] == Weather(city="Paris", temperature=22)
+    assert transport.requests[-1][1]["responseFormat"] == NATIVE
+    plain = [c async for c in ChatQuant(client=client).bind(response_format=OPENAI).astream("x")]
+    assert all("parsed" not in c.additional_kwargs for c in plain)
+
+
 @pytest.mark.parametrize(
     ("model", "native"),
     [
