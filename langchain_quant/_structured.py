@@ -14,6 +14,7 @@ from typing import Any
 
 from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.utils.function_calling import convert_to_json_schema
 from pydantic import BaseModel
 
 from quant_ai import QuantValidationError, ResponseFormat, parse_structured, to_response_format
@@ -43,8 +44,15 @@ def pick_response_format(given: Any, extra: MutableMapping[str, Any]) -> Respons
             field=f"model_kwargs.{found[0][0]}",
         )
     if found:
-        return to_response_format(found[0][1], field=f"model_kwargs.{found[0][0]}")
-    return to_response_format(given)
+        return to_response_format(_schema_of(found[0][1]), field=f"model_kwargs.{found[0][0]}")
+    return to_response_format(_schema_of(given))
+
+
+def _schema_of(value: Any) -> Any:
+    """A TypedDict (or other non-pydantic class) as its JSON schema, as langchain-openai."""
+    if isinstance(value, type) and not issubclass(value, BaseModel):
+        return convert_to_json_schema(value)
+    return value
 
 
 def default_method(profile: ModelProfile | None) -> str:

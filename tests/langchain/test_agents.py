@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 import pytest
@@ -21,6 +21,7 @@ from langchain_core.messages import (
     trim_messages,
 )
 from langchain_core.tools import tool
+from langchain_core.utils.function_calling import convert_to_json_schema
 from pydantic import BaseModel
 
 from langchain_quant import ChatQuant
@@ -217,6 +218,13 @@ OPENAI = {
 NATIVE = {"type": "json", "jsonSchema": Weather.model_json_schema()}
 
 
+class WeatherDict(TypedDict):
+    """Weather report of a city."""
+
+    city: str
+    temperature: int
+
+
 def chat(make_client: Any, text: str = WEATHER_JSON, **kwargs: Any) -> tuple[ChatQuant, Any]:
     client, transport = make_client(lambda r: httpx.Response(200, json=answer(text)))
     return ChatQuant(client=client, **kwargs), transport
@@ -230,6 +238,7 @@ def chat(make_client: Any, text: str = WEATHER_JSON, **kwargs: Any) -> tuple[Cha
         (NATIVE, NATIVE),
         (Weather, NATIVE),
         ({"type": "text"}, None),
+        (WeatherDict, {"type": "json", "jsonSchema": convert_to_json_schema(WeatherDict)}),
     ],
 )
 def test_bind_response_format_shapes(make_client: Any, given: Any, sent: Any) -> None:
