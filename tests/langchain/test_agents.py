@@ -194,6 +194,23 @@ async def test_langgraph_prebuilt_react_agent() -> None:
         assert "22 degrees" in result["messages"][-1].text
 
 
+@pytest.mark.emulator
+@pytest.mark.parametrize("model", ["amazon.nova-lite-v1:0", "amazon.nova-micro-v1:0"])
+def test_langgraph_prebuilt_react_agent_with_response_format(recorder: Any, model: str) -> None:
+    from langgraph.prebuilt import create_react_agent
+
+    bodies, http, ahttp = recorder
+    llm = ChatQuant(
+        **_support.live_params(), model=model, http_client=http, http_async_client=ahttp
+    )
+    with pytest.warns(Warning, match="create_agent"):
+        agent = create_react_agent(llm, [get_weather], response_format=Weather)
+    # LangGraph asks with_structured_output after the loop: native or a tool, per the profile
+    assert agent.invoke(QUESTION)["structured_response"] == Weather(city="Paris", temperature=22)
+    native = model == "amazon.nova-lite-v1:0"
+    assert ("responseFormat" in bodies.bodies[-1]) is native
+
+
 # ------------------------------------------------------------------ the wire shapes
 
 
