@@ -8,22 +8,21 @@ module is the one place that maps the first to the second, and that reads a JSON
 both adapters call it.
 
 Accepted by :func:`to_response_format` (anything else is refused before a request is sent,
-with a :class:`~quant_ai.QuantValidationError` naming the field):
+with a :class:`~quant_ai.QuantValidationError` naming the field), and what is sent:
 
-========================================================  ====================================
-Given                                                     Sent as ``responseFormat``
-========================================================  ====================================
-``None``, ``{"type": "text"}``                            nothing (a plain text answer)
-``{"type": "json"}``                                      ``{"type": "json"}``
-``{"type": "json", "jsonSchema": S}`` (or ``json_schema``) ``{"type": "json", "jsonSchema": S}``
-``{"type": "json_object"}`` (OpenAI JSON mode)            ``{"type": "json"}``
-``{"type": "json_schema", "json_schema": {"name": N,      ``{"type": "json", "jsonSchema": S'}``
-"schema": S, "strict": B, "description": D}}`` (OpenAI)
-``{"name": N, "schema": S, ...}`` (the inner OpenAI part)  as the line above
-a bare JSON schema (``{"type": "object", ...}``)          ``{"type": "json", "jsonSchema": S}``
-a pydantic model class                                    its ``model_json_schema()``
-a :class:`~quant_ai.ResponseFormat`                       itself
-========================================================  ====================================
+* ``None`` or ``{"type": "text"}`` (OpenAI's plain text): no ``responseFormat``;
+* ``{"type": "json"}``: ``{"type": "json"}``;
+* ``{"type": "json", "jsonSchema": S}`` (or ``json_schema``; ``type`` may be left out):
+  ``{"type": "json", "jsonSchema": S}``;
+* ``{"type": "json_object"}`` (OpenAI's JSON mode): ``{"type": "json"}``;
+* ``{"type": "json_schema", "json_schema": {"name": N, "schema": S, "strict": B,
+  "description": D}}`` (OpenAI's structured outputs, what LangChain's ``create_agent`` binds),
+  or its inner part ``{"name": N, "schema": S, ...}`` alone: ``{"type": "json", "jsonSchema":
+  S'}``;
+* a bare JSON schema of an object (``{"type": "object", ...}`` or ``{"properties": ...}``):
+  ``{"type": "json", "jsonSchema": S}``;
+* a pydantic model class: its ``model_json_schema()`` as ``jsonSchema``;
+* a :class:`~quant_ai.ResponseFormat`: itself.
 
 ``S'`` is ``S`` with the OpenAI ``name`` as its ``title`` and ``description`` as its
 ``description`` when the schema has none (nothing given is lost). ``strict`` must be a
