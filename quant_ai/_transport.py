@@ -122,7 +122,24 @@ def _api_error(response: httpx.Response, content: bytes) -> QuantAPIError:
     )
 
 
+def _scrub(exc: BaseException) -> BaseException:
+    """Drop the httpx request (whose headers hold the API key) from an error and its chain.
+
+    The error keeps its type and message, so the cause of a wrapped error stays useful; only
+    the ``request`` it carried (URL, headers, body) is forgotten.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, httpx.RequestError):
+            current._request = None  # httpx keeps it there, with no public setter
+        current = current.__cause__ or current.__context__
+    return exc
+
+
 def _wrap_transport_error(exc: httpx.TransportError) -> QuantConnectionError:
+    _scrub(exc)
     name = type(exc).__name__
     detail = str(exc) or name
     if isinstance(exc, httpx.TimeoutException):
@@ -439,7 +456,7 @@ class Transport:
                     response.close()
             except httpx.TransportError as exc:
                 if seen_frame:
-                    raise QuantStreamError(f"connection lost mid-stream: {exc}") from exc
+                    raise QuantStreamError(f"connection lost mid-stream: {exc}") from _scrub(exc)
                 wait = self._should_retry(attempt, None)
                 if wait is None:
                     raise _wrap_transport_error(exc) from exc
@@ -480,7 +497,7 @@ class Transport:
                     await response.aclose()
             except httpx.TransportError as exc:
                 if seen_frame:
-                    raise QuantStreamError(f"connection lost mid-stream: {exc}") from exc
+                    raise QuantStreamError(f"connection lost mid-stream: {exc}") from _scrub(exc)
                 wait = self._should_retry(attempt, None)
                 if wait is None:
                     raise _wrap_transport_error(exc) from exc

@@ -57,6 +57,15 @@ def _add_emulator(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--execution-polls", type=int, default=1, help="reads per transient state")
     p.add_argument("--access-log", action="store_true", help="print access logs")
+    p.add_argument(
+        "--api-key",
+        help="accept only this API key (others get 401, as from the service); default: any",
+    )
+    p.add_argument(
+        "--organization",
+        "--organisation",
+        help="serve only this organisation (others get 403); default: any, shown as 'demo'",
+    )
     p.set_defaults(func=_run_emulator)
 
 
@@ -81,12 +90,22 @@ def _run_emulator(args: argparse.Namespace) -> int:
         shapes="wild" if args.wild else "spec",
         execution_polls_per_state=args.execution_polls,
         access_log=args.access_log,
+        organization=args.organization,
+        api_key=args.api_key,
     )
     emu = QuantEmulator(config)
     emu.bind()
+    org_rule = "only this one is served" if args.organization else "any is served"
+    key_rule = "only the one given to --api-key" if args.api_key else "any bearer token"
     print(f"Quant AI emulator listening on {emu.base_url}", flush=True)
+    print(f"  organisation: {emu.organization} ({org_rule})", flush=True)
+    print(f"  API key: {key_rule}", flush=True)
     print(f"  native API: {emu.api_base}/ai", flush=True)
     print(f"  OpenAI API: {emu.openai_base_url}", flush=True)
+    print(
+        f"  export QUANT_BASE_URL={emu.base_url} QUANT_ORGANIZATION={emu.organization}",
+        flush=True,
+    )
     print("Press Ctrl-C to stop.", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         emu.serve_forever()

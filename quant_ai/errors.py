@@ -34,8 +34,24 @@ __all__ = [
 ]
 
 
+def _restore(cls: type[QuantError], args: tuple[Any, ...], state: dict[str, Any]) -> QuantError:
+    """Rebuild a pickled error without calling its ``__init__`` (see ``__reduce__``)."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
 class QuantError(Exception):
-    """Base class of every error raised by this package."""
+    """Base class of every error raised by this package.
+
+    Errors pickle and unpickle whatever their constructor's signature (they cross process
+    boundaries with Ray, multiprocessing and task queues); what is pickled is the message and
+    the attributes, never a request or the API key.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
 
 
 class QuantConfigurationError(QuantError, ValueError):
@@ -296,8 +312,12 @@ def _message_from_body(body: Any) -> tuple[str | None, str | None]:
         details = []
         for field, msgs in errors.items():
             text = "; ".join(map(str, msgs)) if isinstance(msgs, list) else str(msgs)
-            details.append(f"{field}: {text}")
-        parts.append("(" + ", ".join(details) + ")")
+            detail = f"{field}: {text}"
+            # Laravel's message already states the first error: say each thing once.
+            if not any(detail in part or text == part for part in parts):
+                details.append(detail)
+        if details:
+            parts.append("(" + ", ".join(details) + ")")
     elif isinstance(errors, list) and errors:
         parts.append("(" + "; ".join(map(str, errors)) + ")")
     if not parts and code_s:

@@ -12,8 +12,9 @@ Text answers
     Follow-ups are read with the subject of the earlier questions (``when was it founded?``),
     and "rephrase the follow up question to be a standalone question" prompts (LlamaIndex
     condense chat engines, LangChain history-aware retrievers) get that standalone question.
-    Anything else gets ``Emulated answer to "<question>".``. ``maxTokens`` truncates (finishReason ``length``),
-    ``stopSequences`` cut before the stop text. Tokens are words and punctuation marks.
+    Anything else gets ``Emulated answer to "<question>".``. ``maxTokens`` truncates
+    (finishReason ``length``), ``stopSequences`` cut before the stop text. Tokens are words
+    and punctuation marks.
 
 Tools
     With tools, the last user text is split into phases on the word ``then`` and each phase

@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from quant_ai._contract import operation_for, request_errors
 from quant_ai.emulator import embeddings as emb
+from quant_ai.emulator.auth import refusal
 from quant_ai.emulator.catalog import DEFAULT_EMBED_MODEL, DEFAULT_IMAGE_MODEL, MODELS
 from quant_ai.emulator.config import EmulatorConfig
 from quant_ai.emulator.engine import ChatOutcome, RequestError, ToolCall, respond
@@ -30,7 +31,6 @@ from quant_ai.emulator.sse import DroppingResponse, EventStream, chunk_text, fra
 
 __all__ = ["EmulatorState", "build_app", "error_body", "stream_settings"]
 
-_BEARER = re.compile(r"Bearer [^\s]+")
 _ROUTE_NAMES = {
     "chatInference": "chat",
     "chatInferenceStream": "chat_stream",
@@ -197,8 +197,8 @@ async def guarded(
 ) -> Response:
     """Run a handler behind auth, faults, JSON decoding and (for native ops) validation."""
     state.seen(request.scope.get("client"))
-    if not _BEARER.fullmatch(request.headers.get("authorization", "")):
-        return make_error(401, "Unauthenticated.", None)
+    if (refused := refusal(state.config, request)) is not None:
+        return make_error(*refused, None)
     header: Any = None
     fault_text = request.headers.get(FAULT_HEADER)
     if fault_text:

@@ -149,3 +149,20 @@ def test_ci_lowest_constraints_pin_the_declared_lower_bounds() -> None:
     }
     for name, pinned in pins.items():
         assert pinned == lower_bound(declared[name]), name
+
+
+def test_classifiers_name_every_python_the_readme_supports() -> None:
+    """The README's "Python 3.10 to 3.13" and the pyproject classifiers agree.
+
+    Read from ``pyproject.toml`` itself (installed metadata may come from another checkout).
+    """
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    low, high = re.search(r"Supported: Python 3\.(\d+) to 3\.(\d+)", readme).groups()  # type: ignore[union-attr]
+    pyproject = (root / "pyproject.toml").read_text(encoding="utf-8")
+    listed = {
+        int(m) for m in re.findall(r'"Programming Language :: Python :: 3\.(\d+)"', pyproject)
+    }
+    assert listed == set(range(int(low), int(high) + 1))
