@@ -74,7 +74,7 @@ def recorder() -> Iterator[tuple[Recorder, httpx.Client, httpx.AsyncClient]]:
 @pytest.fixture
 def recorded(recorder: Any) -> tuple[ChatQuant, Recorder]:
     bodies, http, ahttp = recorder
-    return ChatQuant(**_support.live_params(), http_client=http, http_async_client=ahttp), bodies
+    return ChatQuant(**_support.live_params(), http_client=http, async_http_client=ahttp), bodies
 
 
 def paris(result: dict[str, Any]) -> Weather:
@@ -159,7 +159,7 @@ def test_create_agent_without_native_structured_output_uses_tools(recorder: Any)
         **_support.live_params(),
         model="amazon.nova-micro-v1:0",
         http_client=http,
-        http_async_client=ahttp,
+        async_http_client=ahttp,
     )
     assert micro.profile is not None
     assert micro.profile["structured_output"] is False
@@ -201,7 +201,7 @@ def test_langgraph_prebuilt_react_agent_with_response_format(recorder: Any, mode
 
     bodies, http, ahttp = recorder
     llm = ChatQuant(
-        **_support.live_params(), model=model, http_client=http, http_async_client=ahttp
+        **_support.live_params(), model=model, http_client=http, async_http_client=ahttp
     )
     with pytest.warns(Warning, match="create_agent"):
         agent = create_react_agent(llm, [get_weather], response_format=Weather)
