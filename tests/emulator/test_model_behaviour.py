@@ -346,3 +346,65 @@ def test_openai_route_refuses_json_schema_on_nova_micro(oai: httpx.Client) -> No
     )
     assert r.status_code == 400
     assert "structured output" in r.text
+
+
+def _rounds(
+    client: httpx.Client, text: str, tools: list[dict[str, Any]], execute: dict[str, Any]
+) -> tuple[list[list[tuple[str, dict[str, Any]]]], str]:
+    """Like :func:`_run`, grouped by round."""
+    messages: list[dict[str, Any]] = [{"role": "user", "content": text}]
+    rounds: list[list[tuple[str, dict[str, Any]]]] = []
+    for _ in range(6):
+        body = {"modelId": MODEL, "messages": messages, "toolConfig": {"tools": tools}}
+        answer = chat(client, body)
+        uses = _uses(answer)
+        if not uses:
+            return rounds, answer["response"]["content"]
+        rounds.append([(u["name"], u["input"]) for u in uses])
+        messages.append({"role": "assistant", "content": [{"toolUse": u} for u in uses]})
+        results = [
+            {
+                "toolResult": {
+                    "toolUseId": u["toolUseId"],
+                    "content": [{"text": str(execute[u["name"]](**u["input"]))}],
+                }
+            }
+            for u in uses
+        ]
+        messages.append({"role": "user", "content": results})
+    raise AssertionError("no final answer")
+
+
+def test_an_expression_is_split_into_tool_calls_by_precedence(client: httpx.Client) -> None:
+    tools = [_tool("multiply", "Multiply."), _tool("add", "Add.")]
+    rounds, answer = _rounds(client, "What is 6 times 7 plus 3?", tools, ARITH)
+    assert rounds == [[("multiply", {"a": 6, "b": 7})], [("add", {"a": 42, "b": 3})]]
+    assert answer == "The answer is 45."
+    rounds, answer = _rounds(client, "What is (1 + 2) * (3 + 4)?", tools, ARITH)
+    assert rounds == [
+        [("add", {"a": 1, "b": 2}), ("add", {"a": 3, "b": 4})],  # independent: one round
+        [("multiply", {"a": 3, "b": 7})],
+    ]
+    assert answer == "The answer is 21."
+
+
+def test_a_calculator_tool_gets_the_whole_expression(client: httpx.Client) -> None:
+    calculator = _tool("calculator", "Evaluate arithmetic.", {"expression": {"type": "string"}})
+    run = {"calculator": lambda expression: eval(expression, {"__builtins__": {}})}  # noqa: S307
+    rounds, answer = _rounds(client, "What is (6*7)+3?", [calculator], run)
+    assert rounds == [[("calculator", {"expression": "(6*7)+3"})]]
+    assert answer == "The answer is 45."
+    rounds, answer = _rounds(client, "Multiply 6 by 7, then add 3 to it", [calculator], run)
+    assert rounds == [
+        [("calculator", {"expression": "6 * 7"})],
+        [("calculator", {"expression": "42 + 3"})],
+    ]
+    assert answer == "The answer is 45."
+
+
+def test_an_operation_without_a_tool_is_computed_exactly(client: httpx.Client) -> None:
+    rounds, answer = _rounds(
+        client, "Multiply 6 by 7, then subtract 2 from the result", [_tool("mul", "x*y")], ARITH
+    )
+    assert rounds == [[("mul", {"a": 6, "b": 7})]]
+    assert answer == "The answer is 40."
