@@ -3,14 +3,17 @@ RAG follow-ups, and refusals of what the catalogue says a model cannot do."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Literal
 
 import httpx
 import jsonschema
+import pydantic
 import pytest
 
 from quant_ai.emulator.arith import parse_steps, tool_operation
 from quant_ai.emulator.engine import arithmetic_answer, standalone_question
+from quant_ai.emulator.schema_fill import sample_for_pattern
 from tests.emulator.helpers import MODEL, chat_body, checked
 
 
@@ -408,3 +411,59 @@ def test_an_operation_without_a_tool_is_computed_exactly(client: httpx.Client) -
     )
     assert rounds == [[("mul", {"a": 6, "b": 7})]]
     assert answer == "The answer is 40."
+
+
+class _Address(pydantic.BaseModel):
+    street: str
+    zip: str = pydantic.Field(pattern=r"^\d{5}$")
+
+
+class _Order(pydantic.BaseModel):
+    """An order to place."""
+
+    code: str = pydantic.Field(pattern=r"^[A-Z]{3}-\d{2}$")
+    name: str = pydantic.Field(min_length=3, max_length=5)
+    count: int = pydantic.Field(ge=10, le=20, multiple_of=5)
+    ratio: float = pydantic.Field(gt=0, lt=1)
+    mode: Literal["fast", "slow"]
+    tags: list[str] = pydantic.Field(min_length=2, max_length=3)
+    address: _Address
+    backup: _Address | None = None
+
+
+@pytest.mark.parametrize("text", ["Hi!", "Order 18 of them for Paris, ticker ACM-42, quickly"])
+def test_forced_arguments_validate_against_demanding_schemas(
+    client: httpx.Client, text: str
+) -> None:
+    schema = _Order.model_json_schema()
+    tool = {"toolSpec": {"name": "place_order", "inputSchema": {"json": schema}}}
+    body = chat(
+        client,
+        {
+            **chat_body(text),
+            "systemPrompt": "You must answer by calling the tool `place_order`.",
+            "toolConfig": {"tools": [tool]},
+        },
+    )
+    uses = _uses(body)
+    assert uses
+    for use in uses:
+        assert use["name"] == "place_order"
+        jsonschema.validate(use["input"], schema)
+        _Order.model_validate(use["input"])
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"^[A-Z]{3}-\d{2}$",
+        r"^\d{5}$",
+        r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$",
+        r"^(foo|bar)+$",
+        r"^\w+\s\w+$",
+    ],
+)
+def test_pattern_samples_match(pattern: str) -> None:
+    sample = sample_for_pattern(pattern)
+    assert sample is not None
+    assert re.search(pattern, sample)
