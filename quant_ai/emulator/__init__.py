@@ -15,10 +15,11 @@ OpenAI-compatible ``/oai/v1`` (chat completions, embeddings, models). Every requ
 ``Authorization: Bearer <token>`` (any non-empty token without spaces; it is never logged
 or echoed). Strict mode checks both: ``QuantEmulator(api_key=..., organization=...)`` or
 ``quant-ai emulator --api-key KEY --organization ORG`` answers 401 for another key and 403
-for another organisation (:mod:`quant_ai.emulator.auth`). Request bodies are validated against the spec-derived schemas (400 with
-``{"message", "errors": {field: [...]}}``). Behaviour is deterministic; see
-:mod:`quant_ai.emulator.engine` (chat and tools), :mod:`quant_ai.emulator.executions`
-(durable runs), :mod:`quant_ai.emulator.images` (size rule) and
+for another organisation (:mod:`quant_ai.emulator.auth`). Request bodies are validated
+against the spec-derived schemas (400 with ``{"message", "errors": {field: [...]}}``).
+Behaviour is deterministic; see :mod:`quant_ai.emulator.engine` (chat and tools),
+:mod:`quant_ai.emulator.executions` (durable runs), :mod:`quant_ai.emulator.images` (size
+rule) and
 :mod:`quant_ai.emulator.embeddings`.
 
 Markers in user text: ``[[fail]]`` makes a durable execution end ``failed``;

@@ -666,12 +666,14 @@ def _arith_run(req: ChatRequest, qidx: int, turns: list[Turn], single: bool) -> 
 def _tool_calls(req: ChatRequest, qidx: int) -> list[ToolCall]:
     """The calls of the next round: phase by phase, each after the results of the one before.
 
-    Each tool-call turn since the question completes one phase (calls the service ran itself
-    are not in the history, so turns are counted, not calls). When the system prompt asks for
-    one tool at a time, a phase of *n* calls takes *n* turns, one call each. A chained
-    arithmetic phase (``then add 3 to the result``) takes the previous phase's numeric result
-    as an operand. When every phase is done and a tool call is forced (``tool_choice``
-    any/required/a name), one more call is made: see :func:`_forced_call`.
+    A question that is only arithmetic is planned by :func:`_arith_run`. Otherwise each
+    tool-call turn since the question completes one phase (calls the service ran itself are
+    not in the history, so turns are counted, not calls). When the system prompt asks for one
+    tool at a time, a phase's calls come one per round, matched to the calls made by name (see
+    :func:`_match_calls`). A chained arithmetic phase (``then add 3 to the result``) takes the
+    previous phase's numeric result as an operand. When every phase is done and a tool call
+    is forced (``tool_choice`` any/required/a name), one more call is made: see
+    :func:`_forced_call`.
     """
     if not req.tools or req.tool_choice == "none" or qidx < 0:
         return []
