@@ -19,8 +19,7 @@ for another organisation (:mod:`quant_ai.emulator.auth`). Request bodies are val
 against the spec-derived schemas (400 with ``{"message", "errors": {field: [...]}}``).
 Behaviour is deterministic; see :mod:`quant_ai.emulator.engine` (chat and tools),
 :mod:`quant_ai.emulator.executions` (durable runs), :mod:`quant_ai.emulator.images` (size
-rule) and
-:mod:`quant_ai.emulator.embeddings`.
+rule) and :mod:`quant_ai.emulator.embeddings`.
 
 Markers in user text: ``[[fail]]`` makes a durable execution end ``failed``;
 ``[[blocked]]`` in an image prompt drops one image and adds an ``error`` (partial success).
