@@ -82,7 +82,8 @@ class Filler:
         self.fill_all = fill_all
         self.exclude = exclude or set()
         self.numbers = numbers_in(text)
-        self.caps = caps_groups(text, self.exclude)
+        # each name once: a name used for one field is not reused for the next
+        self.caps = _names_first(text, list(dict.fromkeys(caps_groups(text, self.exclude))))
         self.words = [
             w
             for w in _WORD_RE.findall(text)
@@ -459,3 +460,21 @@ def _in_class(items: list[tuple[Any, Any]], ch: str) -> bool:
             if hit != ("NOT_" in str(arg)):
                 return True
     return False
+
+
+def _names_first(text: str, groups: list[str]) -> list[str]:
+    """Put a single capitalised word that only starts a sentence (``Weather in Oslo?``) last.
+
+    Such a word is capitalised by position, not because it is a name, so the names of the
+    text (``Oslo``) are used first.
+    """
+
+    def initial(group: str) -> bool:
+        if " " in group:
+            return False
+        found = [m.start() for m in re.finditer(rf"\b{re.escape(group)}\b", text)]
+        return bool(found) and all(
+            not text[:pos].strip() or text[:pos].rstrip()[-1] in ".!?:\n\"'(" for pos in found
+        )
+
+    return sorted(groups, key=initial)

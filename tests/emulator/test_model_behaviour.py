@@ -3,6 +3,7 @@ RAG follow-ups, and refusals of what the catalogue says a model cannot do."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Literal
 
@@ -467,3 +468,34 @@ def test_pattern_samples_match(pattern: str) -> None:
     sample = sample_for_pattern(pattern)
     assert sample is not None
     assert re.search(pattern, sample)
+
+
+def test_openai_tool_choice_required_keeps_calling_after_the_results(oai: httpx.Client) -> None:
+    def fn(name: str, description: str, props: dict[str, Any]) -> dict[str, Any]:
+        schema = {"type": "object", "properties": props, "required": list(props)}
+        return {
+            "type": "function",
+            "function": {"name": name, "description": description, "parameters": schema},
+        }
+
+    tools = [
+        fn("get_forecast", "Get the weather forecast for a city", {"city": {"type": "string"}}),
+        fn(
+            "Report",
+            "The final report",
+            {"city": {"type": "string"}, "degrees": {"type": "number"}},
+        ),
+    ]
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "Weather in Oslo?"}]
+    body = {"model": MODEL, "messages": messages, "tools": tools, "tool_choice": "required"}
+    first = oai.post("/chat/completions", json=body).json()["choices"][0]["message"]
+    (call,) = first["tool_calls"]
+    assert call["function"]["name"] == "get_forecast"
+    messages += [
+        first,
+        {"role": "tool", "tool_call_id": call["id"], "content": "7 degrees, rain"},
+    ]
+    second = oai.post("/chat/completions", json=body).json()["choices"][0]["message"]
+    (report,) = second["tool_calls"]
+    assert report["function"]["name"] == "Report"
+    assert json.loads(report["function"]["arguments"]) == {"city": "Oslo", "degrees": 7}
