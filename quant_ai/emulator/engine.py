@@ -803,7 +803,7 @@ _RAG_CHAIN = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _CTX_ONLY = re.compile(
-    r"(?:context information is below\.?\s*-{3,}\s*(?P<a>.*?)\s*-{3,}"
+    r"(?:context information (?:is )?below[^\n]*\s*-{3,}\s*(?P<a>.*?)\s*-{3,}"
     r"|relevant documents for the context:\s*(?P<c>.*?)\s*(?:instruction:|$)"
     r"|context\s*:\s*(?P<b>.*))",
     re.IGNORECASE | re.DOTALL,
@@ -900,7 +900,8 @@ def _rag(req: ChatRequest, qidx: int) -> str | None:
         return None
     ctx, question = found
     # A follow-up ("when was it founded?") is read with the subject of the earlier questions.
-    qwords = set(content_words(standalone_question(question, earlier)))
+    resolved = standalone_question(question, earlier)
+    qwords = set(content_words(resolved))
     sentences = [
         s.strip()
         for s in re.split(r"(?<=[.!?])\s+|\n+", ctx)
@@ -908,6 +909,11 @@ def _rag(req: ChatRequest, qidx: int) -> str | None:
     ]
     sentences = [s for s in sentences if not s.startswith("#")]  # markdown headings
     bags = [set(content_words(s)) for s in sentences]
+    # A question about a name (Tokyo) that the context never mentions is not answered from
+    # sentences about other names.
+    names = {w for group in caps_groups(resolved) for w in content_words(group)}
+    if names and qwords - names and not any(bag & names for bag in bags):
+        return "I don't know based on the given context."
     # A question word found in few sentences says more than one found in many.
     weight = {w: 1.0 / sum(w in bag for bag in bags) for w in qwords if any(w in b for b in bags)}
     best, best_score = None, 0.0

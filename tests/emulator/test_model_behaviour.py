@@ -499,3 +499,22 @@ def test_openai_tool_choice_required_keeps_calling_after_the_results(oai: httpx.
     (report,) = second["tool_calls"]
     assert report["function"]["name"] == "Report"
     assert json.loads(report["function"]["arguments"]) == {"city": "Oslo", "degrees": 7}
+
+
+def test_context_chat_engine_template_and_names_missing_from_the_context(
+    client: httpx.Client,
+) -> None:
+    system = (
+        "Use the context information below to assist the user.\n--------------------\n"
+        "Sydney was founded in 1788. Lisbon was founded before Rome.\n--------------------\n"
+    )
+    messages = [
+        {"role": "user", "content": "Tell me about Tokyo."},
+        {"role": "assistant", "content": "Tokyo is large."},
+        {"role": "user", "content": "When was it founded?"},
+    ]
+    body = {"modelId": MODEL, "systemPrompt": system, "messages": messages}
+    # the context is about other cities: no answer about Sydney passed off as one about Tokyo
+    assert chat(client, body)["response"]["content"] == "I don't know based on the given context."
+    messages[0]["content"] = "Tell me about Sydney."
+    assert chat(client, body)["response"]["content"] == "Sydney was founded in 1788."
