@@ -11,21 +11,26 @@ a tool taking an ``expression`` (or named like a calculator) performs any of the
 
 from __future__ import annotations
 
+import ast
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from quant_ai.emulator.text import norm_word, numbers_in, safe_eval, split_name
 
 __all__ = [
     "OPERATIONS",
+    "Operation",
+    "Ref",
     "Step",
+    "connected",
     "evaluate",
     "format_number",
     "is_calculator",
     "number_from_result",
     "parse_steps",
+    "plan",
     "refers_to_previous",
     "segment_operation",
     "step_for",
@@ -92,12 +97,14 @@ class Step:
         operands: Numbers, or ``None`` for "the previous step's result".
         expression: The expression text of an ``expression`` step.
         text: The part of the question the step comes from.
+        phase: Which ``then``-separated part of the question the step is in.
     """
 
     op: str
     operands: tuple[float | None, ...] = ()
     expression: str = ""
     text: str = ""
+    phase: int = 0
 
     @property
     def chained(self) -> bool:
@@ -184,18 +191,18 @@ def _expression_in(text: str) -> str | None:
     return best or None
 
 
-def _pieces(text: str) -> list[str]:
-    """Split a question into its successive operations."""
-    pieces: list[str] = []
-    for phase in _THEN.split(text):
+def _pieces(text: str) -> list[tuple[str, int]]:
+    """Split a question into its successive operations, each with its ``then`` phase."""
+    pieces: list[tuple[str, int]] = []
+    for n, phase in enumerate(_THEN.split(text)):
         verbs = list(_OP_VERB_RE.finditer(phase))
         if len(verbs) <= 1:
-            pieces.append(phase)
+            pieces.append((phase, n))
             continue
         starts = [0] + [v.start() for v in verbs[1:]]
         for a, b in zip(starts, [*starts[1:], len(phase)], strict=True):
-            pieces.append(phase[a:b])
-    return [p.strip(" ,;.!?") for p in pieces if p.strip(" ,;.!?")]
+            pieces.append((phase[a:b], n))
+    return [(p.strip(" ,;.!?"), n) for p, n in pieces if p.strip(" ,;.!?")]
 
 
 def _step(piece: str, has_previous: bool) -> Step | bool | None:
@@ -241,7 +248,7 @@ def step_for(text: str, *, has_previous: bool) -> Step | None:
     pieces = _pieces(_normalise(text))
     if len(pieces) != 1:
         return None
-    step = _step(pieces[0], has_previous)
+    step = _step(pieces[0][0], has_previous)
     return step if isinstance(step, Step) else None
 
 
@@ -252,13 +259,13 @@ def parse_steps(text: str) -> list[Step] | None:
     with numbers that cannot be read as one operation makes the whole text not understood.
     """
     steps: list[Step] = []
-    for piece in _pieces(_normalise(text)):
+    for piece, phase in _pieces(_normalise(text)):
         step = _step(piece, has_previous=bool(steps))
         if step is False:
             continue
         if step is None or step is True:
             return None
-        steps.append(step)
+        steps.append(replace(step, phase=phase))
     return steps or None
 
 
@@ -344,3 +351,153 @@ def number_from_result(text: str) -> float | None:
         if len(found) == 1 and re.fullmatch(r"\s*\S*\s*-?[\d.]+\s*\S*\s*", value):
             return found[0]
     return None
+
+
+# -- plans of binary operations (for tools that do one operation each) ----------------------
+
+
+@dataclass(frozen=True)
+class Ref:
+    """An operand that is the value of an earlier operation of the plan."""
+
+    index: int
+
+
+Operand = float | Ref
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One call-sized operation of a plan.
+
+    Attributes:
+        op: An :data:`OPERATIONS` key, or ``expression`` (evaluated whole).
+        args: Numbers or references to earlier operations (binary operations).
+        expression: The text of an ``expression`` operation.
+        new_round: Starts a new round of calls (the question said ``then``).
+    """
+
+    op: str
+    args: tuple[Operand, ...] = ()
+    expression: str = ""
+    new_round: bool = False
+
+    def refs(self) -> set[int]:
+        """The earlier operations this one needs."""
+        return {a.index for a in self.args if isinstance(a, Ref)}
+
+    def operands(self, values: list[float | None]) -> list[float]:
+        """The numbers of this operation, earlier results put in.
+
+        Raises:
+            ValueError: When an earlier result is not known.
+        """
+        out = []
+        for arg in self.args:
+            value = values[arg.index] if isinstance(arg, Ref) else arg
+            if value is None:
+                raise ValueError("an earlier result is missing")
+            out.append(value)
+        return out
+
+    def render(self, values: list[float | None]) -> str:
+        """The operation as an expression (``6 * 7``)."""
+        if self.op == "expression":
+            return self.expression
+        symbol = f" {OPERATIONS[self.op]} "
+        return symbol.join(_paren(format_number(v)) for v in self.operands(values))
+
+    def compute(self, values: list[float | None]) -> float:
+        """The exact value.
+
+        Raises:
+            ValueError: For division by zero, overflow or a missing earlier result.
+        """
+        return safe_eval(self.render(values))
+
+
+_AST_OPS: dict[type[ast.operator], str] = {
+    ast.Add: "add",
+    ast.Sub: "subtract",
+    ast.Mult: "multiply",
+    ast.Div: "divide",
+    ast.Pow: "power",
+}
+
+
+def _expand(expression: str, out: list[Operation], new_round: bool) -> int | None:
+    """Append the binary operations of ``expression`` (innermost first); return the last."""
+    try:
+        tree = ast.parse(expression, mode="eval").body
+    except SyntaxError:
+        return None
+
+    def operand(node: ast.expr) -> Operand | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return float(node.value)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            inner = operand(node.operand)
+            return -inner if isinstance(inner, float) else None
+        if isinstance(node, ast.BinOp) and type(node.op) in _AST_OPS:
+            left, right = operand(node.left), operand(node.right)
+            if left is None or right is None:
+                return None
+            out.append(Operation(_AST_OPS[type(node.op)], (left, right)))
+            return Ref(len(out) - 1)
+        return None
+
+    start = len(out)
+    result = operand(tree)
+    if not isinstance(result, Ref):
+        del out[start:]
+        return None
+    if new_round and len(out) > start:
+        out[start] = replace(out[start], new_round=True)
+    for k in range(start + 1, len(out)):
+        out[k] = replace(out[k], new_round=False)
+    return result.index
+
+
+def plan(steps: list[Step], *, expand: bool) -> list[Operation] | None:
+    """The operations of ``steps``: expressions split into binary operations when ``expand``.
+
+    Returns:
+        The plan, or ``None`` when an expression cannot be split (``%``, ``//``).
+    """
+    out: list[Operation] = []
+    last: int | None = None
+    phase = steps[0].phase if steps else 0
+    for step in steps:
+        new_round = bool(out) and step.phase != phase
+        phase = step.phase
+        if step.op == "expression":
+            if expand:
+                index = _expand(step.expression, out, new_round)
+                if index is None:
+                    return None
+                last = index
+            else:
+                out.append(Operation("expression", expression=step.expression, new_round=new_round))
+                last = len(out) - 1
+            continue
+        args: list[Operand] = [
+            (Ref(last) if last is not None else 0.0) if a is None else a for a in step.operands
+        ]
+        current: Operand = args[0]
+        for n, arg in enumerate(args[1:]):
+            out.append(Operation(step.op, (current, arg), new_round=new_round and n == 0))
+            current = Ref(len(out) - 1)
+        last = len(out) - 1
+    return out or None
+
+
+def connected(operations: list[Operation]) -> bool:
+    """Whether the last operation's value depends on every operation (one final answer)."""
+    needed = {len(operations) - 1}
+    frontier = [len(operations) - 1]
+    while frontier:
+        for ref in operations[frontier.pop()].refs():
+            if ref not in needed:
+                needed.add(ref)
+                frontier.append(ref)
+    return len(needed) == len(operations)

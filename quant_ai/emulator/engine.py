@@ -24,7 +24,11 @@ Tools
     brings a new name or number, repeats the same tool (``weather in Paris and in London``).
     Arguments come from :mod:`quant_ai.emulator.schema_fill`. Arithmetic tools are matched by
     meaning (``mul``/``product``/``times`` multiply, ``sum``/``plus`` add, a tool taking an
-    ``expression`` calculates) and get the step's operands.
+    ``expression`` calculates) and get the step's operands. A question that is only
+    arithmetic is planned as operations (``6 times 7 plus 3`` is ``multiply(6, 7)`` then
+    ``add(42, 3)``, by precedence, when there is no calculator tool); independent operations
+    share a round, dependent ones wait for the results they need, and an operation no tool
+    does is computed here.
 
 Two rounds
     Phase *k* (0-based) is requested after *k* tool-result turns, so ``get the weather in Paris
@@ -63,10 +67,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from quant_ai.emulator.arith import (
+    Operation,
+    connected,
     evaluate,
     format_number,
     number_from_result,
     parse_steps,
+    plan,
     refers_to_previous,
     segment_operation,
     step_for,
@@ -563,15 +570,110 @@ def _last_number(turns: list[Turn]) -> float | None:
     return found[-1] if found else None
 
 
+@dataclass
+class _ArithRun:
+    """Where an arithmetic question stands: the next calls, or every value known."""
+
+    operations: list[Operation]
+    values: list[float | None]
+    due: list[ToolCall]
+
+
+def _arith_run(req: ChatRequest, qidx: int, turns: list[Turn], single: bool) -> _ArithRun | None:
+    """Drive a fully arithmetic question through the arithmetic tools, round by round.
+
+    The question becomes a plan of operations (expressions split into binary operations when
+    there is no calculator tool); each operation goes to the tool doing it (by meaning), else
+    a calculator tool, else is computed here. A round holds the consecutive operations that do
+    not need each other's results (one when asked for one tool at a time; ``then`` starts a
+    new round); each tool-call turn since the question answers one round, in order.
+
+    Returns:
+        ``None`` when the question is not arithmetic or no tool does any of its operations.
+    """
+    question = req.messages[qidx].text
+    steps = parse_steps(question)
+    if steps is None:
+        return None
+    ops = {t.name: tool_operation(t.name, t.description, t.schema) for t in req.tools}
+    for phase in _phases(question):
+        if any(ops[tool.name] is None for tool, _seg in select_tools(phase, req.tools)):
+            return None  # "get the weather in Paris then add 2 and 3": not only arithmetic
+    calc = next((t for t in req.tools if ops[t.name] == "calculate"), None)
+    operations = plan(steps, expand=calc is None)
+    if operations is None:
+        return None
+
+    def tool_for(operation: Operation) -> ToolDef | None:
+        return next((t for t in req.tools if ops[t.name] == operation.op), None) or calc
+
+    tools = [tool_for(o) for o in operations]
+    if not any(tools):
+        return None
+    values: list[float | None] = [None] * len(operations)
+    k = 0
+    cursor = 0
+    while k < len(operations):
+        tool = tools[k]
+        if tool is None:
+            try:
+                values[k] = operations[k].compute(values)
+            except ValueError:
+                return None
+            k += 1
+            continue
+        group = [k]
+        j = k + 1
+        while (
+            not single
+            and j < len(operations)
+            and tools[j] is not None
+            and not operations[j].new_round
+            and not operations[j].refs() & set(group)
+        ):
+            group.append(j)
+            j += 1
+        if cursor < len(turns):
+            turn = turns[cursor]
+            cursor += 1
+            for index, (_call, result) in zip(group, turn, strict=False):
+                number = None
+                if result is not None and result.status != "error":
+                    number = number_from_result(result.text)
+                if number is None:
+                    try:
+                        number = operations[index].compute(values)
+                    except ValueError:
+                        return None
+                values[index] = number
+            k = j
+            continue
+        due = []
+        for index in group:
+            chosen = tools[index]
+            assert chosen is not None
+            operation = operations[index]
+            if ops[chosen.name] == "calculate":
+                text = operation.render(values)
+            else:
+                text = " ".join(format_number(v) for v in operation.operands(values))
+            args = _fill_args(chosen, text)[0]
+            due.append(ToolCall(_call_id(chosen.name, args, f"{qidx}.a{index}"), chosen.name, args))
+        return _ArithRun(operations, values, due)
+    return _ArithRun(operations, values, [])
+
+
 def _tool_calls(req: ChatRequest, qidx: int) -> list[ToolCall]:
     """The calls of the next round: phase by phase, each after the results of the one before.
 
-    Each tool-call turn since the question completes one phase (calls the service ran itself
-    are not in the history, so turns are counted, not calls). When the system prompt asks for
-    one tool at a time, a phase of *n* calls takes *n* turns, one call each. A chained
-    arithmetic phase (``then add 3 to the result``) takes the previous phase's numeric result
-    as an operand. When every phase is done and a tool call is forced (``tool_choice``
-    any/required/a name), one more call is made: see :func:`_forced_call`.
+    A question that is only arithmetic is planned by :func:`_arith_run`. Otherwise each
+    tool-call turn since the question completes one phase (calls the service ran itself are
+    not in the history, so turns are counted, not calls). When the system prompt asks for one
+    tool at a time, a phase's calls come one per round, matched to the calls made by name (see
+    :func:`_match_calls`). A chained arithmetic phase (``then add 3 to the result``) takes the
+    previous phase's numeric result as an operand. When every phase is done and a tool call
+    is forced (``tool_choice`` any/required/a name), one more call is made: see
+    :func:`_forced_call`.
     """
     if not req.tools or req.tool_choice == "none" or qidx < 0:
         return []
@@ -580,6 +682,9 @@ def _tool_calls(req: ChatRequest, qidx: int) -> list[ToolCall]:
     made = [call for turn in turns for call in turn]
     used: set[int] = set()
     single = bool(_ONE_AT_A_TIME.search(req.system))
+    arith = _arith_run(req, qidx, turns, single)
+    if arith is not None:
+        return arith.due or _forced_call(req, qidx, made)
     previous: float | None = None
     cursor = 0
     for p, phase in enumerate(_phases(question)):
@@ -669,14 +774,15 @@ def _results_answer(req: ChatRequest, qidx: int) -> str | None:
             results.append((names.get(tr.tool_use_id, "tool"), tr))
     if not results:
         return None
-    phases = _phases(req.messages[qidx].text)
-    _last_name, last = results[-1]
-    if len(phases) > 1 and last.status != "error":
-        step = step_for(phases[-1], has_previous=True)
-        value = number_from_result(last.text)
-        if step is not None and step.chained and value is not None:
-            # A chain of operations ("... then add 3 to the result"): its last result.
-            return f"The answer is {format_number(value)}."
+    if req.tools:
+        turns = _tool_turns(req.messages, qidx)
+        single = bool(_ONE_AT_A_TIME.search(req.system))
+        arith = _arith_run(req, qidx, turns, single)
+        if arith is not None and not arith.due and connected(arith.operations):
+            # One chain of operations ("... then add 3 to the result"): its last value.
+            value = arith.values[-1]
+            if value is not None:
+                return f"The answer is {format_number(value)}."
     parts = []
     for name, tr in results:
         if tr.status == "error":
@@ -697,7 +803,7 @@ _RAG_CHAIN = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _CTX_ONLY = re.compile(
-    r"(?:context information is below\.?\s*-{3,}\s*(?P<a>.*?)\s*-{3,}"
+    r"(?:context information (?:is )?below[^\n]*\s*-{3,}\s*(?P<a>.*?)\s*-{3,}"
     r"|relevant documents for the context:\s*(?P<c>.*?)\s*(?:instruction:|$)"
     r"|context\s*:\s*(?P<b>.*))",
     re.IGNORECASE | re.DOTALL,
@@ -794,7 +900,8 @@ def _rag(req: ChatRequest, qidx: int) -> str | None:
         return None
     ctx, question = found
     # A follow-up ("when was it founded?") is read with the subject of the earlier questions.
-    qwords = set(content_words(standalone_question(question, earlier)))
+    resolved = standalone_question(question, earlier)
+    qwords = set(content_words(resolved))
     sentences = [
         s.strip()
         for s in re.split(r"(?<=[.!?])\s+|\n+", ctx)
@@ -802,6 +909,11 @@ def _rag(req: ChatRequest, qidx: int) -> str | None:
     ]
     sentences = [s for s in sentences if not s.startswith("#")]  # markdown headings
     bags = [set(content_words(s)) for s in sentences]
+    # A question about a name (Tokyo) that the context never mentions is not answered from
+    # sentences about other names.
+    names = {w for group in caps_groups(resolved) for w in content_words(group)}
+    if names and qwords - names and not any(bag & names for bag in bags):
+        return "I don't know based on the given context."
     # A question word found in few sentences says more than one found in many.
     weight = {w: 1.0 / sum(w in bag for bag in bags) for w in qwords if any(w in b for b in bags)}
     best, best_score = None, 0.0

@@ -3,14 +3,18 @@ RAG follow-ups, and refusals of what the catalogue says a model cannot do."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import re
+from typing import Any, Literal
 
 import httpx
 import jsonschema
+import pydantic
 import pytest
 
 from quant_ai.emulator.arith import parse_steps, tool_operation
 from quant_ai.emulator.engine import arithmetic_answer, standalone_question
+from quant_ai.emulator.schema_fill import sample_for_pattern
 from tests.emulator.helpers import MODEL, chat_body, checked
 
 
@@ -346,3 +350,171 @@ def test_openai_route_refuses_json_schema_on_nova_micro(oai: httpx.Client) -> No
     )
     assert r.status_code == 400
     assert "structured output" in r.text
+
+
+def _rounds(
+    client: httpx.Client, text: str, tools: list[dict[str, Any]], execute: dict[str, Any]
+) -> tuple[list[list[tuple[str, dict[str, Any]]]], str]:
+    """Like :func:`_run`, grouped by round."""
+    messages: list[dict[str, Any]] = [{"role": "user", "content": text}]
+    rounds: list[list[tuple[str, dict[str, Any]]]] = []
+    for _ in range(6):
+        body = {"modelId": MODEL, "messages": messages, "toolConfig": {"tools": tools}}
+        answer = chat(client, body)
+        uses = _uses(answer)
+        if not uses:
+            return rounds, answer["response"]["content"]
+        rounds.append([(u["name"], u["input"]) for u in uses])
+        messages.append({"role": "assistant", "content": [{"toolUse": u} for u in uses]})
+        results = [
+            {
+                "toolResult": {
+                    "toolUseId": u["toolUseId"],
+                    "content": [{"text": str(execute[u["name"]](**u["input"]))}],
+                }
+            }
+            for u in uses
+        ]
+        messages.append({"role": "user", "content": results})
+    raise AssertionError("no final answer")
+
+
+def test_an_expression_is_split_into_tool_calls_by_precedence(client: httpx.Client) -> None:
+    tools = [_tool("multiply", "Multiply."), _tool("add", "Add.")]
+    rounds, answer = _rounds(client, "What is 6 times 7 plus 3?", tools, ARITH)
+    assert rounds == [[("multiply", {"a": 6, "b": 7})], [("add", {"a": 42, "b": 3})]]
+    assert answer == "The answer is 45."
+    rounds, answer = _rounds(client, "What is (1 + 2) * (3 + 4)?", tools, ARITH)
+    assert rounds == [
+        [("add", {"a": 1, "b": 2}), ("add", {"a": 3, "b": 4})],  # independent: one round
+        [("multiply", {"a": 3, "b": 7})],
+    ]
+    assert answer == "The answer is 21."
+
+
+def test_a_calculator_tool_gets_the_whole_expression(client: httpx.Client) -> None:
+    calculator = _tool("calculator", "Evaluate arithmetic.", {"expression": {"type": "string"}})
+    run = {"calculator": lambda expression: eval(expression, {"__builtins__": {}})}  # noqa: S307
+    rounds, answer = _rounds(client, "What is (6*7)+3?", [calculator], run)
+    assert rounds == [[("calculator", {"expression": "(6*7)+3"})]]
+    assert answer == "The answer is 45."
+    rounds, answer = _rounds(client, "Multiply 6 by 7, then add 3 to it", [calculator], run)
+    assert rounds == [
+        [("calculator", {"expression": "6 * 7"})],
+        [("calculator", {"expression": "42 + 3"})],
+    ]
+    assert answer == "The answer is 45."
+
+
+def test_an_operation_without_a_tool_is_computed_exactly(client: httpx.Client) -> None:
+    rounds, answer = _rounds(
+        client, "Multiply 6 by 7, then subtract 2 from the result", [_tool("mul", "x*y")], ARITH
+    )
+    assert rounds == [[("mul", {"a": 6, "b": 7})]]
+    assert answer == "The answer is 40."
+
+
+class _Address(pydantic.BaseModel):
+    street: str
+    zip: str = pydantic.Field(pattern=r"^\d{5}$")
+
+
+class _Order(pydantic.BaseModel):
+    """An order to place."""
+
+    code: str = pydantic.Field(pattern=r"^[A-Z]{3}-\d{2}$")
+    name: str = pydantic.Field(min_length=3, max_length=5)
+    count: int = pydantic.Field(ge=10, le=20, multiple_of=5)
+    ratio: float = pydantic.Field(gt=0, lt=1)
+    mode: Literal["fast", "slow"]
+    tags: list[str] = pydantic.Field(min_length=2, max_length=3)
+    address: _Address
+    backup: _Address | None = None
+
+
+@pytest.mark.parametrize("text", ["Hi!", "Order 18 of them for Paris, ticker ACM-42, quickly"])
+def test_forced_arguments_validate_against_demanding_schemas(
+    client: httpx.Client, text: str
+) -> None:
+    schema = _Order.model_json_schema()
+    tool = {"toolSpec": {"name": "place_order", "inputSchema": {"json": schema}}}
+    body = chat(
+        client,
+        {
+            **chat_body(text),
+            "systemPrompt": "You must answer by calling the tool `place_order`.",
+            "toolConfig": {"tools": [tool]},
+        },
+    )
+    uses = _uses(body)
+    assert uses
+    for use in uses:
+        assert use["name"] == "place_order"
+        jsonschema.validate(use["input"], schema)
+        _Order.model_validate(use["input"])
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"^[A-Z]{3}-\d{2}$",
+        r"^\d{5}$",
+        r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$",
+        r"^(foo|bar)+$",
+        r"^\w+\s\w+$",
+    ],
+)
+def test_pattern_samples_match(pattern: str) -> None:
+    sample = sample_for_pattern(pattern)
+    assert sample is not None
+    assert re.search(pattern, sample)
+
+
+def test_openai_tool_choice_required_keeps_calling_after_the_results(oai: httpx.Client) -> None:
+    def fn(name: str, description: str, props: dict[str, Any]) -> dict[str, Any]:
+        schema = {"type": "object", "properties": props, "required": list(props)}
+        return {
+            "type": "function",
+            "function": {"name": name, "description": description, "parameters": schema},
+        }
+
+    tools = [
+        fn("get_forecast", "Get the weather forecast for a city", {"city": {"type": "string"}}),
+        fn(
+            "Report",
+            "The final report",
+            {"city": {"type": "string"}, "degrees": {"type": "number"}},
+        ),
+    ]
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "Weather in Oslo?"}]
+    body = {"model": MODEL, "messages": messages, "tools": tools, "tool_choice": "required"}
+    first = oai.post("/chat/completions", json=body).json()["choices"][0]["message"]
+    (call,) = first["tool_calls"]
+    assert call["function"]["name"] == "get_forecast"
+    messages += [
+        first,
+        {"role": "tool", "tool_call_id": call["id"], "content": "7 degrees, rain"},
+    ]
+    second = oai.post("/chat/completions", json=body).json()["choices"][0]["message"]
+    (report,) = second["tool_calls"]
+    assert report["function"]["name"] == "Report"
+    assert json.loads(report["function"]["arguments"]) == {"city": "Oslo", "degrees": 7}
+
+
+def test_context_chat_engine_template_and_names_missing_from_the_context(
+    client: httpx.Client,
+) -> None:
+    system = (
+        "Use the context information below to assist the user.\n--------------------\n"
+        "Sydney was founded in 1788. Lisbon was founded before Rome.\n--------------------\n"
+    )
+    messages = [
+        {"role": "user", "content": "Tell me about Tokyo."},
+        {"role": "assistant", "content": "Tokyo is large."},
+        {"role": "user", "content": "When was it founded?"},
+    ]
+    body = {"modelId": MODEL, "systemPrompt": system, "messages": messages}
+    # the context is about other cities: no answer about Sydney passed off as one about Tokyo
+    assert chat(client, body)["response"]["content"] == "I don't know based on the given context."
+    messages[0]["content"] = "Tell me about Sydney."
+    assert chat(client, body)["response"]["content"] == "Sydney was founded in 1788."
