@@ -12,14 +12,14 @@ directly. The rules (each one is tested):
   server-tool, reasoning and other non-text blocks in an AI message's content are dropped.
 * ``ToolMessage``s become ``toolResult`` blocks in the following user turn (parallel results
   share one turn), keeping ``status`` (``success``/``error``).
-* Empty text is never sent: an empty assistant or user turn becomes ``"."`` and an empty tool
-  result becomes ``"(empty result)"``.
+* Turns are assembled by ``quant_ai.history.Turns`` (merging, empty turns and empty tool
+  results follow the core's one rule).
 * Images, PDFs (and csv/docx/xlsx documents) and videos are accepted as LangChain v1 standard
   blocks, the older ``{"type": "image", "source_type": "base64", ...}`` form, OpenAI
   ``image_url`` data URLs, the OpenAI ``file`` block and Anthropic ``source`` blocks.
   Documents always get a name (their file name, else ``document-N``).
 * A request that sends no tools (no ``toolConfig``) carries its tool history as text
-  (``quant_ai._history.tool_blocks_as_text``): the service refuses tool-use and tool-result
+  (``quant_ai.history.tool_blocks_as_text``): the service refuses tool-use and tool-result
   blocks without tool definitions.
 * Media given by http(s) URL or provider file id are refused with a clear ``ValueError``: the
   API takes inline bytes only and this package never fetches URLs on your behalf (no hidden
@@ -29,9 +29,7 @@ directly. The rules (each one is tested):
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from langchain_core.messages import (
@@ -48,42 +46,42 @@ from langchain_core.messages.tool import tool_call, tool_call_chunk
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from quant_ai import (
+    ChatStreamAccumulator,
+    DocumentNamer,
+    DurableResult,
+    ServerToolUpdate,
+    Turns,
+    document_content,
+    execution_outcome,
+    image_block,
+    parse_data_url,
+    server_tool,
+    tool_result_block,
+    video_block,
+)
+from quant_ai.types import (
     ChatResponse,
     DocumentBlock,
-    ExecutionStatus,
     ImageBlock,
     Message,
     TextBlock,
     Tool,
+    ToolInputSchema,
     ToolResultBlock,
     ToolSpec,
     ToolUse,
     ToolUseBlock,
+    ToolUseContent,
     Usage,
     VideoBlock,
 )
-from quant_ai.types import (
-    DocumentContent,
-    ImageContent,
-    MediaSource,
-    ToolInputSchema,
-    ToolResultContent,
-    ToolUseContent,
-    VideoContent,
-)
 
 __all__ = [
-    "EMPTY_CONTENT",
-    "EMPTY_TOOL_RESULT",
     "PROVIDER",
-    "SERVER_TOOLS",
-    "SERVER_TOOL_SCHEMAS",
     "StreamConverter",
-    "ToolChoicePlan",
     "convert_messages",
     "convert_tools",
     "execution_to_message",
-    "plan_tool_choice",
     "response_metadata",
     "response_to_message",
     "server_tool_blocks",
@@ -91,60 +89,6 @@ __all__ = [
 ]
 
 PROVIDER = "quant"
-EMPTY_CONTENT = "."
-EMPTY_TOOL_RESULT = "(empty result)"
-SERVER_TOOLS: dict[str, str] = {
-    "get_weather": "Get the current weather for a location (executed by Quant AI).",
-    "calculate": "Evaluate a mathematical expression (executed by Quant AI).",
-    "search_web": "Search the web (executed by Quant AI).",
-    "generate_image": "Generate an image from a text prompt (executed by Quant AI).",
-}
-"""Built-in tools that the service runs itself; any other string names an org custom tool."""
-
-SERVER_TOOL_SCHEMAS: dict[str, dict[str, Any]] = {
-    "get_weather": {
-        "type": "object",
-        "properties": {"location": {"type": "string", "description": "City name"}},
-        "required": ["location"],
-    },
-    "calculate": {
-        "type": "object",
-        "properties": {"expression": {"type": "string", "description": "e.g. 12 * 7"}},
-        "required": ["expression"],
-    },
-    "search_web": {
-        "type": "object",
-        "properties": {"query": {"type": "string", "description": "What to search for"}},
-        "required": ["query"],
-    },
-    "generate_image": {
-        "type": "object",
-        "properties": {"prompt": {"type": "string", "description": "What to draw"}},
-        "required": ["prompt"],
-    },
-}
-"""Input schemas sent with the built-in tools, so the model knows their arguments (the
-service's ``GET /ai/tools`` holds the authoritative specs)."""
-
-_IMAGE_FORMATS = {
-    "image/png": "png",
-    "image/jpeg": "jpeg",
-    "image/jpg": "jpeg",
-    "image/gif": "gif",
-    "image/webp": "webp",
-}
-_DOC_FORMATS = {
-    "application/pdf": "pdf",
-    "text/csv": "csv",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
-}
-_VIDEO_FORMATS = {
-    "video/mp4": "mp4",
-    "video/quicktime": "mov",
-    "video/x-matroska": "mkv",
-    "video/webm": "webm",
-}
 _SKIPPED_AI_BLOCKS = {
     "tool_use",
     "tool_call",
@@ -159,44 +103,9 @@ _SKIPPED_AI_BLOCKS = {
     "thinking",
     "redacted_thinking",
 }
-_DOC_NAME_BAD = re.compile(r"[^A-Za-z0-9\-\(\)\[\] ]+")
 
 
 # ----------------------------------------------------------------------------- media
-
-
-@dataclass
-class _Naming:
-    """Gives every document of a request a distinct, valid name."""
-
-    count: int = 0
-    used: set[str] = field(default_factory=set)
-
-    def name(self, given: str | None) -> str:
-        base = ""
-        if given:
-            stem = given.rsplit("/", 1)[-1]
-            if "." in stem:
-                stem = stem.rsplit(".", 1)[0]
-            base = " ".join(_DOC_NAME_BAD.sub("-", stem).split()).strip("-")
-        if not base:
-            self.count += 1
-            base = f"document-{self.count}"
-        name, k = base, 1
-        while name in self.used:
-            k += 1
-            name = f"{base}-{k}"
-        self.used.add(name)
-        return name
-
-
-def _parse_data_url(url: str) -> tuple[str | None, str]:
-    """Split ``data:<mime>;base64,<data>`` into ``(mime, data)``."""
-    head, sep, data = url.partition(",")
-    if not sep or not head.startswith("data:") or ";base64" not in head:
-        raise ValueError("only base64 data URLs are supported (data:<mime type>;base64,<data>)")
-    mime = head[5:].split(";", 1)[0] or None
-    return mime, data
 
 
 def _refuse_url(kind: str, url: str) -> ValueError:
@@ -205,57 +114,6 @@ def _refuse_url(kind: str, url: str) -> ValueError:
         f"{kind} given by URL ({shown}) is not supported: the Quant AI API takes inline bytes "
         "only and langchain-quant does not fetch URLs for you. Download the file and pass it "
         'as base64, e.g. {"type": "' + kind + '", "base64": ..., "mime_type": ...}.'
-    )
-
-
-def _sniff_image(data: str) -> str:
-    import base64
-
-    head = base64.b64decode(data[:32] + "=" * (-len(data[:32]) % 4), validate=False)
-    if head.startswith(b"\x89PNG"):
-        return "png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"GIF8"):
-        return "gif"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    raise ValueError("cannot tell the image format: give mime_type (image/png, image/jpeg...)")
-
-
-def _image(data: str, mime: str | None) -> ImageBlock:
-    if mime:
-        fmt = _IMAGE_FORMATS.get(mime.lower())
-        if fmt is None:
-            raise ValueError(f"image type {mime!r} is not supported; use png, jpeg, gif or webp")
-    else:
-        fmt = _sniff_image(data)
-    return ImageBlock(
-        image=ImageContent(format=fmt, source=MediaSource.model_validate({"bytes": data}))
-    )
-
-
-def _document(data: str, mime: str | None, name: str | None, naming: _Naming) -> DocumentBlock:
-    fmt = _DOC_FORMATS.get((mime or "application/pdf").lower())
-    if fmt is None:
-        raise ValueError(
-            f"document type {mime!r} is not supported; use application/pdf, text/csv, docx or xlsx"
-        )
-    return DocumentBlock(
-        document=DocumentContent(
-            format=fmt,
-            name=naming.name(name),
-            source=MediaSource.model_validate({"bytes": data}),
-        )
-    )
-
-
-def _video(data: str, mime: str | None) -> VideoBlock:
-    fmt = _VIDEO_FORMATS.get((mime or "").lower())
-    if fmt is None:
-        raise ValueError(f"video type {mime!r} is not supported; use mp4, mov, mkv or webm")
-    return VideoBlock(
-        video=VideoContent(format=fmt, source=MediaSource.model_validate({"bytes": data}))
     )
 
 
@@ -272,11 +130,14 @@ def _file_name(block: Mapping[str, Any]) -> str | None:
     return None
 
 
-MediaBlock = ImageBlock | DocumentBlock | VideoBlock
+MediaBlock = ImageBlock | DocumentBlock | VideoBlock | TextBlock
 
 
-def _media_block(block: Mapping[str, Any], naming: _Naming) -> MediaBlock | None:
-    """Convert an image/file/video content block of any supported dialect, or return None."""
+def _media_block(block: Mapping[str, Any], naming: DocumentNamer) -> list[MediaBlock] | None:
+    """Convert an image/file/video block of any supported dialect (None: not a media block).
+
+    A plain-text document becomes its text (no block when blank), as ``quant_ai.media`` says.
+    """
     kind = block.get("type")
     mime: str | None
     data: Any
@@ -287,8 +148,8 @@ def _media_block(block: Mapping[str, Any], naming: _Naming) -> MediaBlock | None
             raise ValueError("image_url block without a url")
         if not url.startswith("data:"):
             raise _refuse_url("image", url)
-        mime, data = _parse_data_url(url)
-        return _image(data, mime)
+        mime, data = parse_data_url(url)
+        return [image_block(data, mime)]
     if kind == "file" and isinstance(block.get("file"), Mapping):  # OpenAI file block
         inner = block["file"]
         if "file_data" not in inner:
@@ -298,10 +159,10 @@ def _media_block(block: Mapping[str, Any], naming: _Naming) -> MediaBlock | None
             )
         file_data = inner["file_data"]
         if file_data.startswith("data:"):
-            mime, data = _parse_data_url(file_data)
+            mime, data = parse_data_url(file_data)
         else:
             mime, data = "application/pdf", file_data
-        return _document(data, mime, _file_name(inner), naming)
+        return _some(document_content(data, mime, _file_name(inner), naming))
     if kind not in ("image", "file", "video", "document"):
         return None
     source = block.get("source")
@@ -315,7 +176,7 @@ def _media_block(block: Mapping[str, Any], naming: _Naming) -> MediaBlock | None
         if source_type == "url" or (source_type is None and "url" in block):
             url = str(block.get("url") or "")
             if url.startswith("data:"):
-                mime, data = _parse_data_url(url)
+                mime, data = parse_data_url(url)
             else:
                 raise _refuse_url("image" if kind == "image" else "file", url)
         elif (
@@ -334,10 +195,14 @@ def _media_block(block: Mapping[str, Any], naming: _Naming) -> MediaBlock | None
     if not isinstance(data, str) or not data:
         raise ValueError(f"{kind} block without base64 data")
     if kind == "image":
-        return _image(data, mime)
+        return [image_block(data, mime)]
     if kind == "video":
-        return _video(data, mime)
-    return _document(data, mime, _file_name(block), naming)
+        return [video_block(data, mime)]
+    return _some(document_content(data, mime, _file_name(block), naming))
+
+
+def _some(block: MediaBlock | None) -> list[MediaBlock]:
+    return [] if block is None else [block]
 
 
 # ----------------------------------------------------------------------------- content
@@ -346,7 +211,9 @@ def _media_block(block: Mapping[str, Any], naming: _Naming) -> MediaBlock | None
 UserBlock = TextBlock | ImageBlock | DocumentBlock | VideoBlock
 
 
-def _user_blocks(content: str | list[str | dict[str, Any]], naming: _Naming) -> list[UserBlock]:
+def _user_blocks(
+    content: str | list[str | dict[str, Any]], naming: DocumentNamer
+) -> list[UserBlock]:
     if isinstance(content, str):
         return [TextBlock(text=content)] if content.strip() else []
     blocks: list[UserBlock] = []
@@ -371,7 +238,7 @@ def _user_blocks(content: str | list[str | dict[str, Any]], naming: _Naming) -> 
         media = _media_block(item, naming)
         if media is None:
             raise ValueError(f"unsupported content block type {kind!r} in a user message")
-        blocks.append(media)
+        blocks.extend(media)
     return blocks
 
 
@@ -416,7 +283,7 @@ def _ai_blocks(message: AIMessage) -> list[TextBlock | ToolUseBlock]:
     return blocks
 
 
-def _tool_result(message: ToolMessage, naming: _Naming) -> ToolResultBlock:
+def _tool_result(message: ToolMessage, naming: DocumentNamer) -> ToolResultBlock:
     content = message.content
     items: list[UserBlock]
     if isinstance(content, str):
@@ -437,16 +304,8 @@ def _tool_result(message: ToolMessage, naming: _Naming) -> ToolResultBlock:
             if media is None:
                 items.append(TextBlock(text=json.dumps(item, ensure_ascii=False, default=str)))
             else:
-                items.append(media)
-    if not items:
-        items = [TextBlock(text=EMPTY_TOOL_RESULT)]
-    return ToolResultBlock(
-        tool_result=ToolResultContent(
-            tool_use_id=message.tool_call_id,
-            content=list(items),
-            status="error" if message.status == "error" else "success",
-        )
-    )
+                items.extend(media)
+    return tool_result_block(message.tool_call_id, items, error=message.status == "error")
 
 
 def _role(message: BaseMessage) -> Literal["system", "user", "assistant", "tool"]:
@@ -483,15 +342,8 @@ def convert_messages(messages: Sequence[BaseMessage]) -> tuple[str | None, list[
             block types in user turns).
     """
     system: list[str] = []
-    turns: list[tuple[str, list[Any]]] = []
-    naming = _Naming()
-
-    def add(role: str, blocks: Sequence[Any]) -> None:
-        if turns and turns[-1][0] == role:
-            turns[-1][1].extend(blocks)
-        else:
-            turns.append((role, list(blocks)))
-
+    turns = Turns()
+    naming = DocumentNamer()
     for message in messages:
         role = _role(message)
         if role == "system":
@@ -499,26 +351,17 @@ def convert_messages(messages: Sequence[BaseMessage]) -> tuple[str | None, list[
             if text:
                 system.append(text)
         elif role == "tool":
-            add("user", [_tool_result(cast(ToolMessage, message), naming)])
+            turns.add("user", [_tool_result(cast(ToolMessage, message), naming)])
         elif role == "assistant":
-            add(
+            turns.add(
                 "assistant",
                 _ai_blocks(message)
                 if isinstance(message, AIMessage)
                 else _user_blocks(message.content, naming),
             )
         else:
-            add("user", _user_blocks(message.content, naming))
-
-    wire: list[Message] = []
-    for turn_role, blocks in turns:
-        if not blocks:
-            blocks = [TextBlock(text=EMPTY_CONTENT)]
-        if len(blocks) == 1 and isinstance(blocks[0], TextBlock):
-            wire.append(Message(role=turn_role, content=blocks[0].text))
-        else:
-            wire.append(Message(role=turn_role, content=blocks))
-    return ("\n\n".join(system) if system else None), wire
+            turns.add("user", _user_blocks(message.content, naming))
+    return ("\n\n".join(system) if system else None), turns.messages()
 
 
 # ----------------------------------------------------------------------------- tools
@@ -542,15 +385,7 @@ def convert_tools(
     for item in tools:
         if isinstance(item, str):
             server.append(item)
-            known = SERVER_TOOL_SCHEMAS.get(item)
-            spec = ToolSpec(
-                name=item,
-                description=SERVER_TOOLS.get(item, f"The {item} tool (executed by Quant AI)."),
-                input_schema=(
-                    ToolInputSchema.model_validate({"json": known}) if known is not None else None
-                ),
-            )
-            wire.append(Tool(tool_spec=spec).to_wire())
+            wire.append(server_tool(item).to_wire())
             continue
         if isinstance(item, Mapping) and "toolSpec" in item:
             wire.append(Tool.model_validate(item).to_wire())
@@ -566,84 +401,6 @@ def convert_tools(
         )
         wire.append(Tool(tool_spec=spec).to_wire())
     return wire, server
-
-
-@dataclass(frozen=True)
-class ToolChoicePlan:
-    """How a ``tool_choice`` is carried out without a native toolChoice field.
-
-    Attributes:
-        tools: The wire tools to send (possibly restricted or empty).
-        instruction: Text appended to the system prompt, or None.
-        server_tools: Whether server-side execution (``autoExecute``/``allowedTools``) is
-            still offered; False for ``"none"``, so that the service runs no tool either.
-    """
-
-    tools: list[dict[str, Any]]
-    instruction: str | None
-    server_tools: bool = True
-
-
-def _choice_name(tool_choice: Any) -> str | None:
-    if isinstance(tool_choice, Mapping):
-        fn = tool_choice.get("function")
-        if isinstance(fn, Mapping) and isinstance(fn.get("name"), str):
-            return cast(str, fn["name"])
-        if isinstance(tool_choice.get("name"), str):
-            return str(tool_choice["name"])
-        tool = tool_choice.get("tool")
-        if isinstance(tool, Mapping) and isinstance(tool.get("name"), str):
-            return str(tool["name"])
-        kind = tool_choice.get("type")
-        return kind if isinstance(kind, str) else None
-    return None
-
-
-def plan_tool_choice(
-    tools: list[dict[str, Any]], tool_choice: Any, *, history_has_tools: bool
-) -> ToolChoicePlan:
-    """Carry out ``tool_choice`` on an API that has no toolChoice field.
-
-    * ``None`` / ``"auto"``: tools as they are; the model decides.
-    * ``"none"`` / ``False``: the tools are not sent and server-side execution is turned
-      off, so no tool can run. When the conversation already holds tool calls and tools are
-      bound, the tools are kept (the service needs their definitions to accept that history)
-      and the model is told not to call any.
-    * ``"any"`` / ``"required"`` / ``True``: all tools are sent and the system prompt tells the
-      model it must call one of them.
-    * a tool name (or ``{"type": "function", "function": {"name": ...}}`` /
-      ``{"type": "tool", "name": ...}``): only that tool is sent and the system prompt tells
-      the model to call it.
-
-    Forcing is an instruction, not a guarantee: a model may still answer in text.
-
-    Raises:
-        ValueError: For a tool name that is not among the bound tools.
-    """
-    if isinstance(tool_choice, Mapping):
-        name = _choice_name(tool_choice)
-        tool_choice = name if name not in ("function", "tool") else None
-    if tool_choice is False or tool_choice == "none":
-        if history_has_tools and tools:
-            return ToolChoicePlan(tools, "Do not call any tool in this turn; answer in plain text.")
-        return ToolChoicePlan([], None, server_tools=False)
-    if tool_choice is None or tool_choice == "auto" or not tools:
-        return ToolChoicePlan(tools, None)
-    if tool_choice is True or tool_choice in ("any", "required"):
-        return ToolChoicePlan(
-            tools,
-            "You must answer by calling one of the available tools; do not answer in plain text.",
-        )
-    if isinstance(tool_choice, str):
-        chosen = [t for t in tools if t["toolSpec"]["name"] == tool_choice]
-        if not chosen:
-            names = ", ".join(t["toolSpec"]["name"] for t in tools)
-            raise ValueError(f"tool_choice {tool_choice!r} is not a bound tool ({names})")
-        return ToolChoicePlan(
-            chosen,
-            f"You must answer by calling the tool `{tool_choice}`; do not answer in plain text.",
-        )
-    raise ValueError(f"unsupported tool_choice {tool_choice!r}")
 
 
 # ----------------------------------------------------------------------------- responses
@@ -744,64 +501,43 @@ def response_to_message(response: ChatResponse, *, requested_model: str) -> AIMe
     )
 
 
-def execution_to_message(
-    status: ExecutionStatus,
-    *,
-    request_id: str,
-    model: str,
-    session_id: str | None = None,
-    local_calls: Sequence[Mapping[str, Any]] = (),
-) -> AIMessage:
+def execution_to_message(done: DurableResult, *, model: str) -> AIMessage:
     """Convert a ``complete`` durable execution to the final ``AIMessage``.
 
-    The tools the service ran (``result.toolExecutions``) become ``server_tool_call`` /
-    ``server_tool_result`` blocks; the client tools that ran locally while the execution
-    waited are listed in ``response_metadata["local_tool_calls"]`` (they were answered
-    already, so they are never ``tool_calls``).
+    The tools the service ran become ``server_tool_call`` / ``server_tool_result`` blocks;
+    the client tools that ran locally while the execution waited are listed in
+    ``response_metadata["local_tool_calls"]`` (they were answered already, so they are never
+    ``tool_calls``).
 
     Args:
-        status: The ``complete`` status.
-        request_id: The execution's id.
+        done: The finished durable call (status, waiter, session).
         model: The model id requested.
-        session_id: The session of the execution, when known.
-        local_calls: ``{"name", "id", "args", "callback_id"}`` of each tool run locally.
 
     Returns:
         The message, with usage and ``response_metadata`` (``request_id``,
         ``tool_executions``, ``local_tool_calls``, ``execution_status``...).
     """
-    result = status.result
-    text = result.response.content if result is not None else ""
-    usage = result.usage if result is not None else None
-    executions = list(result.tool_executions) if result is not None else []
-    local_ids = {str(call.get("id")) for call in local_calls}
+    status, waiter, session_id = done.status, done.waiter, done.session_id
+    outcome = execution_outcome(status, waiter.request_id, waiter.local_calls)
     blocks: list[str | dict[str, Any]] = []
-    for raw in executions:
-        use = ToolUse.model_validate(raw)
-        if use.tool_use_id and use.tool_use_id in local_ids:
-            continue
-        if use.status is None:
-            use = use.model_copy(update={"status": "complete"})
+    for use in outcome.server_tools:
         blocks.extend(server_tool_blocks(use))
-    content: str | list[str | dict[str, Any]] = text
+    content: str | list[str | dict[str, Any]] = outcome.text
     if blocks:
-        if text:
-            blocks.append({"type": "text", "text": text})
+        if outcome.text:
+            blocks.append({"type": "text", "text": outcome.text})
         content = blocks
     meta = response_metadata(
-        model=model,
-        finish_reason="stop",
-        request_id=status.request_id or request_id,
-        usage=usage,
+        model=model, finish_reason="stop", request_id=outcome.request_id, usage=outcome.usage
     )
     meta["execution_status"] = status.status
     if session_id:
         meta["session_id"] = session_id
-    meta["tool_executions"] = executions
-    meta["local_tool_calls"] = [dict(call) for call in local_calls]
+    meta["tool_executions"] = outcome.tool_executions
+    meta["local_tool_calls"] = [call.as_dict() for call in waiter.local_calls]
     return AIMessage(
         content=content,
-        usage_metadata=usage_to_metadata(usage)
+        usage_metadata=usage_to_metadata(outcome.usage)
         or UsageMetadata(input_tokens=0, output_tokens=0, total_tokens=0),
         response_metadata=meta,
     )
@@ -823,13 +559,16 @@ def tool_use_chunk(use: ToolUse, index: int) -> AIMessageChunk:
 
 
 class StreamConverter:
-    """Turns the core's stream events into ``AIMessageChunk``s (stateful, no I/O).
+    """Maps the core's :class:`~quant_ai.ChatStreamAccumulator` updates to ``AIMessageChunk``s.
 
-    * ``content`` deltas become text chunks.
-    * Client tool calls become one ``tool_call_chunk`` each, with the complete JSON arguments
-      and a stable ``index`` (the API sends a tool call whole, not in pieces).
-    * Tools run by the service become ``server_tool_call`` / ``server_tool_result`` blocks.
-    * The ``done`` event becomes the last chunk, the only one with ``usage_metadata`` (when
+    The stream state lives in the accumulator (``self.state``); this class only chooses the
+    chunk of each update:
+
+    * new text becomes a text chunk;
+    * a client tool call seen for the first time becomes one ``tool_call_chunk`` with the
+      complete JSON arguments and a stable ``index`` (text, when there is some, is block 0);
+    * server-run tools become ``server_tool_call`` / ``server_tool_result`` blocks;
+    * the ``done`` event becomes the last chunk, the only one with ``usage_metadata`` (when
       ``stream_usage``), with ``model_name``, ``model_provider``, ``finish_reason``,
       ``request_id`` and ``cost_cents`` in ``response_metadata``.
     """
@@ -837,15 +576,14 @@ class StreamConverter:
     def __init__(self, requested_model: str, *, stream_usage: bool = True) -> None:
         self.requested_model = requested_model
         self.stream_usage = stream_usage
-        self.model: str | None = None
-        self.request_id: str | None = None
-        self.session_id: str | None = None
-        self.text_seen = False
-        self.tool_ids: set[str] = set()
+        self.state = ChatStreamAccumulator()
         self.tool_count = 0
         self.block_index = 0
-        self.server_ids: dict[str, str] = {}
-        self.finished = False
+
+    @property
+    def request_id(self) -> str | None:
+        """The stream's request id (from its ``start`` event)."""
+        return self.state.request_id
 
     def _server_chunk(self, blocks: list[dict[str, Any]]) -> AIMessageChunk:
         for block in blocks:
@@ -853,105 +591,61 @@ class StreamConverter:
             self.block_index += 1
         return AIMessageChunk(content=cast(list[str | dict[str, Any]], blocks))
 
-    def _tool_uses(self, uses: Iterable[ToolUse]) -> list[AIMessageChunk]:
-        chunks: list[AIMessageChunk] = []
-        for use in uses:
-            key = use.tool_use_id or f"{use.name}:{json.dumps(use.input, sort_keys=True)}"
-            if use.server_executed:
-                if key in self.server_ids.values() and use.result is None:
-                    continue
-                self.server_ids[use.name] = key
-                chunks.append(self._server_chunk(server_tool_blocks(use)))
-                continue
-            if key in self.tool_ids:
-                continue
-            self.tool_ids.add(key)
-            # text, when there is some, is content block 0: tool calls follow it
-            chunks.append(tool_use_chunk(use, self.tool_count + (1 if self.text_seen else 0)))
-            self.tool_count += 1
-        return chunks
+    def _server_blocks(self, update: ServerToolUpdate) -> list[dict[str, Any]]:
+        if update.kind == "reported" and update.use is not None:
+            return server_tool_blocks(update.use)
+        if update.kind == "start":
+            return [
+                {
+                    "type": "server_tool_call",
+                    "id": update.tool_use_id,
+                    "name": update.name,
+                    "args": dict(update.input),
+                }
+            ]
+        block: dict[str, Any] = {
+            "type": "server_tool_result",
+            "tool_call_id": update.tool_use_id,
+            "status": "success",
+        }
+        if update.result is not None:
+            block["output"] = update.result
+        return [block]
 
     def feed(self, event: Any) -> list[AIMessageChunk]:
         """Convert one event (``quant_ai`` stream event) to zero or more chunks."""
-        from quant_ai import (
-            ContentEvent,
-            DoneEvent,
-            SessionEvent,
-            StartEvent,
-            ToolCompleteEvent,
-            ToolRequestEvent,
-            ToolStartEvent,
-        )
+        had_text = bool(self.state.text_parts)
+        update = self.state.add(event)
+        chunks: list[AIMessageChunk] = []
+        if update.text and not update.done:
+            chunks.append(AIMessageChunk(content=update.text))
+        chunks.extend(self._server_chunk(self._server_blocks(s)) for s in update.server_tools)
+        for call in update.new_tool_calls:
+            # text, when there is some, is content block 0: tool calls follow it
+            index = self.tool_count + (1 if had_text else 0)
+            chunks.append(tool_use_chunk(call.as_tool_use(), index))
+            self.tool_count += 1
+        if update.done:
+            if update.text:
+                chunks.append(AIMessageChunk(content=update.text))
+            chunks.append(self._last_chunk())
+        return chunks
 
-        if isinstance(event, ContentEvent):
-            if not event.delta:
-                return []
-            self.text_seen = True
-            return [AIMessageChunk(content=event.delta)]
-        if isinstance(event, StartEvent):
-            self.request_id = event.request_id or self.request_id
-            self.model = event.model or self.model
-            return []
-        if isinstance(event, SessionEvent):
-            self.session_id = event.session_id or self.session_id
-            return []
-        if isinstance(event, ToolRequestEvent):
-            return self._tool_uses(event.tool_uses)
-        if isinstance(event, ToolStartEvent):
-            tool_id = event.tool_use_id or f"server_{event.name}_{self.block_index}"
-            self.server_ids[event.name] = tool_id
-            return [
-                self._server_chunk(
-                    [
-                        {
-                            "type": "server_tool_call",
-                            "id": tool_id,
-                            "name": event.name,
-                            "args": dict(event.input or {}),
-                        }
-                    ]
-                )
-            ]
-        if isinstance(event, ToolCompleteEvent):
-            tool_id = event.tool_use_id or self.server_ids.get(event.name) or f"server_{event.name}"
-            block: dict[str, Any] = {
-                "type": "server_tool_result",
-                "tool_call_id": tool_id,
-                "status": "success",
-            }
-            if event.result is not None:
-                block["output"] = event.result
-            return [self._server_chunk([block])]
-        if isinstance(event, DoneEvent):
-            return self._done(event)
-        return []
-
-    def _done(self, event: Any) -> list[AIMessageChunk]:
-        chunks = self._tool_uses(event.tool_uses)
-        if event.content and not self.text_seen:
-            self.text_seen = True
-            chunks.append(AIMessageChunk(content=event.content))
-        finish = event.finish_reason or ("tool_use" if self.tool_count else "stop")
+    def _last_chunk(self) -> AIMessageChunk:
+        state = self.state
         meta = response_metadata(
-            model=self.model or self.requested_model,
-            finish_reason=finish,
-            request_id=self.request_id,
-            usage=event.usage,
+            model=state.model or self.requested_model,
+            finish_reason=state.finish_reason,
+            request_id=state.request_id,
+            usage=state.usage,
         )
-        if self.session_id:
-            meta["session_id"] = self.session_id
-        if event.orchestration:
-            meta["orchestration"] = dict(event.orchestration)
-        usage = usage_to_metadata(event.usage) if self.stream_usage else None
+        if state.session_id:
+            meta["session_id"] = state.session_id
+        if state.done is not None and state.done.orchestration:
+            meta["orchestration"] = dict(state.done.orchestration)
+        usage = usage_to_metadata(state.usage) if self.stream_usage else None
         if self.stream_usage and usage is None:
             usage = UsageMetadata(input_tokens=0, output_tokens=0, total_tokens=0)
-        chunks.append(
-            AIMessageChunk(
-                content="",
-                usage_metadata=usage,
-                response_metadata=meta,
-                chunk_position="last",
-            )
+        return AIMessageChunk(
+            content="", usage_metadata=usage, response_metadata=meta, chunk_position="last"
         )
-        self.finished = True
-        return chunks

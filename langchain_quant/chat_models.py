@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, ClassVar, Literal, cast
 
-from langchain_core.callbacks import (
-    AsyncCallbackManager,
-    AsyncCallbackManagerForLLMRun,
-    CallbackManager,
-    CallbackManagerForLLMRun,
-    adispatch_custom_event,
-    dispatch_custom_event,
-)
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.language_models.model_profile import ModelProfile
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.base import OutputParserLike
 from langchain_core.output_parsers.openai_tools import (
@@ -33,58 +24,43 @@ from langchain_core.runnables import (
     RunnableLambda,
     RunnableMap,
     RunnablePassthrough,
-    ensure_config,
 )
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from langchain_quant._callbacks import STREAM_RUN, StreamRunsMixin, aemit, emit
 from langchain_quant._client import QuantConnection
 from langchain_quant._convert import (
     PROVIDER,
     StreamConverter,
     convert_messages,
     convert_tools,
-    execution_to_message,
-    plan_tool_choice,
     response_to_message,
 )
 from langchain_quant._profiles import get_profile
 from langchain_quant.durable import (
-    EXECUTION_STATUS_EVENT,
-    AsyncDurableRun,
-    DurableExecution,
-    SyncDurableRun,
+    DurableChatMixin,
+    ToolLike,
+    as_chunk,
     local_tool_registry,
     stream_event_data,
 )
-from langchain_quant.errors import to_langchain_error
+from langchain_quant.errors import langchain_errors
 from quant_ai import (
+    DURABLE_KWARGS,
     ChatRequest,
-    QuantError,
+    Tool,
+    build_chat_request,
+    plan_tool_choice,
+    request_fields,
 )
-from quant_ai._history import has_tool_blocks, tool_blocks_as_text
 from quant_ai.types import DEFAULT_CHAT_MODEL
 
 __all__ = ["ChatQuant"]
 
-_RESUME = "quant_resume_request_id"
-"""Call kwarg (internal) that makes a call resume an execution instead of starting one."""
-_STREAM_RUN = "quant_stream_run"
-_Manager = TypeVar("_Manager", CallbackManager, AsyncCallbackManager)
-"""Call kwarg (internal): the run id of a ``stream()`` call, to find its callbacks."""
-_DURABLE_KEYS = (
-    _STREAM_RUN,
-    "durable",
-    "durable_poll_initial",
-    "durable_poll_max",
-    "durable_timeout",
-    _RESUME,
-)
-
-ToolLike = dict[str, Any] | type | Callable[..., Any] | BaseTool | str
-
+_DURABLE_KEYS = (STREAM_RUN, *DURABLE_KWARGS)
 _CALL_FIELDS = (
     "temperature",
     "max_tokens",
@@ -96,14 +72,7 @@ _CALL_FIELDS = (
 )
 
 
-def _raise(exc: QuantError) -> None:
-    mapped = to_langchain_error(exc)
-    if mapped is exc:
-        raise exc
-    raise mapped from exc
-
-
-class ChatQuant(QuantConnection, BaseChatModel):
+class ChatQuant(DurableChatMixin, StreamRunsMixin, QuantConnection, BaseChatModel):
     """Quant AI chat models (Claude and Nova on Amazon Bedrock, hosted by QuantCDN).
 
     Setup:
@@ -125,7 +94,8 @@ class ChatQuant(QuantConnection, BaseChatModel):
         guardrails (dict | None): Bedrock guardrails (``guardrailIdentifier``...).
         long_context (bool | None): Enable the 1M-token context window.
         session_id (str | None): A UUID to continue a server-side session.
-        model_kwargs (dict): Any other wire field, sent as given (camelCase).
+        model_kwargs (dict): Any other wire field, sent as given (camelCase). An unknown init
+            argument that is a chat request field lands here; any other is refused.
 
     Key init args — client params:
         api_key (SecretStr | None): Key; default ``QUANT_API_KEY``. Not needed to construct.
@@ -134,7 +104,8 @@ class ChatQuant(QuantConnection, BaseChatModel):
         timeout (float | httpx.Timeout | None): Request timeout (core default: 10 s connect,
             120 s read).
         max_retries (int): Retries of 408/409/429/5xx and connection errors (0 disables).
-        http_client / http_async_client: Your own ``httpx`` clients (proxies, TLS...).
+        connect_timeout, default_headers, allow_insecure_http: As on ``QuantClient``.
+        http_client / async_http_client: Your own ``httpx`` clients (proxies, TLS...).
         client (quant_ai.QuantClient | None): A shared core client; overrides the above.
         streaming (bool): Route ``invoke`` through the stream endpoint.
         stream_usage (bool): Put token usage on the final streamed chunk (default True).
@@ -336,45 +307,12 @@ class ChatQuant(QuantConnection, BaseChatModel):
     """Put token usage on the final streamed chunk."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other wire fields of the chat request, sent as given."""
-    durable: bool = False
-    """Run every call as a durable execution (``async: true``), polling until it completes
-    and running client tools locally. Per call: ``invoke(..., durable=True)``."""
-    durable_poll_initial: float = Field(default=1.0, gt=0)
-    """First wait between status polls of a durable execution, in seconds."""
-    durable_poll_max: float = Field(default=30.0, gt=0)
-    """Longest wait between polls (the wait doubles up to this)."""
-    durable_timeout: float = Field(default=900.0, gt=0)
-    """Give up waiting after this many seconds (the execution may still finish: resume it)."""
+    _wire_extras_into: ClassVar[str | None] = "model_kwargs"
+    """Unknown init arguments that are chat wire fields land here (others are refused)."""
 
     _local_tools: dict[str, BaseTool] = PrivateAttr(default_factory=dict)
     _tool_kwargs: dict[str, Any] = PrivateAttr(default_factory=dict)
     _stream_runs: dict[str, RunnableConfig] = PrivateAttr(default_factory=dict)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _build_extra(cls, values: Any) -> Any:
-        """Move unknown init kwargs into ``model_kwargs`` (with a warning)."""
-        if not isinstance(values, dict):
-            return values
-        known: set[str] = set()
-        for name, info in cls.model_fields.items():
-            known.add(name)
-            if info.alias:
-                known.add(info.alias)
-        extra = {k: v for k, v in values.items() if k not in known}
-        if not extra:
-            return values
-        values = {k: v for k, v in values.items() if k in known}
-        model_kwargs = dict(values.get("model_kwargs") or {})
-        for key, value in extra.items():
-            warnings.warn(
-                f"{key} is not a ChatQuant field; it is sent as a wire field via model_kwargs",
-                UserWarning,
-                stacklevel=4,
-            )
-            model_kwargs[key] = value
-        values["model_kwargs"] = model_kwargs
-        return values
 
     # ------------------------------------------------------------------ identity
 
@@ -435,53 +373,32 @@ class ChatQuant(QuantConnection, BaseChatModel):
     def _request(
         self, messages: Sequence[BaseMessage], stop: list[str] | None, kwargs: Mapping[str, Any]
     ) -> ChatRequest:
-        """Build the wire request of one call (pure apart from reading fields)."""
+        """Build the core request of one call (pure apart from reading fields)."""
         call = dict(kwargs)
         for key in ("ls_structured_output_format", "stream", "stream_usage", *_DURABLE_KEYS):
             call.pop(key, None)
         model = call.pop("model", None) or call.pop("model_id", None) or self.model
-        tools = call.pop("tools", None) or []
-        tool_choice = call.pop("tool_choice", None)
-        auto_execute = call.pop("auto_execute", None)
-        allowed_tools = call.pop("allowed_tools", None)
-        system, wire = convert_messages(messages)
+        tools = [Tool.model_validate(t) for t in call.pop("tools", None) or []]
         fields: dict[str, Any] = {name: getattr(self, name) for name in _CALL_FIELDS}
-        for name in _CALL_FIELDS:
-            if name in call:
-                fields[name] = call.pop(name)
+        fields.update({k: call.pop(k) for k in _CALL_FIELDS if k in call})
         stop_sequences = stop if stop is not None else call.pop("stop", None) or self.stop
-        history_has_tools = has_tool_blocks(wire)
-        plan = plan_tool_choice(list(tools), tool_choice, history_has_tools=history_has_tools)
-        if plan.instruction:
-            system = f"{system}\n\n{plan.instruction}" if system else plan.instruction
-        if not plan.server_tools:
-            auto_execute, allowed_tools = None, None
-        tool_config: dict[str, Any] | None = None
-        if plan.tools or auto_execute is not None or allowed_tools:
-            tool_config = {
-                "tools": plan.tools or None,
-                "autoExecute": auto_execute,
-                "allowedTools": allowed_tools or None,
-            }
-        elif history_has_tools:
-            wire = tool_blocks_as_text(wire)  # no toolConfig: the service refuses tool blocks
-        body: dict[str, Any] = {
-            **self.model_kwargs,
-            **call,
-            "messages": wire,
-            "modelId": model,
-            "systemPrompt": system,
-            "stopSequences": list(stop_sequences) if stop_sequences else None,
-            "toolConfig": tool_config,
-            "temperature": fields["temperature"],
-            "maxTokens": fields["max_tokens"],
-            "topP": fields["top_p"],
-            "responseFormat": fields["response_format"],
-            "guardrails": fields["guardrails"],
-            "longContext": fields["long_context"],
-            "sessionId": fields["session_id"],
-        }
-        return ChatRequest.model_validate({k: v for k, v in body.items() if v is not None})
+        system, wire = convert_messages(messages)
+        return build_chat_request(
+            wire,
+            system_prompt=system,
+            tools=tools,
+            tool_choice=call.pop("tool_choice", None),
+            parallel_tool_calls=call.pop("parallel_tool_calls", None) is not False,
+            auto_execute=call.pop("auto_execute", None),
+            executable_tools=call.pop("allowed_tools", None),
+            **{
+                **request_fields(self.model_kwargs),
+                **request_fields(call),
+                **{k: v for k, v in fields.items() if v is not None},
+                "model_id": model,
+                "stop_sequences": list(stop_sequences) if stop_sequences else None,
+            },
+        )
 
     def _generate(
         self,
@@ -493,11 +410,8 @@ class ChatQuant(QuantConnection, BaseChatModel):
         if self._is_durable(kwargs):
             return self._result(self._durable_message(messages, stop, run_manager, kwargs))
         request = self._request(messages, stop, kwargs)
-        try:
+        with langchain_errors():
             response = self.quant_client.chat(request)
-        except QuantError as exc:
-            _raise(exc)
-            raise  # pragma: no cover
         return self._result(response_to_message(response, requested_model=request.model_id))
 
     async def _agenerate(
@@ -511,11 +425,8 @@ class ChatQuant(QuantConnection, BaseChatModel):
             message = await self._adurable_message(messages, stop, run_manager, kwargs)
             return self._result(message)
         request = self._request(messages, stop, kwargs)
-        try:
+        with langchain_errors():
             response = await self.quant_client.achat(request)
-        except QuantError as exc:
-            _raise(exc)
-            raise  # pragma: no cover
         return self._result(response_to_message(response, requested_model=request.model_id))
 
     @staticmethod
@@ -536,23 +447,21 @@ class ChatQuant(QuantConnection, BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         if self._is_durable(kwargs):  # only reached when called directly
             message = self._durable_message(messages, stop, run_manager, kwargs)
-            yield ChatGenerationChunk(message=_as_chunk(message))
+            yield ChatGenerationChunk(message=as_chunk(message))
             return
         stream_usage = bool(kwargs.get("stream_usage", self.stream_usage))
         request = self._request(messages, stop, kwargs)
         converter = StreamConverter(request.model_id, stream_usage=stream_usage)
-        try:
+        with langchain_errors():
             for event in self.quant_client.stream_chat(request):
                 custom = stream_event_data(event, converter.request_id)
                 if custom is not None:
-                    _emit(run_manager or self._stream_manager(kwargs), *custom)
+                    emit(run_manager or self._stream_manager(kwargs), *custom)
                 for chunk in converter.feed(event):
                     generation = ChatGenerationChunk(message=chunk)
                     if run_manager:
                         run_manager.on_llm_new_token(chunk.text, chunk=generation)
                     yield generation
-        except QuantError as exc:
-            _raise(exc)
 
     async def _astream(
         self,
@@ -563,221 +472,21 @@ class ChatQuant(QuantConnection, BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         if self._is_durable(kwargs):  # only reached when called directly
             message = await self._adurable_message(messages, stop, run_manager, kwargs)
-            yield ChatGenerationChunk(message=_as_chunk(message))
+            yield ChatGenerationChunk(message=as_chunk(message))
             return
         stream_usage = bool(kwargs.get("stream_usage", self.stream_usage))
         request = self._request(messages, stop, kwargs)
         converter = StreamConverter(request.model_id, stream_usage=stream_usage)
-        try:
+        with langchain_errors():
             async for event in self.quant_client.astream_chat(request):
                 custom = stream_event_data(event, converter.request_id)
                 if custom is not None:
-                    await _aemit(run_manager or self._astream_manager(kwargs), *custom)
+                    await aemit(run_manager or self._astream_manager(kwargs), *custom)
                 for chunk in converter.feed(event):
                     generation = ChatGenerationChunk(message=chunk)
                     if run_manager:
                         await run_manager.on_llm_new_token(chunk.text, chunk=generation)
                     yield generation
-        except QuantError as exc:
-            _raise(exc)
-
-    # ------------------------------------------------------------------ stream callbacks
-
-    def stream(
-        self,
-        input: LanguageModelInput,
-        config: RunnableConfig | None = None,
-        *,
-        stop: list[str] | None = None,
-        **kwargs: Any,
-    ) -> Iterator[AIMessageChunk]:
-        """Stream the answer (see ``BaseChatModel.stream``).
-
-        ``BaseChatModel.stream`` gives ``_stream`` no run manager; the run id is fixed here
-        so that the server-tool custom events are dispatched on the model's run.
-        """
-        run_config = ensure_config(config)
-        run_id = run_config.get("run_id") or uuid.uuid4()
-        key = str(run_id)
-        self._stream_runs[key] = run_config
-        try:
-            yield from super().stream(
-                input, {**run_config, "run_id": run_id}, stop=stop, **{**kwargs, _STREAM_RUN: key}
-            )
-        finally:
-            self._stream_runs.pop(key, None)
-
-    async def astream(
-        self,
-        input: LanguageModelInput,
-        config: RunnableConfig | None = None,
-        *,
-        stop: list[str] | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[AIMessageChunk]:
-        """Async twin of :meth:`stream`."""
-        run_config = ensure_config(config)
-        run_id = run_config.get("run_id") or uuid.uuid4()
-        key = str(run_id)
-        self._stream_runs[key] = run_config
-        try:
-            async for chunk in super().astream(
-                input, {**run_config, "run_id": run_id}, stop=stop, **{**kwargs, _STREAM_RUN: key}
-            ):
-                yield chunk
-        finally:
-            self._stream_runs.pop(key, None)
-
-    def _stream_configure(self, kwargs: Mapping[str, Any]) -> tuple[str, RunnableConfig] | None:
-        key = kwargs.get(_STREAM_RUN)
-        config = self._stream_runs.get(str(key)) if key else None
-        return (str(key), config) if config is not None else None
-
-    def _stream_manager(self, kwargs: Mapping[str, Any]) -> CallbackManager | None:
-        return self._configured_manager(kwargs, CallbackManager)
-
-    def _astream_manager(self, kwargs: Mapping[str, Any]) -> AsyncCallbackManager | None:
-        return self._configured_manager(kwargs, AsyncCallbackManager)
-
-    def _configured_manager(
-        self, kwargs: Mapping[str, Any], kind: type[_Manager]
-    ) -> _Manager | None:
-        """A callback manager (sync or async) of the stream run ``kwargs`` belongs to."""
-        found = self._stream_configure(kwargs)
-        if found is None:
-            return None
-        key, config = found
-        manager = kind.configure(
-            config.get("callbacks"),
-            self.callbacks,
-            self.verbose,
-            config.get("tags"),
-            self.tags,
-            config.get("metadata"),
-            self.metadata,
-        )
-        manager.parent_run_id = uuid.UUID(key)
-        return manager
-
-    # ------------------------------------------------------------------ durable
-
-    def _should_stream(
-        self,
-        *,
-        async_api: bool,
-        run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> bool:
-        """Durable calls never stream (``stream()`` yields the final message as one chunk).
-
-        ``stream()`` then falls back to ``invoke()``, so the status events keep their run.
-        """
-        if self._is_durable(kwargs):
-            return False
-        return super()._should_stream(async_api=async_api, run_manager=run_manager, **kwargs)
-
-    def _is_durable(self, kwargs: Mapping[str, Any]) -> bool:
-        if kwargs.get(_RESUME):
-            return True
-        durable = kwargs.get("durable")
-        return self.durable if durable is None else bool(durable)
-
-    def _poll_settings(self, kwargs: Mapping[str, Any]) -> dict[str, float]:
-        return {
-            "initial_delay": float(kwargs.get("durable_poll_initial") or self.durable_poll_initial),
-            "max_delay": float(kwargs.get("durable_poll_max") or self.durable_poll_max),
-            "timeout": float(kwargs.get("durable_timeout") or self.durable_timeout),
-        }
-
-    def _durable_message(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None,
-        run_manager: CallbackManagerForLLMRun | None,
-        kwargs: Mapping[str, Any],
-    ) -> AIMessage:
-        """Start (or resume) a durable execution, wait for it, run local tools, convert."""
-        callbacks = _child_manager(run_manager) if run_manager else None
-        client = self.quant_client
-        resume = kwargs.get(_RESUME)
-        session_id: str | None = None
-        try:
-            if resume:
-                request_id, model = str(resume), str(kwargs.get("model") or self.model)
-            else:
-                request = self._request(messages, stop, kwargs)
-                accepted = client.start_chat(request)
-                request_id, model = accepted.request_id, request.model_id
-                session_id = accepted.session_id
-            run = SyncDurableRun(request_id, self._local_tools, callbacks)
-            if not resume and callbacks is not None:
-                run.last = ("queued", None)
-                dispatch_custom_event(
-                    EXECUTION_STATUS_EVENT,
-                    _queued(request_id, session_id),
-                    config=RunnableConfig(callbacks=callbacks),
-                )
-            status = client.wait_for_execution(
-                request_id,
-                tool_handler=run.handler,
-                on_status=run.on_status,
-                **self._poll_settings(kwargs),
-            )
-        except QuantError as exc:
-            _raise(exc)
-            raise  # pragma: no cover
-        return execution_to_message(
-            status,
-            request_id=request_id,
-            model=model,
-            session_id=session_id,
-            local_calls=run.local_calls,
-        )
-
-    async def _adurable_message(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None,
-        run_manager: AsyncCallbackManagerForLLMRun | None,
-        kwargs: Mapping[str, Any],
-    ) -> AIMessage:
-        """Async twin of :meth:`_durable_message`."""
-        callbacks = _achild_manager(run_manager) if run_manager else None
-        client = self.quant_client
-        resume = kwargs.get(_RESUME)
-        session_id: str | None = None
-        try:
-            if resume:
-                request_id, model = str(resume), str(kwargs.get("model") or self.model)
-            else:
-                request = self._request(messages, stop, kwargs)
-                accepted = await client.astart_chat(request)
-                request_id, model = accepted.request_id, request.model_id
-                session_id = accepted.session_id
-            run = AsyncDurableRun(request_id, self._local_tools, callbacks)
-            if not resume and callbacks is not None:
-                run.last = ("queued", None)
-                await adispatch_custom_event(
-                    EXECUTION_STATUS_EVENT,
-                    _queued(request_id, session_id),
-                    config=RunnableConfig(callbacks=callbacks),
-                )
-            status = await client.await_for_execution(
-                request_id,
-                tool_handler=run.handler,
-                on_status=run.on_status,
-                **self._poll_settings(kwargs),
-            )
-        except QuantError as exc:
-            _raise(exc)
-            raise  # pragma: no cover
-        return execution_to_message(
-            status,
-            request_id=request_id,
-            model=model,
-            session_id=session_id,
-            local_calls=run.local_calls,
-        )
 
     def _with_tools(
         self,
@@ -795,8 +504,7 @@ class ChatQuant(QuantConnection, BaseChatModel):
         allowed = list(dict.fromkeys([*(allowed_tools or []), *server]))
         if server and auto_execute is None:
             auto_execute = True
-        if isinstance(tool_choice, str) and tool_choice not in ("auto", "none", "any", "required"):
-            plan_tool_choice(wire, tool_choice, history_has_tools=False)  # validates the name
+        plan_tool_choice([t["toolSpec"]["name"] for t in wire], tool_choice)  # validates it
         bound: dict[str, Any] = {"tools": wire}
         if tool_choice is not None:
             bound["tool_choice"] = tool_choice
@@ -810,121 +518,6 @@ class ChatQuant(QuantConnection, BaseChatModel):
         copy._local_tools = local_tool_registry(tools, wire)
         copy._tool_kwargs = bound
         return copy
-
-    @property
-    def local_tools(self) -> dict[str, BaseTool]:
-        """Tools bound with ``bind_tools`` that run locally during durable executions."""
-        return dict(self._local_tools)
-
-    def start_execution(
-        self,
-        messages: LanguageModelInput,
-        *,
-        tools: Sequence[ToolLike] | None = None,
-        stop: list[str] | None = None,
-        **kwargs: Any,
-    ) -> DurableExecution:
-        """Start a durable execution and return its handle without waiting.
-
-        Store ``handle.request_id`` and resume later (in this or another process) with
-        ``resume_execution(request_id, tools=[...])``.
-
-        Args:
-            messages: The conversation (anything ``invoke`` accepts).
-            tools: Tools as for ``bind_tools`` (default: the tools bound to this model).
-            stop: Stop sequences.
-            **kwargs: ``tool_choice``, ``auto_execute``, ``allowed_tools`` (with ``tools``),
-                and per-call fields (``temperature``...).
-
-        Returns:
-            The handle (``request_id``, ``session_id``, ``model``); ``handle.resume()`` waits
-            with this model and its tools.
-        """
-        target, call = self._execution_target(tools, kwargs)
-        request = target._request(target._convert_input(messages).to_messages(), stop, call)
-        try:
-            accepted = target.quant_client.start_chat(request)
-        except QuantError as exc:
-            _raise(exc)
-            raise  # pragma: no cover
-        return DurableExecution(
-            accepted.request_id, accepted.session_id, request.model_id, accepted.poll_url, target
-        )
-
-    async def astart_execution(
-        self,
-        messages: LanguageModelInput,
-        *,
-        tools: Sequence[ToolLike] | None = None,
-        stop: list[str] | None = None,
-        **kwargs: Any,
-    ) -> DurableExecution:
-        """Async twin of :meth:`start_execution`."""
-        target, call = self._execution_target(tools, kwargs)
-        request = target._request(target._convert_input(messages).to_messages(), stop, call)
-        try:
-            accepted = await target.quant_client.astart_chat(request)
-        except QuantError as exc:
-            _raise(exc)
-            raise  # pragma: no cover
-        return DurableExecution(
-            accepted.request_id, accepted.session_id, request.model_id, accepted.poll_url, target
-        )
-
-    def _execution_target(
-        self, tools: Sequence[ToolLike] | None, kwargs: Mapping[str, Any]
-    ) -> tuple[ChatQuant, dict[str, Any]]:
-        call = dict(kwargs)
-        tool_args = {
-            k: call.pop(k) for k in ("tool_choice", "auto_execute", "allowed_tools") if k in call
-        }
-        target = self._with_tools(tools, **tool_args) if tools is not None else self
-        return target, {**target._tool_kwargs, **call}
-
-    def resume_execution(
-        self,
-        request_id: str,
-        *,
-        tools: Sequence[BaseTool | Callable[..., Any]] | None = None,
-        config: RunnableConfig | None = None,
-        **kwargs: Any,
-    ) -> AIMessage:
-        """Wait for a durable execution by id, answering its client tools; return the answer.
-
-        Works from a new ``ChatQuant`` in another process: only the id is needed. It runs as
-        a normal chat-model call (callbacks, ``quant_execution_status`` custom events,
-        tracing), with no input messages.
-
-        Args:
-            request_id: The id from ``start_execution`` (``handle.request_id``).
-            tools: Local tools to answer ``waiting_callback`` with (default: the tools bound
-                to this model).
-            config: A ``RunnableConfig`` (callbacks, tags...).
-            **kwargs: ``durable_poll_initial``, ``durable_poll_max``, ``durable_timeout``.
-
-        Returns:
-            The final ``AIMessage`` (usage, ``response_metadata["request_id"]``,
-            ``["tool_executions"]``, ``["local_tool_calls"]``).
-
-        Raises:
-            QuantModelExecutionFailedError: The execution failed.
-            QuantModelExecutionTimeoutError: It did not finish within ``durable_timeout``.
-            QuantLocalToolMissingError: It waits for a tool that is not available locally.
-        """
-        target = self._with_tools(tools) if tools is not None else self
-        return target.invoke([], config, **{_RESUME: request_id, **kwargs})
-
-    async def aresume_execution(
-        self,
-        request_id: str,
-        *,
-        tools: Sequence[BaseTool | Callable[..., Any]] | None = None,
-        config: RunnableConfig | None = None,
-        **kwargs: Any,
-    ) -> AIMessage:
-        """Async twin of :meth:`resume_execution` (async tools run concurrently)."""
-        target = self._with_tools(tools) if tools is not None else self
-        return await target.ainvoke([], config, **{_RESUME: request_id, **kwargs})
 
     # ------------------------------------------------------------------ tools
 
@@ -954,7 +547,8 @@ class ChatQuant(QuantConnection, BaseChatModel):
                 Defaults to True when server-side tool names are bound.
             allowed_tools: Tools the service may run (``toolConfig.allowedTools``); server-side
                 tool names are always added.
-            **kwargs: Other arguments bound to the model (wire fields).
+            **kwargs: Other arguments bound to the model (wire fields);
+                ``parallel_tool_calls=False`` tells the model to call one tool at a time.
 
         Returns:
             A runnable that calls the model with the tools.
@@ -1057,79 +651,6 @@ class ChatQuant(QuantConnection, BaseChatModel):
         parser_none = RunnablePassthrough.assign(parsed=lambda _: None)
         with_fallback = parser_assign.with_fallbacks([parser_none], exception_key="parsing_error")
         return RunnableMap(raw=llm) | with_fallback
-
-
-def _child_manager(run_manager: CallbackManagerForLLMRun) -> CallbackManager:
-    """Callbacks of work done inside a chat-model run (custom events, local tools).
-
-    LLM run managers have no ``get_child``; this builds the same manager (inheritable
-    handlers, tags and metadata, parent = the model's run).
-    """
-    manager = CallbackManager(handlers=[], parent_run_id=run_manager.run_id)
-    manager.set_handlers(run_manager.inheritable_handlers)
-    manager.add_tags(run_manager.inheritable_tags)
-    manager.add_metadata(run_manager.inheritable_metadata)
-    return manager
-
-
-def _achild_manager(run_manager: AsyncCallbackManagerForLLMRun) -> AsyncCallbackManager:
-    """Async twin of :func:`_child_manager`."""
-    manager = AsyncCallbackManager(handlers=[], parent_run_id=run_manager.run_id)
-    manager.set_handlers(run_manager.inheritable_handlers)
-    manager.add_tags(run_manager.inheritable_tags)
-    manager.add_metadata(run_manager.inheritable_metadata)
-    return manager
-
-
-def _emit(
-    target: CallbackManagerForLLMRun | CallbackManager | None, name: str, data: dict[str, Any]
-) -> None:
-    """Dispatch a custom event on the model's run (nothing when there is no run)."""
-    if isinstance(target, CallbackManagerForLLMRun):
-        dispatch_custom_event(name, data, config=_child_config(target))
-    elif target is not None:
-        dispatch_custom_event(name, data, config=RunnableConfig(callbacks=target))
-
-
-async def _aemit(
-    target: AsyncCallbackManagerForLLMRun | AsyncCallbackManager | None,
-    name: str,
-    data: dict[str, Any],
-) -> None:
-    """Async twin of :func:`_emit`."""
-    if isinstance(target, AsyncCallbackManagerForLLMRun):
-        await adispatch_custom_event(name, data, config=_child_config(target))
-    elif target is not None:
-        await adispatch_custom_event(name, data, config=RunnableConfig(callbacks=target))
-
-
-def _child_config(
-    run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun,
-) -> RunnableConfig:
-    if isinstance(run_manager, AsyncCallbackManagerForLLMRun):
-        return RunnableConfig(callbacks=_achild_manager(run_manager))
-    return RunnableConfig(callbacks=_child_manager(run_manager))
-
-
-def _queued(request_id: str, session_id: str | None) -> dict[str, Any]:
-    return {
-        "request_id": request_id,
-        "session_id": session_id,
-        "status": "queued",
-        "callback_id": None,
-        "pending_tools": [],
-        "pending_tool_calls": [],
-    }
-
-
-def _as_chunk(message: AIMessage) -> AIMessageChunk:
-    """The final message of a durable call as the one (last) chunk of a stream."""
-    return AIMessageChunk(
-        content=message.content,
-        usage_metadata=message.usage_metadata,
-        response_metadata=message.response_metadata,
-        chunk_position="last",
-    )
 
 
 def _require_parsed(value: Any) -> Any:

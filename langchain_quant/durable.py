@@ -1,9 +1,10 @@
 """Durable executions and server-tool progress for ``ChatQuant``: events, local tools, handle.
 
-A durable execution (``async: true``) runs on the service; ``ChatQuant`` polls it with the
-core's backoff, runs the client tools it waits for locally (the ``BaseTool``s and functions
-given to ``bind_tools`` or ``resume_execution``), answers each ``callbackId`` once and turns
-the ``complete`` status into an ``AIMessage``.
+A durable execution (``async: true``) runs on the service; ``ChatQuant`` waits for it with
+the core's :class:`quant_ai.ExecutionWaiter` (backoff, one report per change, the
+missing-tool check, one answer per ``callbackId``, the record of local calls). This module
+only runs the client tools as LangChain tool calls (the ``BaseTool``s and functions given to
+``bind_tools`` or ``resume_execution``) and reports the waiter's updates as custom events.
 
 Progress is reported as LangChain custom events on the chat model's run (so
 ``astream_events``, ``BaseCallbackHandler.on_custom_event`` and LangSmith see them):
@@ -21,33 +22,49 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.callbacks import (
     AsyncCallbackManager,
+    AsyncCallbackManagerForLLMRun,
     CallbackManager,
+    CallbackManagerForLLMRun,
     adispatch_custom_event,
     dispatch_custom_event,
 )
-from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langchain_core.tools import tool as as_tool
 
+from langchain_quant._callbacks import achild_manager, child_manager
+from langchain_quant._convert import execution_to_message
+from langchain_quant.errors import langchain_errors
 from quant_ai import (
-    ExecutionHandle,
-    ExecutionStatus,
+    ChatAccepted,
+    ChatRequest,
     OrchestrationStatusEvent,
     PendingTool,
+    QuantClient,
     QuantLocalToolError,
-    QuantLocalToolMissingError,
     ToolCompleteEvent,
     ToolInputProgressEvent,
     ToolStartEvent,
 )
-from quant_ai.client import callback_result
+from quant_ai.durable import (
+    RESUME_KWARG,
+    DurableOptions,
+    DurableSpec,
+    ExecutionUpdate,
+    ExecutionWaiter,
+    ResumableExecution,
+    ToolOutcome,
+    ToolRunner,
+    arun_durable,
+    run_durable,
+)
 
 if TYPE_CHECKING:
     from langchain_quant.chat_models import ChatQuant
@@ -58,10 +75,18 @@ __all__ = [
     "TOOL_COMPLETE_EVENT",
     "TOOL_INPUT_PROGRESS_EVENT",
     "TOOL_START_EVENT",
+    "DurableChatMixin",
     "DurableExecution",
+    "ToolLike",
+    "as_chunk",
     "local_tool_registry",
+    "status_emitter",
     "stream_event_data",
+    "tool_runner",
 ]
+
+ToolLike = dict[str, Any] | type | Callable[..., Any] | BaseTool | str
+"""What ``bind_tools`` takes: schemas, functions, ``BaseTool``s and server tool names."""
 
 EXECUTION_STATUS_EVENT = "quant_execution_status"
 """Custom event: a durable execution's status changed."""
@@ -124,31 +149,16 @@ def stream_event_data(event: Any, request_id: str | None) -> tuple[str, dict[str
     return None
 
 
-def status_event_data(status: ExecutionStatus, request_id: str) -> dict[str, Any]:
-    """Data of a ``quant_execution_status`` event."""
-    return {
-        "request_id": status.request_id or request_id,
-        "status": status.status,
-        "callback_id": status.callback_id,
-        "pending_tools": [p.name for p in status.pending_tools],
-        "pending_tool_calls": [
-            {"name": p.name, "id": p.tool_use_id, "args": dict(p.input)}
-            for p in status.pending_tools
-        ],
-    }
+def _outcome(output: Any) -> ToolOutcome:
+    """A tool's output (a ``ToolMessage`` when called with a tool call) as the core's outcome.
 
-
-def _tool_result(output: Any) -> dict[str, Any]:
-    """A tool's output (a ``ToolMessage`` when called with a tool call) as a callback result.
-
-    An error status is sent as ``{"error": text}``; anything else as ``callback_result`` says.
+    An error status is reported as a failed tool (the core sends ``{"error": text}``).
     """
     if isinstance(output, ToolMessage):
         content: Any = output.content
-        if output.status == "error":
-            return {"error": content if isinstance(content, str) else json.dumps(content)}
-        output = content
-    return callback_result(output)
+        text = content if isinstance(content, str) else json.dumps(content)
+        return ToolOutcome(value=content, is_error=output.status == "error", text=text)
+    return ToolOutcome(value=output, text=output if isinstance(output, str) else None)
 
 
 def _tool_call(pending: PendingTool) -> dict[str, Any]:
@@ -160,137 +170,314 @@ def _tool_call(pending: PendingTool) -> dict[str, Any]:
     }
 
 
-@dataclass
-class _Progress:
-    """State of one durable wait: status changes seen and tools run locally."""
+def status_emitter(
+    callbacks: CallbackManager | AsyncCallbackManager | None,
+) -> Callable[[ExecutionUpdate], Any] | None:
+    """Reports the waiter's updates as ``quant_execution_status`` custom events."""
+    if isinstance(callbacks, AsyncCallbackManager):
+        manager = callbacks
 
-    request_id: str
-    tools: Mapping[str, BaseTool]
-    callbacks: CallbackManager | AsyncCallbackManager | None
-    last: tuple[str, str | None] | None = None
-    callback_id: str | None = None
-    local_calls: list[dict[str, Any]] = field(default_factory=list)
-
-    def changed(self, status: ExecutionStatus) -> dict[str, Any] | None:
-        key = (status.status, status.callback_id)
-        if key == self.last:
-            return None
-        self.last = key
-        return status_event_data(status, self.request_id)
-
-    def check(self, pending: list[PendingTool], callback_id: str | None) -> None:
-        QuantLocalToolMissingError.check(
-            self.request_id,
-            callback_id,
-            (p.name for p in pending),
-            self.tools,
-            how_to_provide="Bind them as BaseTools or functions with bind_tools()",
-        )
-
-    def config(self) -> RunnableConfig:
-        return RunnableConfig(callbacks=self.callbacks) if self.callbacks is not None else {}
-
-    def record(self, pending: PendingTool, callback_id: str | None) -> None:
-        self.local_calls.append(
-            {
-                "name": pending.name,
-                "id": pending.tool_use_id,
-                "args": dict(pending.input),
-                "callback_id": callback_id,
-            }
-        )
-
-
-class SyncDurableRun(_Progress):
-    """Callbacks of :meth:`QuantClient.wait_for_execution` for one sync durable call."""
-
-    def emit(self, data: dict[str, Any]) -> None:
-        if isinstance(self.callbacks, CallbackManager):
-            dispatch_custom_event(
-                EXECUTION_STATUS_EVENT, data, config={"callbacks": self.callbacks}
+        def aemit(update: ExecutionUpdate) -> Awaitable[None]:
+            return adispatch_custom_event(
+                EXECUTION_STATUS_EVENT, update.as_dict(), config={"callbacks": manager}
             )
 
-    def on_status(self, status: ExecutionStatus) -> None:
-        data = self.changed(status)
-        if data is not None:
-            self.emit(data)
-        if status.is_waiting and status.callback_id:
-            self.check(status.pending_tools, status.callback_id)
-            self.callback_id = status.callback_id
+        return aemit
+    if isinstance(callbacks, CallbackManager):
+        sync_manager = callbacks
 
-    def handler(self, pending: list[PendingTool]) -> dict[str, Any]:
-        callback_id = self.callback_id
-        self.check(pending, callback_id)
-        results: dict[str, Any] = {}
+        def emit(update: ExecutionUpdate) -> None:
+            dispatch_custom_event(
+                EXECUTION_STATUS_EVENT, update.as_dict(), config={"callbacks": sync_manager}
+            )
+
+        return emit
+    return None
+
+
+def tool_runner(
+    tools: Mapping[str, BaseTool],
+    waiter: ExecutionWaiter,
+    callbacks: CallbackManager | AsyncCallbackManager | None,
+    *,
+    concurrent: bool,
+) -> ToolRunner:
+    """Runs the pending tools as LangChain tool calls (child runs of the model's run).
+
+    Sync (``concurrent=False``): one after the other; async: concurrently. A tool that
+    raises stops the wait with ``QuantLocalToolError`` (nothing is submitted).
+    """
+    config = RunnableConfig(callbacks=callbacks) if callbacks is not None else {}
+
+    def failed(item: PendingTool, exc: Exception) -> QuantLocalToolError:
+        error = QuantLocalToolError(waiter.request_id, waiter.callback_id, item.name)
+        error.__cause__ = exc
+        return error
+
+    def run(pending: Sequence[PendingTool]) -> list[ToolOutcome]:
+        outcomes = []
         for item in pending:
             try:
-                output = self.tools[item.name].invoke(_tool_call(item), self.config())
+                outcomes.append(_outcome(tools[item.name].invoke(_tool_call(item), config)))
             except Exception as exc:
-                raise QuantLocalToolError(self.request_id, callback_id, item.name) from exc
-            results[item.tool_use_id] = _tool_result(output)
-            self.record(item, callback_id)
-        return results
+                raise failed(item, exc) from exc
+        return outcomes
 
-
-class AsyncDurableRun(_Progress):
-    """Callbacks of :meth:`QuantClient.await_for_execution` for one async durable call."""
-
-    async def _arun(self, item: PendingTool, callback_id: str | None) -> Any:
+    async def arun_one(item: PendingTool) -> ToolOutcome:
         try:
-            return await self.tools[item.name].ainvoke(_tool_call(item), self.config())
+            return _outcome(await tools[item.name].ainvoke(_tool_call(item), config))
         except Exception as exc:
-            raise QuantLocalToolError(self.request_id, callback_id, item.name) from exc
+            raise failed(item, exc) from exc
 
-    async def emit(self, data: dict[str, Any]) -> None:
-        if isinstance(self.callbacks, AsyncCallbackManager):
-            await adispatch_custom_event(
-                EXECUTION_STATUS_EVENT, data, config={"callbacks": self.callbacks}
-            )
+    async def arun(pending: Sequence[PendingTool]) -> list[ToolOutcome]:
+        return list(await asyncio.gather(*(arun_one(item) for item in pending)))
 
-    async def on_status(self, status: ExecutionStatus) -> None:
-        data = self.changed(status)
-        if data is not None:
-            await self.emit(data)
-        if status.is_waiting and status.callback_id:
-            self.check(status.pending_tools, status.callback_id)
-            self.callback_id = status.callback_id
-
-    async def handler(self, pending: list[PendingTool]) -> dict[str, Any]:
-        callback_id = self.callback_id
-        self.check(pending, callback_id)
-        outputs = await asyncio.gather(*(self._arun(item, callback_id) for item in pending))
-        results: dict[str, Any] = {}
-        for item, output in zip(pending, outputs, strict=True):
-            results[item.tool_use_id] = _tool_result(output)
-            self.record(item, callback_id)
-        return results
+    return arun if concurrent else run
 
 
-@dataclass(frozen=True)
-class DurableExecution(ExecutionHandle):
+class DurableExecution(ResumableExecution[AIMessage]):
     """Handle of a started durable execution (from ``ChatQuant.start_execution``).
 
     Store ``request_id`` (a string) to resume later, from any process, with
-    ``ChatQuant(...).resume_execution(request_id, tools=[...])``; ``resume()`` waits with the
-    model (and tools) that started it.
+    ``ChatQuant(...).resume_execution(request_id, tools=[...])``; ``resume(config=...)``
+    waits with the model (and tools) that started it.
     """
 
-    _llm: ChatQuant | None = field(default=None, repr=False, compare=False)
+    @classmethod
+    def of(cls, accepted: ChatAccepted, request: ChatRequest, model: ChatQuant) -> DurableExecution:
+        """The handle of an accepted request, resuming with ``model``."""
+        return cls(
+            accepted.request_id,
+            accepted.session_id,
+            request.model_id,
+            accepted.poll_url,
+            resumer=model.resume_execution,
+            aresumer=model.aresume_execution,
+        )
 
-    def resume(self, *, config: RunnableConfig | None = None) -> AIMessage:
-        """Wait for the execution (running local tools) and return the final message.
 
-        Uses the model (and tools) that started it.
+if TYPE_CHECKING:
+
+    class _Base(DurableOptions, BaseChatModel):
+        """What the mixin relies on."""
+
+else:
+    _Base = DurableOptions
+
+
+class DurableChatMixin(_Base):
+    """The durable mode of ``ChatQuant``: start, wait (the core's waiter), resume."""
+
+    if TYPE_CHECKING:
+        model: str
+        _local_tools: dict[str, BaseTool]
+        _tool_kwargs: dict[str, Any]
+
+        @property
+        def quant_client(self) -> QuantClient:
+            """The core client."""
+
+        def _request(
+            self, messages: Sequence[BaseMessage], stop: list[str] | None, kwargs: Mapping[str, Any]
+        ) -> ChatRequest: ...
+
+        def _with_tools(
+            self,
+            tools: Sequence[ToolLike] | None,
+            *,
+            tool_choice: dict[str, Any] | str | bool | None = None,
+            strict: bool | None = None,
+            auto_execute: bool | None = None,
+            allowed_tools: Sequence[str] | None = None,
+        ) -> ChatQuant: ...
+
+    def _should_stream(
+        self,
+        *,
+        async_api: bool,
+        run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> bool:
+        """Durable calls never stream (``stream()`` yields the final message as one chunk).
+
+        ``stream()`` then falls back to ``invoke()``, so the status events keep their run.
         """
-        return self._model().resume_execution(self.request_id, config=config)
+        if self._is_durable(kwargs):
+            return False
+        return super()._should_stream(async_api=async_api, run_manager=run_manager, **kwargs)
 
-    async def aresume(self, *, config: RunnableConfig | None = None) -> AIMessage:
-        """Async twin of :meth:`resume`."""
-        return await self._model().aresume_execution(self.request_id, config=config)
+    def _durable_spec(
+        self,
+        kwargs: Mapping[str, Any],
+        callbacks: CallbackManager | AsyncCallbackManager | None,
+        *,
+        concurrent: bool,
+    ) -> DurableSpec:
+        """How this call waits: its poll settings, the bound tools, custom events."""
+        tools = self._local_tools
+        return DurableSpec(
+            self._poll_settings(kwargs),
+            tool_names=tools,
+            how_to_provide="Bind them as BaseTools or functions with bind_tools()",
+            on_update=status_emitter(callbacks),
+            runner=lambda waiter: tool_runner(tools, waiter, callbacks, concurrent=concurrent),
+        )
 
-    def _model(self) -> ChatQuant:
-        if self._llm is None:
-            raise ValueError(
-                "this handle has no model; call ChatQuant(...).resume_execution(request_id)"
+    def _durable_start(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: Mapping[str, Any]
+    ) -> tuple[ChatRequest | str, str]:
+        """``(request to start, or the id to resume; model)``."""
+        resume = kwargs.get(RESUME_KWARG)
+        if resume:
+            return str(resume), str(kwargs.get("model") or self.model)
+        request = self._request(messages, stop, kwargs)
+        return request, request.model_id
+
+    def _durable_message(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        run_manager: CallbackManagerForLLMRun | None,
+        kwargs: Mapping[str, Any],
+    ) -> AIMessage:
+        """Start (or resume) a durable execution, wait for it running local tools, convert."""
+        callbacks = child_manager(run_manager) if run_manager else None
+        start, model = self._durable_start(messages, stop, kwargs)
+        with langchain_errors():
+            done = run_durable(
+                self.quant_client, start, self._durable_spec(kwargs, callbacks, concurrent=False)
             )
-        return self._llm
+        return execution_to_message(done, model=model)
+
+    async def _adurable_message(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        run_manager: AsyncCallbackManagerForLLMRun | None,
+        kwargs: Mapping[str, Any],
+    ) -> AIMessage:
+        """Async twin of :meth:`_durable_message` (the tools of one callback run concurrently)."""
+        callbacks = achild_manager(run_manager) if run_manager else None
+        start, model = self._durable_start(messages, stop, kwargs)
+        with langchain_errors():
+            done = await arun_durable(
+                self.quant_client, start, self._durable_spec(kwargs, callbacks, concurrent=True)
+            )
+        return execution_to_message(done, model=model)
+
+    @property
+    def local_tools(self) -> dict[str, BaseTool]:
+        """Tools bound with ``bind_tools`` that run locally during durable executions."""
+        return dict(self._local_tools)
+
+    def start_execution(
+        self,
+        messages: LanguageModelInput,
+        *,
+        tools: Sequence[ToolLike] | None = None,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> DurableExecution:
+        """Start a durable execution and return its handle without waiting.
+
+        Store ``handle.request_id`` and resume later (in this or another process) with
+        ``resume_execution(request_id, tools=[...])``.
+
+        Args:
+            messages: The conversation (anything ``invoke`` accepts).
+            tools: Tools as for ``bind_tools`` (default: the tools bound to this model).
+            stop: Stop sequences.
+            **kwargs: ``tool_choice``, ``auto_execute``, ``allowed_tools`` (with ``tools``),
+                and per-call fields (``temperature``...).
+
+        Returns:
+            The handle (``request_id``, ``session_id``, ``model``); ``handle.resume()`` waits
+            with this model and its tools.
+        """
+        target, call = self._execution_target(tools, kwargs)
+        request = target._request(target._convert_input(messages).to_messages(), stop, call)
+        with langchain_errors():
+            accepted = target.quant_client.start_chat(request)
+        return DurableExecution.of(accepted, request, target)
+
+    async def astart_execution(
+        self,
+        messages: LanguageModelInput,
+        *,
+        tools: Sequence[ToolLike] | None = None,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> DurableExecution:
+        """Async twin of :meth:`start_execution`."""
+        target, call = self._execution_target(tools, kwargs)
+        request = target._request(target._convert_input(messages).to_messages(), stop, call)
+        with langchain_errors():
+            accepted = await target.quant_client.astart_chat(request)
+        return DurableExecution.of(accepted, request, target)
+
+    def _execution_target(
+        self, tools: Sequence[ToolLike] | None, kwargs: Mapping[str, Any]
+    ) -> tuple[ChatQuant, dict[str, Any]]:
+        call = dict(kwargs)
+        tool_args = {
+            k: call.pop(k) for k in ("tool_choice", "auto_execute", "allowed_tools") if k in call
+        }
+        target = (
+            self._with_tools(tools, **tool_args) if tools is not None else cast("ChatQuant", self)
+        )
+        return target, {**target._tool_kwargs, **call}
+
+    def resume_execution(
+        self,
+        request_id: str,
+        *,
+        tools: Sequence[BaseTool | Callable[..., Any]] | None = None,
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        """Wait for a durable execution by id, answering its client tools; return the answer.
+
+        Works from a new ``ChatQuant`` in another process: only the id is needed. It runs as
+        a normal chat-model call (callbacks, ``quant_execution_status`` custom events,
+        tracing), with no input messages.
+
+        Args:
+            request_id: The id from ``start_execution`` (``handle.request_id``).
+            tools: Local tools to answer ``waiting_callback`` with (default: the tools bound
+                to this model).
+            config: A ``RunnableConfig`` (callbacks, tags...).
+            **kwargs: ``durable_poll_initial``, ``durable_poll_max``, ``durable_timeout``.
+
+        Returns:
+            The final ``AIMessage`` (usage, ``response_metadata["request_id"]``,
+            ``["tool_executions"]``, ``["local_tool_calls"]``).
+
+        Raises:
+            QuantModelExecutionFailedError: The execution failed.
+            QuantModelExecutionTimeoutError: It did not finish within ``durable_timeout``.
+            QuantLocalToolMissingError: It waits for a tool that is not available locally.
+        """
+        target = self._with_tools(tools) if tools is not None else self
+        return target.invoke([], config, **{RESUME_KWARG: request_id, **kwargs})
+
+    async def aresume_execution(
+        self,
+        request_id: str,
+        *,
+        tools: Sequence[BaseTool | Callable[..., Any]] | None = None,
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        """Async twin of :meth:`resume_execution` (async tools run concurrently)."""
+        target = self._with_tools(tools) if tools is not None else self
+        return await target.ainvoke([], config, **{RESUME_KWARG: request_id, **kwargs})
+
+
+def as_chunk(message: AIMessage) -> AIMessageChunk:
+    """The final message of a durable call as the one (last) chunk of a stream."""
+    return AIMessageChunk(
+        content=message.content,
+        usage_metadata=message.usage_metadata,
+        response_metadata=message.response_metadata,
+        chunk_position="last",
+    )

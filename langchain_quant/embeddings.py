@@ -2,52 +2,31 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from langchain_quant._client import QuantConnection
-from langchain_quant.errors import to_langchain_error
-from quant_ai import EmbeddingsResponse, QuantError
+from langchain_quant.errors import langchain_errors
+from quant_ai.embeddings import (
+    DEFAULT_MAX_CONCURRENCY,
+    MAX_BATCH_SIZE,
+    check_batching,
+    check_dimensions,
+)
 from quant_ai.types import DEFAULT_EMBEDDINGS_MODEL
 
-__all__ = ["MAX_BATCH_SIZE", "QuantEmbeddings", "plan_batches"]
-
-MAX_BATCH_SIZE = 100
-"""The API's limit of texts per request."""
-
-_DEFAULT_DIMENSIONS = {
-    "amazon.titan-embed-text-v2:0": 1024,
-    "amazon.titan-embed-text-v1:0": 1536,
-    "amazon.titan-embed-text-v1": 1536,
-}
-
-
-def plan_batches(texts: Sequence[str], batch_size: int) -> tuple[list[list[int]], list[int]]:
-    """Split texts into request batches, setting empty ones aside.
-
-    Args:
-        texts: The input texts.
-        batch_size: Texts per request (1 to 100).
-
-    Returns:
-        ``(batches of input positions of non-empty texts, positions of empty texts)``.
-        Whitespace-only texts count as empty (the API refuses them).
-    """
-    filled = [i for i, text in enumerate(texts) if text.strip()]
-    empty = [i for i, text in enumerate(texts) if not text.strip()]
-    batches = [filled[k : k + batch_size] for k in range(0, len(filled), batch_size)]
-    return batches, empty
+__all__ = ["MAX_BATCH_SIZE", "QuantEmbeddings"]
 
 
 class QuantEmbeddings(QuantConnection, Embeddings):
     """Quant AI text embeddings (Amazon Titan).
 
     Setup:
+        Install the LangChain extra; the key and organisation come from the environment
+        (or ``api_key`` / ``organization``):
+
         ```bash
         pip install "quant-ai[langchain]"
         export QUANT_API_KEY="qc_..."
@@ -67,7 +46,9 @@ class QuantEmbeddings(QuantConnection, Embeddings):
         max_retries (int): Retries of retryable failures (0 disables).
         batch_size (int): Texts per request, at most 100 (the API limit).
         max_concurrency (int): Requests in flight at once for large inputs.
-        http_client / http_async_client / client: Your own httpx or ``QuantClient``.
+        connect_timeout (float | None): Connect timeout, separate from ``timeout``.
+        default_headers (dict[str, str] | None): Extra headers on every request.
+        http_client / async_http_client / client: Your own httpx or ``QuantClient``.
 
     Instantiate:
         ```python
@@ -94,10 +75,11 @@ class QuantEmbeddings(QuantConnection, Embeddings):
         await embeddings.aembed_documents(["first", "second"])
         ```
 
-    Empty (or whitespace-only) texts are not sent: they get a zero vector of the right size
-    (the size of the other vectors, else ``dimensions``, else the model's default size).
-    Batches are sent ``max_concurrency`` at a time: a thread pool over the shared sync client,
-    or ``asyncio.gather`` with a semaphore over the async client.
+    The batching is the core's ``QuantClient.embed_many`` (and ``aembed_many``): empty (or
+    whitespace-only) texts are not sent, they get a zero vector of the right size (the size of
+    the other vectors, else ``dimensions``, else the model's default size); batches are sent
+    ``max_concurrency`` at a time, on a small thread pool over the shared sync client, or as
+    asyncio tasks under a semaphore over the async client. An unknown argument is refused.
     """
 
     model_config = ConfigDict(
@@ -112,83 +94,29 @@ class QuantEmbeddings(QuantConnection, Embeddings):
     """Normalise vectors to unit length (None: the service's default, True)."""
     batch_size: int = MAX_BATCH_SIZE
     """Texts per request (1 to 100)."""
-    max_concurrency: int = 4
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     """Requests in flight at once."""
 
     @field_validator("batch_size")
     @classmethod
     def _check_batch_size(cls, value: int) -> int:
-        if not 1 <= value <= MAX_BATCH_SIZE:
-            raise ValueError(f"batch_size must be 1 to {MAX_BATCH_SIZE} (the API limit)")
+        check_batching(value, 1)
         return value
 
     @field_validator("max_concurrency")
     @classmethod
     def _check_concurrency(cls, value: int) -> int:
-        if value < 1:
-            raise ValueError("max_concurrency must be at least 1")
+        check_batching(1, value)
         return value
 
+    @model_validator(mode="after")
+    def _check_dimensions(self) -> QuantEmbeddings:
+        check_dimensions(self.model, self.dimensions)
+        return self
+
     def _options(self) -> dict[str, Any]:
-        options: dict[str, Any] = {"model_id": self.model}
-        if self.dimensions is not None:
-            options["dimensions"] = self.dimensions
-        if self.normalize is not None:
-            options["normalize"] = self.normalize
-        return options
-
-    def _size(self, vectors: list[list[float]]) -> int:
-        if vectors:
-            return len(vectors[0])
-        if self.dimensions is not None:
-            return self.dimensions
-        if self.model in _DEFAULT_DIMENSIONS:
-            return _DEFAULT_DIMENSIONS[self.model]
-        raise ValueError(
-            f"cannot tell the vector size of {self.model} for empty texts: set dimensions"
-        )
-
-    def _assemble(
-        self,
-        count: int,
-        batches: list[list[int]],
-        empty: list[int],
-        responses: Sequence[EmbeddingsResponse],
-    ) -> list[list[float]]:
-        result: list[list[float] | None] = [None] * count
-        filled: list[list[float]] = []
-        for positions, response in zip(batches, responses, strict=True):
-            if len(response.embeddings) != len(positions):
-                raise ValueError(
-                    f"the service returned {len(response.embeddings)} vectors for "
-                    f"{len(positions)} texts"
-                )
-            for position, vector in zip(positions, response.embeddings, strict=True):
-                result[position] = vector  # already floats (validated list[list[float]])
-                filled.append(vector)
-        if empty:
-            size = self._size(filled)
-            for position in empty:
-                result[position] = [0.0] * size
-        return [vector for vector in result if vector is not None]
-
-    def _embed_batch(self, texts: list[str]) -> EmbeddingsResponse:
-        try:
-            return self.quant_client.embed(texts, **self._options())
-        except QuantError as exc:
-            mapped = to_langchain_error(exc)
-            if mapped is exc:
-                raise
-            raise mapped from exc
-
-    async def _aembed_batch(self, texts: list[str]) -> EmbeddingsResponse:
-        try:
-            return await self.quant_client.aembed(texts, **self._options())
-        except QuantError as exc:
-            mapped = to_langchain_error(exc)
-            if mapped is exc:
-                raise
-            raise mapped from exc
+        fields = {"dimensions", "normalize", "batch_size", "max_concurrency"}
+        return {"model": self.model, **self.model_dump(include=fields)}
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed texts, one vector per text in input order.
@@ -199,14 +127,8 @@ class QuantEmbeddings(QuantConnection, Embeddings):
         Returns:
             The vectors.
         """
-        batches, empty = plan_batches(texts, self.batch_size)
-        groups = [[texts[i] for i in batch] for batch in batches]
-        if len(groups) <= 1 or self.max_concurrency == 1:
-            responses = [self._embed_batch(group) for group in groups]
-        else:
-            with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(groups))) as pool:
-                responses = list(pool.map(self._embed_batch, groups))
-        return self._assemble(len(texts), batches, empty, responses)
+        with langchain_errors():
+            return self.quant_client.embed_many(texts, **self._options())
 
     def embed_query(self, text: str) -> list[float]:
         """Embed one text.
@@ -221,16 +143,8 @@ class QuantEmbeddings(QuantConnection, Embeddings):
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
         """Async twin of :meth:`embed_documents` (batches gathered under a semaphore)."""
-        batches, empty = plan_batches(texts, self.batch_size)
-        groups = [[texts[i] for i in batch] for batch in batches]
-        semaphore = asyncio.Semaphore(self.max_concurrency)
-
-        async def run(group: list[str]) -> EmbeddingsResponse:
-            async with semaphore:
-                return await self._aembed_batch(group)
-
-        responses = await asyncio.gather(*(run(group) for group in groups))
-        return self._assemble(len(texts), batches, empty, responses)
+        with langchain_errors():
+            return await self.quant_client.aembed_many(texts, **self._options())
 
     async def aembed_query(self, text: str) -> list[float]:
         """Async twin of :meth:`embed_query`."""

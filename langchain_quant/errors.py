@@ -10,6 +10,9 @@ original error is kept as ``__cause__``; every attribute (``status_code``, ``req
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
 
 from langchain_core.exceptions import (
     ContextOverflowError,
@@ -59,6 +62,8 @@ __all__ = [
     "QuantModelServerError",
     "QuantModelStreamError",
     "QuantModelTimeoutError",
+    "langchain_errors",
+    "raise_langchain_error",
     "to_langchain_error",
 ]
 
@@ -171,3 +176,28 @@ def to_langchain_error(exc: QuantError) -> QuantError:
     new.args = exc.args
     new.__cause__ = exc
     return new
+
+
+def raise_langchain_error(exc: QuantError) -> NoReturn:
+    """Raise ``exc`` as its LangChain dual (``exc`` itself when it has none)."""
+    mapped = to_langchain_error(exc)
+    if mapped is exc:
+        raise exc
+    raise mapped from exc
+
+
+@contextmanager
+def langchain_errors() -> Iterator[None]:
+    """Re-raise the core errors of the block as their LangChain duals.
+
+    The one way ``ChatQuant`` maps errors: every call into the core runs inside it (works in
+    generators too, around the ``yield``).
+
+    Example:
+        >>> with langchain_errors():
+        ...     pass
+    """
+    try:
+        yield
+    except QuantError as exc:
+        raise_langchain_error(exc)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,24 +13,11 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, Field
 
 from langchain_quant._client import QuantConnection
-from langchain_quant.errors import to_langchain_error
-from quant_ai import (
-    GeneratedImage,
-    ImageGenerationConfig,
-    ImageGenerationRequest,
-    ImageGenerationResponse,
-    QuantError,
-)
-from quant_ai._files import read_file_within
-from quant_ai.types import (
-    DEFAULT_IMAGE_MODEL,
-    BackgroundRemovalParams,
-    ColorGuidedGenerationParams,
-    ImageVariationParams,
-    InPaintingParams,
-    OutPaintingParams,
-    TextToImageParams,
-)
+from langchain_quant.errors import langchain_errors
+from quant_ai import GeneratedImage, ImageGenerationRequest, ImageGenerationResponse
+from quant_ai.images import OutpaintingMode, Quality, Style, TaskType, image_request
+from quant_ai.images import load_image as _load_image
+from quant_ai.types import DEFAULT_IMAGE_MODEL
 
 __all__ = [
     "NovaCanvasInput",
@@ -42,28 +27,11 @@ __all__ = [
     "load_image",
 ]
 
-TaskType = Literal[
-    "TEXT_IMAGE",
-    "COLOR_GUIDED_GENERATION",
-    "IMAGE_VARIATION",
-    "INPAINTING",
-    "OUTPAINTING",
-    "BACKGROUND_REMOVAL",
-]
-Style = Literal[
-    "3D_ANIMATED_FAMILY_FILM",
-    "DESIGN_SKETCH",
-    "FLAT_VECTOR_ILLUSTRATION",
-    "GRAPHIC_NOVEL_ILLUSTRATION",
-    "MAXIMALISM",
-    "MIDCENTURY_RETRO",
-    "PHOTOREALISM",
-    "SOFT_DIGITAL_PAINTING",
-]
-
 
 class NovaCanvasInput(BaseModel):
-    """Arguments of :class:`NovaCanvasTool`."""
+    """Arguments of :class:`NovaCanvasTool` (an unknown one is refused, not dropped)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     prompt: str | None = Field(
         default=None,
@@ -76,7 +44,7 @@ class NovaCanvasInput(BaseModel):
     style: Style | None = Field(default=None, description="A visual style (TEXT_IMAGE only).")
     width: int | None = Field(default=None, description="Width in pixels, e.g. 1024.")
     height: int | None = Field(default=None, description="Height in pixels, e.g. 1024.")
-    quality: Literal["standard", "premium"] | None = Field(default=None)
+    quality: Quality | None = Field(default=None)
     cfg_scale: float | None = Field(
         default=None, ge=1.1, le=10, description="How closely to follow the prompt (1.1-10)."
     )
@@ -105,11 +73,11 @@ class NovaCanvasInput(BaseModel):
     similarity_strength: float | None = Field(
         default=None, ge=0.2, le=1.0, description="Closeness to the inputs (IMAGE_VARIATION)."
     )
-    outpainting_mode: Literal["DEFAULT", "PRECISE"] | None = None
+    outpainting_mode: OutpaintingMode | None = None
 
 
 def load_image(value: str | bytes, *, input_dirs: Sequence[str | Path] = ()) -> str:
-    """Return an input image as base64 text.
+    """Return an input image as base64 text (the core's ``quant_ai.images.load_image``).
 
     Args:
         value: Raw bytes, a data URL, base64 text, or a file inside ``input_dirs``.
@@ -117,30 +85,9 @@ def load_image(value: str | bytes, *, input_dirs: Sequence[str | Path] = ()) -> 
             a model calling the tool cannot make it read (and upload) any file of the machine.
 
     Raises:
-        ValueError: If the value is none of these.
+        ValueError: If the value is none of these (a ``QuantValidationError``).
     """
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    if value.startswith("data:"):
-        head, _, data = value.partition(",")
-        if ";base64" not in head:
-            raise ValueError("only base64 data URLs are supported")
-        return data
-    content = read_file_within(value, input_dirs)
-    if content is not None:
-        return base64.b64encode(content).decode("ascii")
-    try:
-        base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        where = (
-            "a file in " + ", ".join(str(d) for d in input_dirs) + ", "
-            if input_dirs
-            else "a file path (only with input_dirs set), "
-        )
-        raise ValueError(
-            f"an input image must be {where}base64 text, a data URL or bytes"
-        ) from None
-    return value
+    return _load_image(value, input_dirs=input_dirs)
 
 
 def build_image_request(
@@ -150,74 +97,33 @@ def build_image_request(
     region: str | None,
     input_dirs: Sequence[str | Path] = (),
 ) -> ImageGenerationRequest:
-    """Build the wire request of one tool call (pure apart from reading image files).
+    """Build the wire request of one tool call with the core's ``image_request``.
+
+    Pure apart from reading image files inside ``input_dirs``.
 
     Raises:
         ValueError: When the task lacks what it needs (a prompt, an image...).
     """
-    images = [load_image(i, input_dirs=input_dirs) for i in args.images or []]
-    mask = load_image(args.mask_image, input_dirs=input_dirs) if args.mask_image else None
-    task = args.task_type
-    if task != "BACKGROUND_REMOVAL" and not args.prompt:
-        raise ValueError(f"{task} needs a prompt")
-    if task in ("INPAINTING", "OUTPAINTING", "BACKGROUND_REMOVAL") and len(images) != 1:
-        raise ValueError(f"{task} needs exactly one input image")
-    if task == "IMAGE_VARIATION" and not 1 <= len(images) <= 5:
-        raise ValueError("IMAGE_VARIATION needs 1 to 5 input images")
-    fields: dict[str, Any] = {"task_type": task, "model_id": model, "region": region}
-    if task == "TEXT_IMAGE":
-        if len(images) > 1:
-            raise ValueError("TEXT_IMAGE takes at most one condition image")
-        fields["text_to_image_params"] = TextToImageParams(
-            text=args.prompt,
-            negative_text=args.negative_prompt,
-            style=args.style,
-            condition_image=images[0] if images else None,
-        )
-    elif task == "COLOR_GUIDED_GENERATION":
-        fields["color_guided_generation_params"] = ColorGuidedGenerationParams(
-            colors=args.colors,
-            reference_image=images[0] if images else None,
-            text=args.prompt,
-            negative_text=args.negative_prompt,
-        )
-    elif task == "IMAGE_VARIATION":
-        fields["image_variation_params"] = ImageVariationParams(
-            images=images,
-            similarity_strength=args.similarity_strength,
-            text=args.prompt,
-            negative_text=args.negative_prompt,
-        )
-    elif task == "INPAINTING":
-        fields["in_painting_params"] = InPaintingParams(
-            image=images[0],
-            mask_image=mask,
-            mask_prompt=args.mask_prompt,
-            text=args.prompt,
-            negative_text=args.negative_prompt,
-        )
-    elif task == "OUTPAINTING":
-        fields["out_painting_params"] = OutPaintingParams(
-            image=images[0],
-            mask_image=mask,
-            mask_prompt=args.mask_prompt,
-            out_painting_mode=args.outpainting_mode,
-            text=args.prompt,
-            negative_text=args.negative_prompt,
-        )
-    else:
-        fields["background_removal_params"] = BackgroundRemovalParams(image=images[0])
-    config = ImageGenerationConfig(
+    return image_request(
+        args.task_type,
+        prompt=args.prompt,
+        negative_prompt=args.negative_prompt,
+        style=args.style,
+        images=[load_image(i, input_dirs=input_dirs) for i in args.images or []],
+        mask_image=load_image(args.mask_image, input_dirs=input_dirs) if args.mask_image else None,
+        mask_prompt=args.mask_prompt,
+        colors=args.colors,
+        similarity_strength=args.similarity_strength,
+        outpainting_mode=args.outpainting_mode,
         width=args.width,
         height=args.height,
         quality=args.quality,
         cfg_scale=args.cfg_scale,
         seed=args.seed,
         number_of_images=args.number_of_images,
+        model_id=model,
+        region=region,
     )
-    if task != "BACKGROUND_REMOVAL" and config.to_wire():
-        fields["image_generation_config"] = config
-    return ImageGenerationRequest(**fields)
 
 
 def images_to_content_blocks(images: list[GeneratedImage]) -> list[dict[str, Any]]:
@@ -232,6 +138,8 @@ class NovaCanvasTool(QuantConnection, BaseTool):
     """Generate and edit images with Amazon Nova Canvas through Quant AI.
 
     Setup:
+        The LangChain extra holds the tool; it reads the same variables as ``ChatQuant``:
+
         ```bash
         pip install "quant-ai[langchain]"
         export QUANT_API_KEY="qc_..."
@@ -339,13 +247,8 @@ class NovaCanvasTool(QuantConnection, BaseTool):
         **kwargs: Any,
     ) -> tuple[str | list[str | dict[str, Any]], list[GeneratedImage]]:
         request = self._request(kwargs)
-        try:
+        with langchain_errors():
             response = self.quant_client.generate_image(request)
-        except QuantError as exc:
-            mapped = to_langchain_error(exc)
-            if mapped is exc:
-                raise
-            raise mapped from exc
         return self._output(request, response, self._save(list(response.images)))
 
     async def _arun(
@@ -354,12 +257,7 @@ class NovaCanvasTool(QuantConnection, BaseTool):
         **kwargs: Any,
     ) -> tuple[str | list[str | dict[str, Any]], list[GeneratedImage]]:
         request = await asyncio.to_thread(self._request, kwargs)
-        try:
+        with langchain_errors():
             response = await self.quant_client.agenerate_image(request)
-        except QuantError as exc:
-            mapped = to_langchain_error(exc)
-            if mapped is exc:
-                raise
-            raise mapped from exc
         paths = await asyncio.to_thread(self._save, list(response.images))
         return self._output(request, response, paths)

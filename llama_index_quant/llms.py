@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from collections.abc import AsyncGenerator, Generator, Sequence
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 import httpx
 import llama_index.core.instrumentation as instrument
@@ -24,16 +23,13 @@ from llama_index.core.base.llms.types import (
     CompletionResponse,
     CompletionResponseAsyncGen,
     CompletionResponseGen,
-    LLMMetadata,
     MessageRole,
-    ToolCallBlock,
 )
 from llama_index.core.bridge.pydantic import Field, PrivateAttr, field_validator
 from llama_index.core.instrumentation.events.llm import (
     LLMStructuredPredictEndEvent,
     LLMStructuredPredictStartEvent,
 )
-from llama_index.core.instrumentation.span import active_span_id
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
@@ -42,39 +38,27 @@ from llama_index.core.program.utils import FlexibleModel, create_flexible_model
 from llama_index.core.types import Model, PydanticProgramMode
 
 from quant_ai import (
-    ChatAccepted,
+    DURABLE_KWARGS,
     ChatRequest,
-    ExecutionStatus,
     ModelInfo,
     QuantClient,
-    QuantError,
-    QuantValidationError,
-    StreamEvent,
+    build_chat_request,
+    request_fields,
 )
 from quant_ai.types import DEFAULT_CHAT_MODEL
 
 from ._client import QuantClientMixin
-from ._convert import StreamState as _StreamState
 from ._convert import (
-    ToolChoice,
-    build_chat_request,
     chat_response_from_quant,
     force_single_tool_call,
+    messages_to_quant,
     parse_json_text,
-    resolve_tool_choice,
-    response_format_from,
     tool_calls_from_response,
     tools_to_quant,
 )
-from .durable import (
-    DurableExecution,
-    DurableRun,
-    ToolLike,
-    as_tools,
-    chat_response_from_execution,
-    queued_event,
-    server_tool_event,
-)
+from ._profiles import DEFAULT_CONTEXT_WINDOW, DEFAULT_MAX_TOKENS, ModelMetadataMixin
+from ._stream import astream_chunks, stream_chunks
+from .durable import DurableLLMMixin, aone_chunk_stream, as_tools, one_chunk_stream
 
 if TYPE_CHECKING:
     from llama_index.core.prompts import BasePromptTemplate, PromptTemplate
@@ -85,37 +69,6 @@ __all__ = ["DEFAULT_CONTEXT_WINDOW", "DEFAULT_MAX_TOKENS", "QuantLLM"]
 # The core re-exports get_dispatcher without __all__, hence the ignore.
 dispatcher = instrument.get_dispatcher(__name__)  # type: ignore[attr-defined]
 
-DEFAULT_MAX_TOKENS = 4096
-"""The service's own default output budget (512, as some integrations use, truncates)."""
-DEFAULT_CONTEXT_WINDOW = 128_000
-"""Used for model ids this package does not know (and when the models endpoint is not used)."""
-
-_KNOWN_CONTEXT = (
-    ("amazon.nova-micro", 128_000),
-    ("amazon.nova-lite", 300_000),
-    ("amazon.nova-pro", 300_000),
-    ("amazon.nova-premier", 1_000_000),
-    ("amazon.nova-2", 1_000_000),
-    ("anthropic.claude", 200_000),
-)
-_REGION_PREFIXES = ("us.", "eu.", "apac.", "au.", "jp.", "global.", "us-gov.")
-
-
-def context_window_for(model: str) -> int:
-    """A known context window for a model id, else :data:`DEFAULT_CONTEXT_WINDOW`.
-
-    Never raises: unknown and future ids get the default.
-    """
-    name = model
-    for prefix in _REGION_PREFIXES:
-        if name.startswith(prefix):
-            name = name[len(prefix) :]
-            break
-    for prefix, size in _KNOWN_CONTEXT:
-        if name.startswith(prefix):
-            return size
-    return DEFAULT_CONTEXT_WINDOW
-
 
 def _pt(prompt: BasePromptTemplate) -> PromptTemplate:
     """The base class annotates ``PromptTemplate`` but takes any prompt template."""
@@ -123,38 +76,17 @@ def _pt(prompt: BasePromptTemplate) -> PromptTemplate:
 
 
 _REQUEST_ALIASES = {"stop": "stop_sequences", "model": "model_id"}
-_PRIVATE_KWARGS = ("quant_tools", "quant_tool_instruction")
-_RESUME = "quant_resume_request_id"
-"""Call kwarg (internal) that makes a call resume an execution instead of starting one."""
-_DURABLE_KEYS = ("durable", "durable_poll_initial", "durable_poll_max", "durable_timeout", _RESUME)
+_TOOL_KWARGS = (
+    "tool_choice",
+    "tool_required",
+    "allow_parallel_tool_calls",
+    "auto_execute",
+    "allowed_tools",
+)
+"""Call kwargs of tool use (``allowed_tools`` per call is ``toolConfig.allowedTools``)."""
 
 
-def _emit_server_event(event: StreamEvent, request_id: str | None, span_id: str | None) -> None:
-    """Dispatch the instrumentation event of a server-tool stream event, if it is one."""
-    found = server_tool_event(event, request_id, span_id)
-    if found is not None:
-        dispatcher.event(found)
-
-
-def _one_chunk(response: ChatResponse) -> ChatResponse:
-    """The final response of a durable call as the single chunk of a stream."""
-    return ChatResponse(
-        message=response.message,
-        delta=response.message.content or "",
-        raw=response.raw,
-        additional_kwargs=response.additional_kwargs,
-    )
-
-
-def _as_messages(messages: str | ChatMessage | Sequence[ChatMessage]) -> list[ChatMessage]:
-    if isinstance(messages, str):
-        return [ChatMessage(role=MessageRole.USER, content=messages)]
-    if isinstance(messages, ChatMessage):
-        return [messages]
-    return list(messages)
-
-
-class QuantLLM(QuantClientMixin, FunctionCallingLLM):
+class QuantLLM(DurableLLMMixin, ModelMetadataMixin, QuantClientMixin, FunctionCallingLLM):
     """Quant AI chat models (Amazon Nova, Anthropic Claude on Bedrock) for LlamaIndex.
 
     A thin adapter over :class:`quant_ai.QuantClient`: every entry point (``chat``,
@@ -366,24 +298,8 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra ChatRequest fields sent with every call."
     )
-    durable: bool = Field(
-        default=False,
-        description="Run every chat as a durable execution (async: true): poll until it "
-        "completes, running the client tools locally when it waits for them. Per call: "
-        "chat(..., durable=True).",
-    )
-    durable_poll_initial: float = Field(
-        default=1.0, gt=0, description="First wait between status polls, in seconds."
-    )
-    durable_poll_max: float = Field(
-        default=30.0, gt=0, description="Longest wait between polls (the wait doubles up to it)."
-    )
-    durable_timeout: float = Field(
-        default=900.0,
-        gt=0,
-        description="Stop waiting after this many seconds (the execution may still finish: "
-        "resume it by id).",
-    )
+    _wire_extras_into: ClassVar[str | None] = "additional_kwargs"
+    """Unknown init arguments that are chat wire fields land here (others are refused)."""
 
     _model_info: ModelInfo | None = PrivateAttr(default=None)
     _model_info_tried: bool = PrivateAttr(default=False)
@@ -434,77 +350,40 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
         """The name used in serialization and instrumentation."""
         return "QuantLLM"
 
-    # ------------------------------------------------------------------ metadata
-
-    def _info(self) -> ModelInfo | None:
-        if self.fetch_model_info and not self._model_info_tried:
-            self._model_info_tried = True
-            try:
-                self._model_info = self.client.get_model(self.model)
-            except QuantError:
-                self._model_info = None
-        return self._model_info
-
-    @property
-    def metadata(self) -> LLMMetadata:
-        """Context window, output budget and tool support; never raises for unknown ids."""
-        info = self._info()
-        context = self.context_window or (info.context_window if info else None)
-        tools = self.is_function_calling_model
-        if tools is None and info is not None:
-            caps = info.capabilities
-            tools = caps.supports_tools if caps.supports_tools is not None else caps.tool_use
-        if tools is None:
-            tools = True  # Claude and Nova call tools; override for models that cannot
-        return LLMMetadata(
-            context_window=context or context_window_for(self.model),
-            num_output=self.max_tokens,
-            is_chat_model=True,
-            is_function_calling_model=tools,
-            model_name=self.model,
-        )
-
     # ------------------------------------------------------------------ requests
 
     def _request(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatRequest:
-        """Build the wire request from messages, the fields and per-call overrides."""
-        kwargs = dict(kwargs)
-        tools: list[BaseTool] = list(kwargs.pop("quant_tools", None) or [])
-        instruction: str | None = kwargs.pop("quant_tool_instruction", None)
-        for key in ("tools", "tool_choice", "tool_required", "allow_parallel_tool_calls"):
-            kwargs.pop(key, None)  # consumed by _prepare_chat_with_tools
-        for key in _DURABLE_KEYS:
-            kwargs.pop(key, None)  # consumed by the durable path
-        auto_execute = kwargs.pop("auto_execute", self.auto_execute)
-        allowed = kwargs.pop("allowed_tools", self.allowed_tools)
-        params: dict[str, Any] = {
+        """Build the core request from messages, the fields and per-call overrides."""
+        call = dict(kwargs)
+        tools: list[BaseTool] = list(call.pop("quant_tools", None) or [])
+        for key in ("tools", *DURABLE_KWARGS):
+            call.pop(key, None)  # consumed by _prepare_chat_with_tools / the durable path
+        tool_args = {k: call.pop(k) for k in _TOOL_KWARGS if k in call}
+        wire, system = messages_to_quant(messages)
+        fields: dict[str, Any] = {
             "model_id": self.model,
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             "top_p": self.top_p,
             "stop_sequences": self.stop,
-            "response_format": response_format_from(self.response_format),
+            "response_format": self.response_format,
             "guardrails": self.guardrails,
             "long_context": self.long_context,
             "session_id": self.session_id,
-            **self.additional_kwargs,
+            **request_fields(self.additional_kwargs),
         }
-        for key, value in kwargs.items():
-            name = _REQUEST_ALIASES.get(key, key)
-            if name == "response_format" and isinstance(value, dict):
-                value = response_format_from(value)
-            params[name] = value
-        try:
-            return build_chat_request(
-                messages,
-                params,
-                tool_config=tools_to_quant(tools, auto_execute=auto_execute, allowed_tools=allowed),
-                instruction=instruction,
-            )
-        except pydantic.ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(p) for p in first["loc"])
-            raise QuantValidationError(f"{field}: {first['msg']}", field=field) from None
+        fields.update(request_fields({_REQUEST_ALIASES.get(k, k): v for k, v in call.items()}))
+        return build_chat_request(
+            wire,
+            system_prompt=[fields.pop("system_prompt", None), system],
+            tools=tools_to_quant(tools),
+            tool_choice=tool_args.get("tool_choice"),
+            tool_required=bool(tool_args.get("tool_required", False)),
+            parallel_tool_calls=bool(tool_args.get("allow_parallel_tool_calls", True)),
+            auto_execute=tool_args.get("auto_execute", self.auto_execute),
+            executable_tools=tool_args.get("allowed_tools", self.allowed_tools),
+            **fields,
+        )
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         if self._is_durable(kwargs):
@@ -520,252 +399,15 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         if self._is_durable(kwargs):
-            final = _one_chunk(self._durable_chat(messages, kwargs))
-
-            def one() -> ChatResponseGen:
-                yield final
-
-            return one()
-        request = self._request(messages, kwargs)
-        events = self.client.stream_chat(request)
-        # Start the request now, not on first iteration: bad input, connection errors and
-        # error statuses (after retries) raise here, before any token is yielded.
-        first = next(events)
-        span_id = active_span_id.get()
-
-        def gen() -> ChatResponseGen:
-            state = _StreamState()
-            for event in itertools.chain((first,), events):
-                chunk = state.add(event)
-                _emit_server_event(event, state.request_id, span_id)
-                if chunk is not None:
-                    yield chunk
-
-        return gen()
+            return one_chunk_stream(self._durable_chat(messages, kwargs))
+        return stream_chunks(self.client.stream_chat(self._request(messages, kwargs)))
 
     async def _astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
         if self._is_durable(kwargs):
-            final = _one_chunk(await self._adurable_chat(messages, kwargs))
-
-            async def one() -> ChatResponseAsyncGen:
-                yield final
-
-            return one()
-        request = self._request(messages, kwargs)
-        events = self.client.astream_chat(request)
-        first = await events.__anext__()
-        span_id = active_span_id.get()
-
-        async def gen() -> ChatResponseAsyncGen:
-            state = _StreamState()
-            chunk = state.add(first)
-            _emit_server_event(first, state.request_id, span_id)
-            if chunk is not None:
-                yield chunk
-            async for event in events:
-                chunk = state.add(event)
-                _emit_server_event(event, state.request_id, span_id)
-                if chunk is not None:
-                    yield chunk
-
-        return gen()
-
-    # ------------------------------------------------------------------ durable executions
-
-    def _is_durable(self, kwargs: dict[str, Any]) -> bool:
-        if kwargs.get(_RESUME):
-            return True
-        durable = kwargs.get("durable")
-        return self.durable if durable is None else bool(durable)
-
-    def _poll_settings(self, kwargs: dict[str, Any]) -> dict[str, float]:
-        return {
-            "initial_delay": float(kwargs.get("durable_poll_initial") or self.durable_poll_initial),
-            "max_delay": float(kwargs.get("durable_poll_max") or self.durable_poll_max),
-            "timeout": float(kwargs.get("durable_timeout") or self.durable_timeout),
-        }
-
-    def _durable_run(self, request_id: str, kwargs: dict[str, Any]) -> DurableRun:
-        return DurableRun.for_tools(
-            request_id,
-            kwargs.get("quant_tools") or (),
-            span_id=active_span_id.get(),
-            callback_manager=self.callback_manager,
-        )
-
-    def _durable_response(
-        self,
-        status: ExecutionStatus,
-        run: DurableRun,
-        kwargs: dict[str, Any],
-        session_id: str | None,
-    ) -> ChatResponse:
-        return chat_response_from_execution(
-            status,
-            request_id=run.request_id,
-            model=str(kwargs.get("model") or self.model),
-            session_id=session_id,
-            local_calls=run.local_calls,
-        )
-
-    def _durable_chat(
-        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
-    ) -> ChatResponse:
-        """Start (or resume) a durable execution, wait for it answering local tools, convert."""
-        request_id = kwargs.get(_RESUME)
-        session_id: str | None = None
-        if not request_id:
-            accepted = self.client.start_chat(self._request(messages, kwargs))
-            request_id, session_id = accepted.request_id, accepted.session_id
-            dispatcher.event(queued_event(request_id, session_id, active_span_id.get()))
-        run = self._durable_run(str(request_id), kwargs)
-        status = self.client.wait_for_execution(
-            run.request_id,
-            tool_handler=run.handler,
-            on_status=run.on_status,
-            **self._poll_settings(kwargs),
-        )
-        return self._durable_response(status, run, kwargs, session_id)
-
-    async def _adurable_chat(
-        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
-    ) -> ChatResponse:
-        """Async twin of :meth:`_durable_chat` (the tools of one callback run concurrently)."""
-        request_id = kwargs.get(_RESUME)
-        session_id: str | None = None
-        if not request_id:
-            accepted = await self.client.astart_chat(self._request(messages, kwargs))
-            request_id, session_id = accepted.request_id, accepted.session_id
-            dispatcher.event(queued_event(request_id, session_id, active_span_id.get()))
-        run = self._durable_run(str(request_id), kwargs)
-        status = await self.client.await_for_execution(
-            run.request_id,
-            tool_handler=run.ahandler,
-            on_status=run.on_status,
-            **self._poll_settings(kwargs),
-        )
-        return self._durable_response(status, run, kwargs, session_id)
-
-    def _execution_args(
-        self,
-        messages: str | ChatMessage | Sequence[ChatMessage],
-        tools: Sequence[ToolLike] | None,
-        kwargs: dict[str, Any],
-    ) -> tuple[ChatRequest, list[BaseTool]]:
-        history = _as_messages(messages)
-        local = as_tools(tools or ())
-        call = dict(kwargs)
-        if local:
-            call.setdefault("allow_parallel_tool_calls", True)
-            call = self._prepare_chat_with_tools(local, chat_history=history, **call)
-            history = call.pop("messages")
-        return self._request(history, call), local
-
-    @dispatcher.span
-    def start_execution(
-        self,
-        messages: str | ChatMessage | Sequence[ChatMessage],
-        *,
-        tools: Sequence[ToolLike] | None = None,
-        **kwargs: Any,
-    ) -> DurableExecution:
-        """Start a durable execution and return its handle without waiting.
-
-        Store ``handle.request_id`` and resume later, in this or another process, with
-        ``QuantLLM(...).resume_execution(request_id, tools=[...])`` (or ``handle.resume()``).
-
-        Args:
-            messages: The conversation (a string is one user message).
-            tools: The client tools the execution may ask for (``BaseTool``s, tool specs,
-                functions); they are offered as for ``chat_with_tools``.
-            **kwargs: ``tool_choice``, ``tool_required``, ``allow_parallel_tool_calls``
-                (default True) and per-call request fields (``temperature``...).
-
-        Returns:
-            The handle (``request_id``, ``session_id``, ``model``, ``poll_url``).
-        """
-        request, local = self._execution_args(messages, tools, kwargs)
-        accepted = self.client.start_chat(request)
-        return self._started(accepted, request, local)
-
-    @dispatcher.span
-    async def astart_execution(
-        self,
-        messages: str | ChatMessage | Sequence[ChatMessage],
-        *,
-        tools: Sequence[ToolLike] | None = None,
-        **kwargs: Any,
-    ) -> DurableExecution:
-        """Async twin of :meth:`start_execution`."""
-        request, local = self._execution_args(messages, tools, kwargs)
-        accepted = await self.client.astart_chat(request)
-        return self._started(accepted, request, local)
-
-    def _started(
-        self, accepted: ChatAccepted, request: ChatRequest, local: Sequence[BaseTool]
-    ) -> DurableExecution:
-        """Report a started execution (a ``queued`` event) and return its handle."""
-        dispatcher.event(
-            queued_event(accepted.request_id, accepted.session_id, active_span_id.get())
-        )
-        return DurableExecution(
-            accepted.request_id,
-            accepted.session_id,
-            request.model_id,
-            accepted.poll_url,
-            self,
-            tuple(local),
-        )
-
-    def resume_execution(
-        self,
-        request_id: str,
-        *,
-        tools: Sequence[ToolLike] | None = None,
-        **kwargs: Any,
-    ) -> ChatResponse:
-        """Wait for a durable execution by id, answering its client tools; return the answer.
-
-        Works from a new ``QuantLLM`` in another process: only the id is needed. It runs as a
-        ``chat`` call with no input messages, so LLM events, token counting and the
-        :class:`~llama_index_quant.events.QuantExecutionStatusEvent`s are reported as usual.
-
-        Args:
-            request_id: The id from ``start_execution`` (``handle.request_id``).
-            tools: The local tools to answer ``waiting_callback`` with (``BaseTool``s, tool
-                specs, functions).
-            **kwargs: ``durable_poll_initial``, ``durable_poll_max``, ``durable_timeout``.
-
-        Returns:
-            The final ``ChatResponse`` (usage, ``request_id``, ``server_tool_calls`` and
-            ``local_tool_calls`` in ``additional_kwargs`` and ``raw``).
-
-        Raises:
-            QuantExecutionFailedError: The execution failed.
-            QuantExecutionTimeoutError: It did not finish within ``durable_timeout``.
-            QuantLocalToolMissingError: It waits for a tool that is not available locally.
-        """
-        local = as_tools(tools or ())
-        response: ChatResponse = self.chat(
-            [], **{**kwargs, _RESUME: request_id, "quant_tools": local}
-        )
-        return response
-
-    async def aresume_execution(
-        self,
-        request_id: str,
-        *,
-        tools: Sequence[ToolLike] | None = None,
-        **kwargs: Any,
-    ) -> ChatResponse:
-        """Async twin of :meth:`resume_execution` (the tools of one callback run concurrently)."""
-        local = as_tools(tools or ())
-        response: ChatResponse = await self.achat(
-            [], **{**kwargs, _RESUME: request_id, "quant_tools": local}
-        )
-        return response
+            return aone_chunk_stream(await self._adurable_chat(messages, kwargs))
+        return await astream_chunks(self.client.astream_chat(self._request(messages, kwargs)))
 
     # ------------------------------------------------------------------ entry points
 
@@ -833,7 +475,7 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
         verbose: bool = False,
         allow_parallel_tool_calls: bool = False,
         tool_required: bool = False,
-        tool_choice: ToolChoice = None,
+        tool_choice: str | dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Arguments of ``chat`` for a call with tools.
@@ -842,29 +484,17 @@ class QuantLLM(QuantClientMixin, FunctionCallingLLM):
         are expressed by the tools offered plus a system instruction; ``"none"`` offers no
         tools. An empty tool list sends no ``toolConfig``.
         """
-        tools = as_tools(tools)  # plain functions and tool specs are welcome too
         messages = list(chat_history or [])
         if isinstance(user_msg, str):
             messages.append(ChatMessage(role=MessageRole.USER, content=user_msg))
         elif user_msg is not None:
             messages.append(user_msg)
-        has_tool_blocks = any(
-            m.role == MessageRole.TOOL or any(isinstance(b, ToolCallBlock) for b in m.blocks)
-            for m in messages
-        )
-        resolved = resolve_tool_choice(
-            tools,
-            tool_choice,
-            tool_required=tool_required,
-            allow_parallel_tool_calls=allow_parallel_tool_calls,
-            history_has_tool_blocks=has_tool_blocks,
-        )
-        if not resolved.server_tools:  # "none": the service must not run a tool either
-            kwargs = {**kwargs, "auto_execute": None, "allowed_tools": None}
         return {
             "messages": messages,
-            "quant_tools": resolved.tools,
-            "quant_tool_instruction": resolved.instruction,
+            "quant_tools": as_tools(tools),  # plain functions and tool specs are welcome too
+            "tool_choice": tool_choice,
+            "tool_required": tool_required,
+            "allow_parallel_tool_calls": allow_parallel_tool_calls,
             **kwargs,
         }
 

@@ -4,35 +4,70 @@
 # No ``from __future__ import annotations`` here: LlamaIndex builds the tool schemas from the
 # runtime annotations of these methods.
 
+import base64
+import inspect
 import threading
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar
 
 import httpx
 from llama_index.core.base.llms.types import ImageBlock, TextBlock
 from llama_index.core.tools.tool_spec.base import BaseToolSpec
-from pydantic import Field, SecretStr
+from pydantic import ConfigDict, Field
 from pydantic.fields import FieldInfo
 
 from quant_ai import ImageGenerationRequest, ImageGenerationResponse, QuantClient
-from quant_ai._files import read_file_within
-from quant_ai.types import DEFAULT_IMAGE_MODEL, decode_image_data
+from quant_ai.arguments import sort_arguments
+from quant_ai.errors import QuantValidationError
+from quant_ai.images import (
+    OutpaintingMode,
+    Quality,
+    Style,
+    TaskType,
+    image_request,
+    load_image,
+)
+from quant_ai.types import DEFAULT_IMAGE_MODEL
+
+from ._client import QuantClientMixin
 
 __all__ = ["NovaCanvasToolSpec", "Style"]
 
-Style = Literal[
-    "3D_ANIMATED_FAMILY_FILM",
-    "DESIGN_SKETCH",
-    "FLAT_VECTOR_ILLUSTRATION",
-    "GRAPHIC_NOVEL_ILLUSTRATION",
-    "MAXIMALISM",
-    "MIDCENTURY_RETRO",
-    "PHOTOREALISM",
-    "SOFT_DIGITAL_PAINTING",
-]
-Quality = Literal["standard", "premium"]
 ToolResult = list[TextBlock | ImageBlock]
+
+_TOOLS: dict[str, tuple[TaskType, str]] = {
+    "generate_image": ("TEXT_IMAGE", "Generated"),
+    "generate_image_with_colors": ("COLOR_GUIDED_GENERATION", "Generated"),
+    "create_image_variation": ("IMAGE_VARIATION", "Created"),
+    "inpaint_image": ("INPAINTING", "Edited into"),
+    "outpaint_image": ("OUTPAINTING", "Edited into"),
+    "remove_background": ("BACKGROUND_REMOVAL", "Made"),
+}
+"""Each tool's Nova Canvas task and the verb of its summary."""
+
+
+def _async_twin(tool: str) -> Callable[..., Awaitable[ToolResult]]:
+    """The async twin of a tool: the same arguments, bound to the sync tool's signature."""
+
+    async def twin(self: "NovaCanvasToolSpec", *args: Any, **kwargs: Any) -> ToolResult:
+        return await self._acall(tool, args, kwargs)
+
+    twin.__name__ = twin.__qualname__ = f"a{tool}"
+    twin.__doc__ = f"Async twin of :meth:`{tool}` (same arguments)."
+    return twin
+
+
+class NovaCanvasConnection(QuantClientMixin):
+    """The connection arguments of a :class:`NovaCanvasToolSpec` (itself no pydantic model).
+
+    The same names and checks as every other class of this package.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    timeout: float | httpx.Timeout | None = None  # type: ignore[assignment]
+    """Seconds or an ``httpx.Timeout`` (default: the core's image timeout)."""
 
 
 def _v(value: Any) -> Any:
@@ -75,51 +110,43 @@ class NovaCanvasToolSpec(BaseToolSpec):
         ("remove_background", "aremove_background"),
     ]
 
+    _OWN_ARGUMENTS: ClassVar[frozenset[str]] = frozenset(
+        {"model_id", "output_dir", "input_dirs", "return_images"}
+    )
+
     def __init__(
         self,
         client: QuantClient | None = None,
         *,
-        api_key: str | SecretStr | None = None,
-        organization: str | None = None,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int = 2,
-        http_client: httpx.Client | None = None,
-        async_http_client: httpx.AsyncClient | None = None,
         model_id: str = DEFAULT_IMAGE_MODEL,
         output_dir: str | Path | None = None,
         input_dirs: Iterable[str | Path] = (),
         return_images: bool = True,
+        **connection: Any,
     ) -> None:
         """Create the tool spec (no I/O until a tool runs).
 
         Args:
             client: A shared :class:`~quant_ai.QuantClient` (else one is made on first use).
-            api_key: Key (default ``QUANT_API_KEY``).
-            organization: Organisation (default ``QUANT_ORGANIZATION``).
-            base_url: Service root (default ``QUANT_BASE_URL``).
-            timeout: Request timeout in seconds or an ``httpx.Timeout`` (separate connect and
-                read timeouts); default: the core's image timeout (connect 10 s, read 360 s).
-            max_retries: Retries of retryable failures.
-            http_client: ``httpx.Client`` for the private client.
-            async_http_client: ``httpx.AsyncClient`` for the private client.
             model_id: The image model.
             output_dir: Save every image here (created if needed).
             input_dirs: Extra directories whose files may be used as input images.
             return_images: Return the images as ``ImageBlock``s after the summary (for
                 multimodal models). False returns the summary alone (image names, and files
                 in ``output_dir``), for text-only models; the images stay usable by name.
+            **connection: The connection arguments of every class of this package:
+                ``api_key``, ``organization``, ``base_url``, ``timeout`` (seconds or an
+                ``httpx.Timeout``; default: the core's image timeout, connect 10 s, read
+                360 s), ``connect_timeout``, ``max_retries``, ``default_headers``,
+                ``allow_insecure_http``, ``http_client``, ``async_http_client``.
+
+        Raises:
+            QuantValidationError: For an unknown argument (naming the nearest valid one).
         """
-        self._client = client
-        self._settings: dict[str, Any] = {
-            "api_key": api_key,
-            "organization": organization,
-            "base_url": base_url,
-            "timeout": timeout,
-            "max_retries": max_retries,
-            "http_client": http_client,
-            "async_http_client": async_http_client,
-        }
+        valid = {*self._OWN_ARGUMENTS, *NovaCanvasConnection.model_fields, "client"}
+        valid |= {"http_client", "async_http_client", "http_async_client"}
+        sort_arguments(type(self).__name__, connection, valid)
+        self._connection = NovaCanvasConnection(client=client, **connection)
         self.model_id = model_id
         self.output_dir = Path(output_dir) if output_dir is not None else None
         self.input_dirs = [Path(d) for d in input_dirs]
@@ -134,9 +161,7 @@ class NovaCanvasToolSpec(BaseToolSpec):
     @property
     def client(self) -> QuantClient:
         """The core client (created on first use)."""
-        if self._client is None:
-            self._client = QuantClient(**self._settings)
-        return self._client
+        return self._connection.client
 
     @property
     def images(self) -> dict[str, tuple[bytes, str]]:
@@ -156,21 +181,26 @@ class NovaCanvasToolSpec(BaseToolSpec):
                 ``output_dir``/``input_dirs``.
 
         Raises:
-            ValueError: For an unknown name or a path outside the allowed directories.
+            QuantValidationError: For an unknown name or a path outside the allowed
+                directories (a ``ValueError``).
         """
+        data = self._image_data(reference)
+        return data if isinstance(data, bytes) else base64.b64decode(data)
+
+    def _image_data(self, reference: str) -> bytes | str:
+        """An image reference as bytes (an earlier image) or base64 text (the core's reader)."""
         ref = reference.strip()
         if ref in self._images:
             return self._images[ref][0]
-        if ref.startswith("data:"):
-            return decode_image_data(ref)[0]
-        content = read_file_within(ref, self._allowed_dirs())
-        if content is not None:
-            return content
-        known = ", ".join(self._images) or "none yet"
-        raise ValueError(
-            f"unknown image {reference!r}: use the name of an image made earlier ({known}), a "
-            "data: URL, or a file in the tool's output or input directories"
-        )
+        try:
+            return load_image(ref, input_dirs=self._allowed_dirs(), allow_base64=False)
+        except QuantValidationError:
+            known = ", ".join(self._images) or "none yet"
+            raise QuantValidationError(
+                f"unknown image {reference!r}: use the name of an image made earlier ({known}), "
+                "a data: URL, or a file in the tool's output or input directories",
+                field="image",
+            ) from None
 
     # ------------------------------------------------------------------ results
 
@@ -206,144 +236,48 @@ class NovaCanvasToolSpec(BaseToolSpec):
         return [TextBlock(text=summary), *blocks]
 
     @staticmethod
-    def _config(
-        width: int | None,
-        height: int | None,
-        quality: str | None,
-        cfg_scale: float | None,
-        seed: int | None,
-        number_of_images: int | None,
-    ) -> dict[str, Any]:
-        config = {
-            "width": _v(width),
-            "height": _v(height),
-            "quality": _v(quality),
-            "cfg_scale": _v(cfg_scale),
-            "seed": _v(seed),
-            "number_of_images": _v(number_of_images),
-        }
-        return {k: v for k, v in config.items() if v is not None}
-
-    @staticmethod
-    def _details(config: dict[str, Any]) -> str:
+    def _details(request: ImageGenerationRequest) -> str:
+        config = request.image_generation_config
         parts = []
-        if "width" in config and "height" in config:
-            parts.append(f"{config['width']}x{config['height']}")
-        if "seed" in config:
-            parts.append(f"seed {config['seed']}")
+        if config is not None and config.width is not None and config.height is not None:
+            parts.append(f"{config.width}x{config.height}")
+        if config is not None and config.seed is not None:
+            parts.append(f"seed {config.seed}")
         return ", ".join(parts)
 
-    def _request(
-        self, task: str, params_field: str, params: dict[str, Any], config: dict[str, Any]
-    ) -> ImageGenerationRequest:
-        body: dict[str, Any] = {
-            "task_type": task,
-            "model_id": self.model_id,
-            params_field: {k: v for k, v in params.items() if v is not None},
-        }
-        if config:
-            body["image_generation_config"] = config
-        return ImageGenerationRequest.model_validate(body)
+    def _build(self, tool: str, arguments: dict[str, Any]) -> tuple[str, ImageGenerationRequest]:
+        """The summary verb and the core's request for a tool's arguments.
 
-    def _run(
-        self, what: str, request: ImageGenerationRequest, config: dict[str, Any]
-    ) -> ToolResult:
-        return self._result(what, self.client.generate_image(request), self._details(config))
+        Image references (names of earlier images, data URLs, allowed files) are resolved
+        here; everything else goes to :func:`quant_ai.images.image_request` as it is.
+        """
+        task, verb = _TOOLS[tool]
+        values = {name: _v(value) for name, value in arguments.items() if name != "self"}
+        references: list[str] = list(values.pop("images", None) or [])
+        for name in ("image", "reference_image"):
+            reference = values.pop(name, None)
+            if reference:
+                references = [reference]
+        if "mode" in values:
+            values["outpainting_mode"] = values.pop("mode")
+        images = [self._image_data(reference) for reference in references]
+        return verb, image_request(task, images=images, model_id=self.model_id, **values)
 
-    async def _arun(
-        self, what: str, request: ImageGenerationRequest, config: dict[str, Any]
-    ) -> ToolResult:
+    def _bound(self, tool: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """An async twin's arguments bound to its sync tool's signature (defaults included)."""
+        bound = inspect.signature(getattr(self, tool)).bind(*args, **kwargs)
+        bound.apply_defaults()
+        return dict(bound.arguments)
+
+    def _run(self, what: str, request: ImageGenerationRequest) -> ToolResult:
+        return self._result(what, self.client.generate_image(request), self._details(request))
+
+    async def _arun(self, what: str, request: ImageGenerationRequest) -> ToolResult:
         response = await self.client.agenerate_image(request)
-        return self._result(what, response, self._details(config))
+        return self._result(what, response, self._details(request))
 
-    # ------------------------------------------------------------------ request builders
-
-    def _text_image(
-        self,
-        prompt: str,
-        negative_prompt: str | None,
-        style: Style | None,
-        width: int,
-        height: int,
-        quality: Quality,
-        cfg_scale: float,
-        seed: int,
-        number_of_images: int,
-    ) -> tuple[ImageGenerationRequest, dict[str, Any]]:
-        config = self._config(width, height, quality, cfg_scale, seed, number_of_images)
-        params = {"text": prompt, "negative_text": _v(negative_prompt), "style": _v(style)}
-        return self._request("TEXT_IMAGE", "text_to_image_params", params, config), config
-
-    def _colors(
-        self,
-        prompt: str,
-        colors: list[str],
-        reference_image: str | None,
-        negative_prompt: str | None,
-        width: int,
-        height: int,
-        seed: int,
-        number_of_images: int,
-    ) -> tuple[ImageGenerationRequest, dict[str, Any]]:
-        config = self._config(width, height, None, None, seed, number_of_images)
-        ref = _v(reference_image)
-        params = {
-            "text": prompt,
-            "colors": list(colors),
-            "negative_text": _v(negative_prompt),
-            "reference_image": self.load_image(ref) if ref else None,
-        }
-        return (
-            self._request(
-                "COLOR_GUIDED_GENERATION", "color_guided_generation_params", params, config
-            ),
-            config,
-        )
-
-    def _variation(
-        self,
-        images: list[str],
-        prompt: str | None,
-        similarity_strength: float,
-        seed: int,
-        number_of_images: int,
-    ) -> tuple[ImageGenerationRequest, dict[str, Any]]:
-        config = self._config(None, None, None, None, seed, number_of_images)
-        params = {
-            "images": [self.load_image(i) for i in images],
-            "text": _v(prompt),
-            "similarity_strength": _v(similarity_strength),
-        }
-        return self._request("IMAGE_VARIATION", "image_variation_params", params, config), config
-
-    def _inpaint(
-        self, image: str, prompt: str, mask_prompt: str, negative_prompt: str | None, seed: int
-    ) -> tuple[ImageGenerationRequest, dict[str, Any]]:
-        config = self._config(None, None, None, None, seed, None)
-        params = {
-            "image": self.load_image(image),
-            "text": prompt,
-            "mask_prompt": mask_prompt,
-            "negative_text": _v(negative_prompt),
-        }
-        return self._request("INPAINTING", "in_painting_params", params, config), config
-
-    def _outpaint(
-        self, image: str, prompt: str, mask_prompt: str, mode: str, seed: int
-    ) -> tuple[ImageGenerationRequest, dict[str, Any]]:
-        config = self._config(None, None, None, None, seed, None)
-        params = {
-            "image": self.load_image(image),
-            "text": prompt,
-            "mask_prompt": mask_prompt,
-            "out_painting_mode": _v(mode),
-        }
-        return self._request("OUTPAINTING", "out_painting_params", params, config), config
-
-    def _background(self, image: str) -> ImageGenerationRequest:
-        return self._request(
-            "BACKGROUND_REMOVAL", "background_removal_params", {"image": self.load_image(image)}, {}
-        )
+    async def _acall(self, tool: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> ToolResult:
+        return await self._arun(*self._build(tool, self._bound(tool, args, kwargs)))
 
     # ------------------------------------------------------------------ tools
 
@@ -372,44 +306,9 @@ class NovaCanvasToolSpec(BaseToolSpec):
             seed: Seed for reproducible images.
             number_of_images: How many images to make.
         """
-        request, config = self._text_image(
-            prompt,
-            negative_prompt,
-            style,
-            width,
-            height,
-            quality,
-            cfg_scale,
-            seed,
-            number_of_images,
-        )
-        return self._run("Generated", request, config)
+        return self._run(*self._build("generate_image", locals()))
 
-    async def agenerate_image(
-        self,
-        prompt: str,
-        negative_prompt: str | None = Field(default=None),
-        style: Style | None = Field(default=None),
-        width: int = Field(default=1024, ge=320, le=4096),
-        height: int = Field(default=1024, ge=320, le=4096),
-        quality: Quality = Field(default="standard"),
-        cfg_scale: float = Field(default=6.5, ge=1.1, le=10.0),
-        seed: int = Field(default=0, ge=0, le=2147483646),
-        number_of_images: int = Field(default=1, ge=1, le=5),
-    ) -> ToolResult:
-        """Async twin of :meth:`generate_image`."""
-        request, config = self._text_image(
-            prompt,
-            negative_prompt,
-            style,
-            width,
-            height,
-            quality,
-            cfg_scale,
-            seed,
-            number_of_images,
-        )
-        return await self._arun("Generated", request, config)
+    # the tools below take earlier images by reference (see load_image)
 
     def generate_image_with_colors(
         self,
@@ -434,41 +333,7 @@ class NovaCanvasToolSpec(BaseToolSpec):
             seed: Seed for reproducible images.
             number_of_images: How many images to make.
         """
-        request, config = self._colors(
-            prompt,
-            colors,
-            reference_image,
-            negative_prompt,
-            width,
-            height,
-            seed,
-            number_of_images,
-        )
-        return self._run("Generated", request, config)
-
-    async def agenerate_image_with_colors(
-        self,
-        prompt: str,
-        colors: list[str],
-        reference_image: str | None = Field(default=None),
-        negative_prompt: str | None = Field(default=None),
-        width: int = Field(default=1024, ge=320, le=4096),
-        height: int = Field(default=1024, ge=320, le=4096),
-        seed: int = Field(default=0, ge=0, le=2147483646),
-        number_of_images: int = Field(default=1, ge=1, le=5),
-    ) -> ToolResult:
-        """Async twin of :meth:`generate_image_with_colors`."""
-        request, config = self._colors(
-            prompt,
-            colors,
-            reference_image,
-            negative_prompt,
-            width,
-            height,
-            seed,
-            number_of_images,
-        )
-        return await self._arun("Generated", request, config)
+        return self._run(*self._build("generate_image_with_colors", locals()))
 
     def create_image_variation(
         self,
@@ -487,24 +352,7 @@ class NovaCanvasToolSpec(BaseToolSpec):
             seed: Seed for reproducible images.
             number_of_images: How many images to make.
         """
-        request, config = self._variation(
-            images, prompt, similarity_strength, seed, number_of_images
-        )
-        return self._run("Created", request, config)
-
-    async def acreate_image_variation(
-        self,
-        images: list[str],
-        prompt: str | None = Field(default=None),
-        similarity_strength: float = Field(default=0.7, ge=0.2, le=1.0),
-        seed: int = Field(default=0, ge=0, le=2147483646),
-        number_of_images: int = Field(default=1, ge=1, le=5),
-    ) -> ToolResult:
-        """Async twin of :meth:`create_image_variation`."""
-        request, config = self._variation(
-            images, prompt, similarity_strength, seed, number_of_images
-        )
-        return await self._arun("Created", request, config)
+        return self._run(*self._build("create_image_variation", locals()))
 
     def inpaint_image(
         self,
@@ -523,27 +371,14 @@ class NovaCanvasToolSpec(BaseToolSpec):
             negative_prompt: What the edit must not show.
             seed: Seed for reproducible images.
         """
-        request, config = self._inpaint(image, prompt, mask_prompt, negative_prompt, seed)
-        return self._run("Edited into", request, config)
-
-    async def ainpaint_image(
-        self,
-        image: str,
-        prompt: str,
-        mask_prompt: str,
-        negative_prompt: str | None = Field(default=None),
-        seed: int = Field(default=0, ge=0, le=2147483646),
-    ) -> ToolResult:
-        """Async twin of :meth:`inpaint_image`."""
-        request, config = self._inpaint(image, prompt, mask_prompt, negative_prompt, seed)
-        return await self._arun("Edited into", request, config)
+        return self._run(*self._build("inpaint_image", locals()))
 
     def outpaint_image(
         self,
         image: str,
         prompt: str,
         mask_prompt: str,
-        mode: Literal["DEFAULT", "PRECISE"] = Field(default="DEFAULT"),
+        mode: OutpaintingMode = Field(default="DEFAULT"),
         seed: int = Field(default=0, ge=0, le=2147483646),
     ) -> ToolResult:
         """Keep part of an earlier image and redraw everything around it (Amazon Nova Canvas).
@@ -555,20 +390,7 @@ class NovaCanvasToolSpec(BaseToolSpec):
             mode: PRECISE keeps the masked area exactly; DEFAULT blends it.
             seed: Seed for reproducible images.
         """
-        request, config = self._outpaint(image, prompt, mask_prompt, mode, seed)
-        return self._run("Edited into", request, config)
-
-    async def aoutpaint_image(
-        self,
-        image: str,
-        prompt: str,
-        mask_prompt: str,
-        mode: Literal["DEFAULT", "PRECISE"] = Field(default="DEFAULT"),
-        seed: int = Field(default=0, ge=0, le=2147483646),
-    ) -> ToolResult:
-        """Async twin of :meth:`outpaint_image`."""
-        request, config = self._outpaint(image, prompt, mask_prompt, mode, seed)
-        return await self._arun("Edited into", request, config)
+        return self._run(*self._build("outpaint_image", locals()))
 
     def remove_background(self, image: str) -> ToolResult:
         """Remove the background of an earlier image (transparent PNG), with Nova Canvas.
@@ -576,8 +398,12 @@ class NovaCanvasToolSpec(BaseToolSpec):
         Args:
             image: Name of the earlier image.
         """
-        return self._run("Made", self._background(image), {})
+        return self._run(*self._build("remove_background", locals()))
 
-    async def aremove_background(self, image: str) -> ToolResult:
-        """Async twin of :meth:`remove_background`."""
-        return await self._arun("Made", self._background(image), {})
+    # the async twins: LlamaIndex reads each tool's schema from its sync function
+    agenerate_image = _async_twin("generate_image")
+    agenerate_image_with_colors = _async_twin("generate_image_with_colors")
+    acreate_image_variation = _async_twin("create_image_variation")
+    ainpaint_image = _async_twin("inpaint_image")
+    aoutpaint_image = _async_twin("outpaint_image")
+    aremove_background = _async_twin("remove_background")

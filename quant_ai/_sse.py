@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import QuantStreamError
-from .types import ChatResponse, ResponseMessage, ToolUse, Usage
+from .types import ResponseMessage, ToolUse, Usage
 
 __all__ = [
-    "ChatStreamAccumulator",
     "ContentEvent",
     "DoneEvent",
     "OrchestrationStatusEvent",
@@ -364,95 +363,3 @@ async def aiter_events(items: AsyncIterator[Frame]) -> AsyncIterator[StreamEvent
         if aclose is not None:
             await aclose()
     tracker.finish()
-
-
-class ChatStreamAccumulator:
-    """Builds the final :class:`ChatResponse` from stream events.
-
-    Example:
-        >>> acc = ChatStreamAccumulator()
-        >>> for event in client.stream_chat(request):  # doctest: +SKIP
-        ...     acc.add(event)
-        >>> acc.response().text  # doctest: +SKIP
-    """
-
-    def __init__(self) -> None:
-        self.text_parts: list[str] = []
-        self.tool_uses: dict[str, ToolUse] = {}
-        self.server_tools: dict[str, dict[str, Any]] = {}
-        self.usage: Usage | None = None
-        self.finish_reason: str | None = None
-        self.request_id: str | None = None
-        self.model: str | None = None
-        self.session_id: str | None = None
-        self.done: DoneEvent | None = None
-
-    def add(self, event: StreamEvent) -> None:
-        """Fold one event into the accumulated answer."""
-        if isinstance(event, ContentEvent):
-            self.text_parts.append(event.delta)
-        elif isinstance(event, ToolRequestEvent):
-            for use in event.tool_uses:
-                self._add_tool(use)
-        elif isinstance(event, ToolStartEvent):
-            key = event.tool_use_id or f"server-{event.name}-{len(self.server_tools)}"
-            self.server_tools[key] = {
-                "toolUseId": key,
-                "name": event.name,
-                "input": dict(event.input or {}),
-                "status": "running",
-            }
-        elif isinstance(event, ToolCompleteEvent):
-            key = event.tool_use_id or next(
-                (
-                    k
-                    for k, v in self.server_tools.items()
-                    if v["name"] == event.name and v["status"] == "running"
-                ),
-                f"server-{event.name}-{len(self.server_tools)}",
-            )
-            entry = self.server_tools.setdefault(
-                key, {"toolUseId": key, "name": event.name, "input": {}}
-            )
-            entry["status"] = "complete"
-            entry["result"] = event.result
-        elif isinstance(event, StartEvent):
-            self.request_id = event.request_id
-            self.model = event.model
-        elif isinstance(event, SessionEvent):
-            self.session_id = event.session_id
-        elif isinstance(event, DoneEvent):
-            self.done = event
-            self.usage = event.usage or self.usage
-            self.finish_reason = event.finish_reason
-            for use in event.tool_uses:
-                self._add_tool(use)
-            if event.content and not self.text_parts:
-                self.text_parts.append(event.content)
-
-    def _add_tool(self, use: ToolUse) -> None:
-        if use.server_executed:
-            self.server_tools[use.tool_use_id or use.name] = use.model_dump(
-                by_alias=True, exclude_none=True
-            )
-        else:
-            self.tool_uses[use.tool_use_id or f"{use.name}-{len(self.tool_uses)}"] = use
-
-    @property
-    def text(self) -> str:
-        """The text so far."""
-        return "".join(self.text_parts)
-
-    def response(self) -> ChatResponse:
-        """The answer as if it had been buffered."""
-        finish = self.finish_reason or ("tool_use" if self.tool_uses else "stop")
-        tools = [ToolUse.model_validate(v) for v in self.server_tools.values()]
-        return ChatResponse(
-            response=ResponseMessage(
-                content=self.text, tool_use=[*tools, *self.tool_uses.values()]
-            ),
-            model=self.model,
-            request_id=self.request_id,
-            finish_reason=finish,
-            usage=self.usage,
-        )

@@ -13,7 +13,10 @@ from collections.abc import Iterable, Sized
 from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
+from .embeddings import MAX_BATCH_SIZE as MAX_EMBEDDING_TEXTS
+from .embeddings import check_dimensions
 from .errors import QuantValidationError
+from .images import STYLES
 from .types import (
     CallbackRequest,
     ChatRequest,
@@ -51,9 +54,6 @@ MAX_MEDIA_BYTES = 25 * 1024 * 1024
 """The API's limit on the media of one request (decoded bytes)."""
 MAX_PAYLOAD_BYTES = MAX_MEDIA_BYTES * 4 // 3 + 2 * 1024 * 1024
 """The largest JSON body sent: 25 MB of media as base64, plus 2 MB for everything else."""
-MAX_EMBEDDING_TEXTS = 100
-TITAN_V2_DIMENSIONS = (256, 512, 1024)
-SPEC_DIMENSIONS = (256, 512, 1024, 8192)
 TASK_TYPES = {
     "TEXT_IMAGE": "text_to_image_params",
     "COLOR_GUIDED_GENERATION": "color_guided_generation_params",
@@ -63,16 +63,6 @@ TASK_TYPES = {
     "BACKGROUND_REMOVAL": "background_removal_params",
     "VIRTUAL_TRY_ON": "virtual_try_on_params",
 }
-STYLES = (
-    "3D_ANIMATED_FAMILY_FILM",
-    "DESIGN_SKETCH",
-    "FLAT_VECTOR_ILLUSTRATION",
-    "GRAPHIC_NOVEL_ILLUSTRATION",
-    "MAXIMALISM",
-    "MIDCENTURY_RETRO",
-    "PHOTOREALISM",
-    "SOFT_DIGITAL_PAINTING",
-)
 REGIONS = ("us-east-1", "ap-northeast-1", "eu-west-1")
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -305,27 +295,7 @@ def validate_embeddings(request: EmbeddingsRequest) -> None:
     for i, text in enumerate(texts):
         if not text or not text.strip():
             raise _fail(f"input.{i}", "empty text cannot be embedded")
-    model = request.model_id or "amazon.titan-embed-text-v2:0"
-    dims = request.dimensions
-    if dims is None:
-        return
-    if "titan-embed-text-v1" in model:
-        raise _fail(
-            "dimensions",
-            f"{model} has a fixed size of 1536; leave dimensions unset",
-        )
-    if "titan-embed-text-v2" in model:
-        _choice_int("dimensions", dims, TITAN_V2_DIMENSIONS, model)
-    else:
-        _choice_int("dimensions", dims, SPEC_DIMENSIONS, model)
-
-
-def _choice_int(field: str, value: int, allowed: tuple[int, ...], model: str) -> None:
-    if value not in allowed:
-        raise _fail(
-            field,
-            f"{value} is not supported by {model}; use one of {', '.join(map(str, allowed))}",
-        )
+    check_dimensions(request.model_id, request.dimensions)
 
 
 def validate_image_generation(request: ImageGenerationRequest) -> None:

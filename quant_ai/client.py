@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import inspect
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -19,15 +16,26 @@ from ._body import JsonBody, dump_json
 from ._config import ClientConfig, encode_path_segment
 from ._transport import IMAGE_TIMEOUT, Transport
 from ._usage import UsageTotals
+from .durable import ExecutionHandle, ExecutionWaiter, PollSettings, callback_result
+from .embeddings import (
+    DEFAULT_MAX_CONCURRENCY,
+    MAX_BATCH_SIZE,
+    BatchPlan,
+    asend_batches,
+    assemble_vectors,
+    check_batching,
+    check_dimensions,
+    plan_batches,
+    send_batches,
+)
 from .errors import (
     QuantAPIError,
     QuantError,
-    QuantExecutionFailedError,
-    QuantExecutionTimeoutError,
-    QuantNotFoundError,
     QuantValidationError,
 )
+from .images import image_request
 from .types import (
+    DEFAULT_EMBEDDINGS_MODEL,
     CallbackRequest,
     CallbackResponse,
     ChatAccepted,
@@ -36,13 +44,11 @@ from .types import (
     EmbeddingsRequest,
     EmbeddingsResponse,
     ExecutionStatus,
-    ImageGenerationConfig,
     ImageGenerationRequest,
     ImageGenerationResponse,
     ModelInfo,
     ModelList,
     PendingTool,
-    TextToImageParams,
     ToolResultItem,
 )
 
@@ -59,26 +65,6 @@ ToolResults = Mapping[str, Any] | Sequence[ToolResultItem | Mapping[str, Any]]
 ToolHandler = Callable[[list[PendingTool]], ToolResults | Awaitable[ToolResults]]
 """Runs pending client tools; returns ``{toolUseId: result}`` or a list of results."""
 StatusCallback = Callable[[ExecutionStatus], Any]
-
-
-@dataclass(frozen=True)
-class ExecutionHandle:
-    """What to keep of a started durable execution to resume it later, from any process.
-
-    The adapters' ``DurableExecution`` handles extend it with the model (and tools) that
-    started the execution. Only ``request_id`` is needed to resume.
-
-    Attributes:
-        request_id: The execution's id.
-        session_id: The session the service assigned, when it said.
-        model: The model id of the request.
-        poll_url: The service's relative poll URL (informational).
-    """
-
-    request_id: str
-    session_id: str | None = None
-    model: str | None = None
-    poll_url: str | None = None
 
 
 def _coerce(model: type[M], value: Any, kwargs: Mapping[str, Any]) -> M:
@@ -115,32 +101,6 @@ def _parse(model: type[M], response: httpx.Response) -> M:
             status_code=response.status_code,
             body=response.text[:2000],
         ) from None
-
-
-def callback_result(value: Any) -> dict[str, Any]:
-    """A local tool's return value as the result object a callback sends (the API wants one).
-
-    Mappings and pydantic models are sent as objects, text holding a JSON object is parsed,
-    and anything else is wrapped as ``{"result": value}``; values JSON cannot carry become
-    their ``str()``.
-    """
-    if isinstance(value, pydantic.BaseModel):
-        value = value.model_dump(mode="json")
-    if isinstance(value, Mapping):
-        return dict(_json_safe(dict(value)))
-    if isinstance(value, str):
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return {"result": value}
-        return parsed if isinstance(parsed, dict) else {"result": parsed}
-    if value is None or isinstance(value, (bool, int, float, list, tuple)):
-        return {"result": _json_safe(value)}
-    return {"result": str(value)}
-
-
-def _json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
 
 
 def _results(results: ToolResults) -> list[ToolResultItem]:
@@ -502,6 +462,94 @@ class QuantClient:
         self.usage.record(result.usage)
         return result
 
+    def _embed_plan(
+        self,
+        texts: Sequence[str],
+        model: str | None,
+        dimensions: int | None,
+        normalize: bool | None,
+        batch_size: int,
+        max_concurrency: int,
+    ) -> tuple[BatchPlan, dict[str, Any]]:
+        """Check every argument (before anything is sent); the plan and the request options."""
+        if isinstance(texts, str):
+            raise QuantValidationError(
+                "texts: give a list of texts (embed() takes a single text)", field="texts"
+            )
+        check_batching(batch_size, max_concurrency)
+        check_dimensions(model, dimensions)
+        options: dict[str, Any] = {"model_id": model or DEFAULT_EMBEDDINGS_MODEL}
+        if dimensions is not None:
+            options["dimensions"] = dimensions
+        if normalize is not None:
+            options["normalize"] = normalize
+        return plan_batches(texts, batch_size), options
+
+    def embed_many(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str | None = None,
+        dimensions: int | None = None,
+        normalize: bool | None = None,
+        batch_size: int = MAX_BATCH_SIZE,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    ) -> list[list[float]]:
+        """Embed any number of texts: one vector per text, in input order.
+
+        Texts go in requests of at most ``batch_size`` (the API takes 100), up to
+        ``max_concurrency`` requests at once on a small thread pool (this client's connection
+        pool is shared by the threads). Blank texts are not sent: they get a zero vector of the
+        call's vector size (see :mod:`quant_ai.embeddings`). Every argument is checked before
+        the first request. When a request fails, the requests not yet started are not sent and
+        the error of the first failed batch (in input order) is raised.
+
+        Args:
+            texts: The texts.
+            model: The embeddings model (default ``amazon.titan-embed-text-v2:0``).
+            dimensions: Vector size (the model's default when unset).
+            normalize: Unit-length vectors (the service's default is True).
+            batch_size: Texts per request, 1 to 100.
+            max_concurrency: Requests in flight at once (1: one after the other).
+
+        Returns:
+            The vectors.
+
+        Raises:
+            QuantValidationError: For bad input, before anything is sent.
+            QuantAPIError: For an error answer (the others' results are dropped).
+        """
+        plan, options = self._embed_plan(
+            texts, model, dimensions, normalize, batch_size, max_concurrency
+        )
+        responses = send_batches(
+            lambda group: self.embed(group, **options), plan.texts(texts), max_concurrency
+        )
+        return assemble_vectors(plan, responses, model=options["model_id"], dimensions=dimensions)
+
+    async def aembed_many(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str | None = None,
+        dimensions: int | None = None,
+        normalize: bool | None = None,
+        batch_size: int = MAX_BATCH_SIZE,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    ) -> list[list[float]]:
+        """Async twin of :meth:`embed_many`: asyncio tasks under a semaphore, no threads.
+
+        When a request fails, the other requests are cancelled and the error of the first
+        failed batch (in input order) is raised.
+        """
+        plan, options = self._embed_plan(
+            texts, model, dimensions, normalize, batch_size, max_concurrency
+        )
+        responses = await asend_batches(
+            lambda group: self.aembed(group, **options), plan.texts(texts), max_concurrency
+        )
+        return assemble_vectors(plan, responses, model=options["model_id"], dimensions=dimensions)
+
     # ------------------------------------------------------------------ images
 
     @staticmethod
@@ -555,22 +603,19 @@ class QuantClient:
         model_id: str | None = None,
         region: str | None = None,
     ) -> ImageGenerationRequest:
-        """Build a ``TEXT_IMAGE`` request from plain arguments."""
-        config = ImageGenerationConfig(
+        """Build a ``TEXT_IMAGE`` request (see :func:`quant_ai.images.image_request`)."""
+        return image_request(
+            "TEXT_IMAGE",
+            prompt=prompt,
+            negative_prompt=negative_text,
+            style=style,
             width=width,
             height=height,
             quality=quality,
             cfg_scale=cfg_scale,
             seed=seed,
             number_of_images=number_of_images,
-        )
-        return ImageGenerationRequest(
-            task_type="TEXT_IMAGE",
             model_id=model_id,
-            text_to_image_params=TextToImageParams(
-                text=prompt, negative_text=negative_text, style=style
-            ),
-            image_generation_config=config if config.to_wire() else None,
             region=region,
         )
 
@@ -656,34 +701,9 @@ class QuantClient:
             QuantExecutionFailedError: The execution failed.
             QuantExecutionTimeoutError: It did not finish in time.
         """
-        poller = _Poller(request_id, initial_delay, max_delay, timeout, self.clock)
-        while True:
-            status = self.get_execution(request_id)
-            if on_status is not None:
-                on_status(status)
-            action = poller.step(status, tool_handler is not None)
-            if action == "done":
-                if status.is_complete and status.result is not None:
-                    self.usage.record(status.result.usage)
-                return status
-            if action == "answer":
-                assert tool_handler is not None
-                assert status.callback_id
-                results = tool_handler(status.pending_tools)
-                if inspect.isawaitable(results):
-                    if inspect.iscoroutine(results):
-                        results.close()
-                    raise QuantValidationError(
-                        "tool_handler returned an awaitable; use await_for_execution()"
-                    )
-                try:
-                    self.submit_tool_results(status.callback_id, results)
-                except QuantNotFoundError:
-                    logger.info(
-                        "quant_ai: callback %s already used; polling on", status.callback_id
-                    )
-                continue
-            self.transport.sleep(poller.next_delay())
+        settings = PollSettings(initial_delay, max_delay, timeout)
+        waiter = ExecutionWaiter(self, request_id, settings=settings, on_status=on_status)
+        return waiter.wait(tool_handler=tool_handler)
 
     async def await_for_execution(
         self,
@@ -696,32 +716,9 @@ class QuantClient:
         timeout: float = 900.0,
     ) -> ExecutionStatus:
         """Async twin of :meth:`wait_for_execution` (handlers and callbacks may be async)."""
-        poller = _Poller(request_id, initial_delay, max_delay, timeout, self.clock)
-        while True:
-            status = await self.aget_execution(request_id)
-            if on_status is not None:
-                maybe = on_status(status)
-                if inspect.isawaitable(maybe):
-                    await maybe
-            action = poller.step(status, tool_handler is not None)
-            if action == "done":
-                if status.is_complete and status.result is not None:
-                    self.usage.record(status.result.usage)
-                return status
-            if action == "answer":
-                assert tool_handler is not None
-                assert status.callback_id
-                results = tool_handler(status.pending_tools)
-                if inspect.isawaitable(results):
-                    results = await results
-                try:
-                    await self.asubmit_tool_results(status.callback_id, results)
-                except QuantNotFoundError:
-                    logger.info(
-                        "quant_ai: callback %s already used; polling on", status.callback_id
-                    )
-                continue
-            await self.transport.asleep(poller.next_delay())
+        settings = PollSettings(initial_delay, max_delay, timeout)
+        waiter = ExecutionWaiter(self, request_id, settings=settings, on_status=on_status)
+        return await waiter.await_(tool_handler=tool_handler)
 
     # ------------------------------------------------------------------ models
 
@@ -772,56 +769,3 @@ def _response_events(response: httpx.Response) -> list[StreamEvent]:
             "streaming; wait for it with wait_for_execution()"
         )
     return list(_events_from_response(_parse(ChatResponse, response)))
-
-
-class _Poller:
-    """Backoff and deadline of :meth:`QuantClient.wait_for_execution`."""
-
-    def __init__(
-        self,
-        request_id: str,
-        initial: float,
-        maximum: float,
-        timeout: float,
-        clock: Callable[[], float],
-    ) -> None:
-        if initial <= 0 or maximum < initial or timeout <= 0:
-            raise QuantValidationError(
-                "polling needs 0 < initial_delay <= max_delay and timeout > 0"
-            )
-        self.request_id = request_id
-        self.initial = initial
-        self.maximum = maximum
-        self.delay = initial
-        self.clock = clock
-        self.deadline = clock() + timeout
-        self.timeout = timeout
-        self.answered: set[str] = set()
-
-    def step(self, status: ExecutionStatus, can_answer: bool) -> str:
-        """Decide what to do after reading ``status``: done, answer or wait."""
-        if status.is_complete:
-            return "done"
-        if status.is_failed:
-            err = status.error
-            raise QuantExecutionFailedError(
-                status.request_id or self.request_id,
-                err.error_type if err else None,
-                err.error_message if err else None,
-            )
-        if status.is_waiting and status.callback_id:
-            if not can_answer:
-                return "done"
-            if status.callback_id not in self.answered:
-                self.answered.add(status.callback_id)
-                self.delay = self.initial
-                return "answer"
-        if self.clock() + self.delay > self.deadline:
-            raise QuantExecutionTimeoutError(self.request_id, self.timeout, status.status)
-        return "wait"
-
-    def next_delay(self) -> float:
-        """The wait before the next poll; doubles each time up to the maximum."""
-        delay = self.delay
-        self.delay = min(self.delay * 2, self.maximum)
-        return delay

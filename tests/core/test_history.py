@@ -1,9 +1,19 @@
-"""quant_ai._history: tool history rewritten as text for requests that send no tools."""
+"""``quant_ai.history``: turns, empty content, and tool history as text."""
 
 from __future__ import annotations
 
-from quant_ai import Message
-from quant_ai._history import has_tool_blocks, tool_blocks_as_text
+from quant_ai import (
+    EMPTY_TOOL_RESULT_TEXT,
+    EMPTY_TURN_TEXT,
+    Message,
+    TextBlock,
+    Turns,
+    has_tool_blocks,
+    text_block,
+    tool_blocks_as_text,
+    tool_result_block,
+    tool_use_block,
+)
 
 PNG_B64 = "iVBORw0KGgo="
 
@@ -68,3 +78,48 @@ def test_tool_blocks_become_text_and_media_stay() -> None:
         {"text": "and now?"},
     ]
     assert [m.to_wire() for m in original] == before  # the input is left alone
+
+
+# --------------------------------------------------------------------------- turns and empty content
+
+
+def test_turns_merge_same_roles_and_send_lone_text_as_a_string() -> None:
+    turns = Turns()
+    turns.add("user", [TextBlock(text="a")])
+    turns.add("user", [TextBlock(text="  "), TextBlock(text="b")])
+    turns.add("assistant", [TextBlock(text="c")])
+    assert [m.to_wire() for m in turns.messages()] == [
+        {"role": "user", "content": [{"text": "a"}, {"text": "b"}]},
+        {"role": "assistant", "content": "c"},
+    ]
+
+
+def test_an_empty_turn_keeps_its_place_with_the_placeholder() -> None:
+    turns = Turns()
+    turns.add("user", [])
+    turns.add("assistant", [TextBlock(text=" ")])
+    turns.add("user", [TextBlock(text="go on")])
+    assert [m.to_wire() for m in turns.messages()] == [
+        {"role": "user", "content": EMPTY_TURN_TEXT},
+        {"role": "assistant", "content": EMPTY_TURN_TEXT},
+        {"role": "user", "content": "go on"},
+    ]
+    assert Turns().messages() == []
+
+
+def test_tool_results_always_carry_a_status_and_some_content() -> None:
+    empty = tool_result_block("t1", [TextBlock(text="")])
+    assert empty.to_wire() == {
+        "toolResult": {
+            "toolUseId": "t1",
+            "content": [{"text": EMPTY_TOOL_RESULT_TEXT}],
+            "status": "success",
+        }
+    }
+    failed = tool_result_block("t2", [TextBlock(text="boom")], error=True)
+    assert failed.tool_result.status == "error"
+    assert tool_use_block("t1", "add", {"a": 1}).to_wire() == {
+        "toolUse": {"toolUseId": "t1", "name": "add", "input": {"a": 1}}
+    }
+    assert text_block(" \n") is None
+    assert text_block("x") == TextBlock(text="x")

@@ -115,10 +115,13 @@ def test_per_call_overrides_and_ls_params(make_client: Any) -> None:
     }
 
 
-def test_unknown_init_kwargs_go_to_model_kwargs() -> None:
-    with pytest.warns(UserWarning, match="topK"):
-        llm = ChatQuant(topK=5)
-    assert llm.model_kwargs == {"topK": 5}
+def test_init_wire_fields_go_to_model_kwargs_and_unknown_ones_are_refused() -> None:
+    with pytest.warns(UserWarning, match="allowedTools"):
+        llm = ChatQuant(allowed_tools=["calculate"])
+    assert llm.model_kwargs == {"allowedTools": ["calculate"]}
+    with pytest.raises(QuantValidationError, match="'topK'") as info:
+        ChatQuant(topK=5)  # no wire field of the chat request: refused, not sent
+    assert info.value.field == "topK"
 
 
 def test_aliases_model_id_and_stop_sequences() -> None:
@@ -205,7 +208,7 @@ def test_bind_tools_named_choice_restricts_and_instructs(make_client: Any) -> No
 
 
 def test_bind_tools_unknown_choice_fails_early() -> None:
-    with pytest.raises(ValueError, match="not a bound tool"):
+    with pytest.raises(ValueError, match="is not one of the tools"):
         ChatQuant().bind_tools([add], tool_choice="nope")
 
 
@@ -517,7 +520,7 @@ def test_client_settings_reach_the_core() -> None:
         "timeout": httpx.Timeout(7.0, connect=2.0),
         "default_headers": {"X-Trace-Id": "trace-1"},
         "http_client": httpx.Client(transport=transport),
-        "http_async_client": httpx.AsyncClient(transport=transport),
+        "async_http_client": httpx.AsyncClient(transport=transport),
     }
     llm = ChatQuant(max_retries=0, **settings)
     assert llm.quant_client.transport.timeout == httpx.Timeout(7.0, connect=2.0)
@@ -679,7 +682,7 @@ async def test_async_methods_use_the_async_client_only() -> None:
         "organization": "acme",
         "base_url": "https://quant.test",
         "http_client": httpx.Client(transport=httpx.MockTransport(sync_forbidden)),
-        "http_async_client": httpx.AsyncClient(transport=transport),
+        "async_http_client": httpx.AsyncClient(transport=transport),
     }
     llm = ChatQuant(**settings)
     assert (await llm.ainvoke("Hi")).text == "async"

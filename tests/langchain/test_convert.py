@@ -17,16 +17,14 @@ from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 
 from langchain_quant._convert import (
-    EMPTY_CONTENT,
-    EMPTY_TOOL_RESULT,
     StreamConverter,
-    ToolChoicePlan,
     convert_messages,
     convert_tools,
-    plan_tool_choice,
     response_to_message,
 )
 from quant_ai import (
+    EMPTY_TOOL_RESULT_TEXT,
+    EMPTY_TURN_TEXT,
     ChatResponse,
     ContentEvent,
     DoneEvent,
@@ -84,8 +82,8 @@ def test__convert_messages_no_system_gives_none() -> None:
 def test__convert_messages_empty_content_placeholders() -> None:
     _, turns = wire([HumanMessage(""), AIMessage("")])
     assert turns == [
-        {"role": "user", "content": EMPTY_CONTENT},
-        {"role": "assistant", "content": EMPTY_CONTENT},
+        {"role": "user", "content": EMPTY_TURN_TEXT},
+        {"role": "assistant", "content": EMPTY_TURN_TEXT},
     ]
 
 
@@ -129,7 +127,7 @@ def test__convert_messages_tool_calls_become_tool_use_and_results_share_a_turn()
 
 def test__convert_messages_empty_tool_result() -> None:
     _, turns = wire([ToolMessage("", tool_call_id="t1")])
-    assert turns[0]["content"][0]["toolResult"]["content"] == [{"text": EMPTY_TOOL_RESULT}]
+    assert turns[0]["content"][0]["toolResult"]["content"] == [{"text": EMPTY_TOOL_RESULT_TEXT}]
 
 
 def test__convert_messages_server_tool_blocks_are_not_sent_back() -> None:
@@ -295,53 +293,6 @@ def test__convert_tools_all_forms() -> None:
     assert tools[4]["toolSpec"]["description"].startswith("Get the current weather")
 
 
-def _tools() -> list[dict]:
-    return convert_tools([add, multiply])[0]
-
-
-def test__plan_tool_choice_auto_and_none() -> None:
-    assert plan_tool_choice(_tools(), "auto", history_has_tools=False).instruction is None
-    assert plan_tool_choice(_tools(), None, history_has_tools=False).tools == _tools()
-    none = plan_tool_choice(_tools(), "none", history_has_tools=False)
-    assert none.tools == []
-    assert none.instruction is None
-    assert none.server_tools is False  # the service must not run a tool either
-    kept = plan_tool_choice(_tools(), "none", history_has_tools=True)
-    assert kept.tools == _tools()
-    assert "Do not call any tool" in (kept.instruction or "")
-    assert kept.server_tools is True
-    assert plan_tool_choice(_tools(), "auto", history_has_tools=False).server_tools is True
-    assert plan_tool_choice([], False, history_has_tools=True) == ToolChoicePlan(
-        [], None, server_tools=False
-    )
-
-
-@pytest.mark.parametrize("choice", ["any", "required", True])
-def test__plan_tool_choice_forced_any(choice: object) -> None:
-    plan = plan_tool_choice(_tools(), choice, history_has_tools=False)
-    assert plan.tools == _tools()
-    assert "must answer by calling one of" in (plan.instruction or "")
-
-
-@pytest.mark.parametrize(
-    "choice",
-    [
-        "multiply",
-        {"type": "function", "function": {"name": "multiply"}},
-        {"type": "tool", "name": "multiply"},
-    ],
-)
-def test__plan_tool_choice_named(choice: object) -> None:
-    plan = plan_tool_choice(_tools(), choice, history_has_tools=False)
-    assert [t["toolSpec"]["name"] for t in plan.tools] == ["multiply"]
-    assert "`multiply`" in (plan.instruction or "")
-
-
-def test__plan_tool_choice_unknown_name() -> None:
-    with pytest.raises(ValueError, match="not a bound tool"):
-        plan_tool_choice(_tools(), "divide", history_has_tools=False)
-
-
 def _response(**kw: object) -> ChatResponse:
     base = {
         "response": {"role": "assistant", "content": "ok"},
@@ -497,3 +448,9 @@ def test__stream_converter_stream_usage_off() -> None:
 def test__stream_converter_done_content_when_no_deltas() -> None:
     _, full = _collect([DoneEvent(True, "stop", None, [], "whole answer", None)])
     assert full.text == "whole answer"
+
+
+def test__convert_tools_custom_server_tool_by_name() -> None:
+    tools, server = convert_tools(["crm_lookup"])
+    assert server == ["crm_lookup"]
+    assert tools[0]["toolSpec"]["inputSchema"] == {"json": {"type": "object"}}

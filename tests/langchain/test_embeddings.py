@@ -10,7 +10,6 @@ import pytest
 from langchain_core.exceptions import ModelAPIError
 
 from langchain_quant import QuantEmbeddings
-from langchain_quant.embeddings import plan_batches
 
 
 def vector_of(text: str, size: int = 4) -> list[float]:
@@ -39,10 +38,6 @@ def handler_for(size: int = 4, seen: list[list[str]] | None = None) -> Any:
         )
 
     return handler
-
-
-def test__plan_batches() -> None:
-    assert plan_batches(["a", "", "b", " ", "c"], 2) == ([[0, 2], [4]], [1, 3])
 
 
 def test_order_matches_input_across_parallel_batches(make_client: Any) -> None:

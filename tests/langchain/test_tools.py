@@ -219,3 +219,14 @@ async def test_tool_errors_are_dual_classes(make_client: Any) -> None:
     with pytest.raises(ModelRateLimitError):
         await tool.ainvoke({"prompt": "x"})
     assert len(transport.requests) == 2
+
+
+def test_unknown_tool_call_argument_is_refused_before_sending(make_client: Any) -> None:
+    import pydantic
+
+    client, transport = make_client(image_handler())
+    tool = NovaCanvasTool(client=client)
+    with pytest.raises(pydantic.ValidationError, match="negative_promt"):
+        tool.invoke({"prompt": "a fox", "negative_promt": "dogs"})
+    assert transport.requests == []
+    assert NovaCanvasInput.model_json_schema()["additionalProperties"] is False

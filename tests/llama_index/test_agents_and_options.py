@@ -154,7 +154,11 @@ def test_plain_chat_sends_a_tool_history_as_text(make_client: Any) -> None:
     ]
     assert llm.chat(history).message.content == "The product was 42."
     assert "toolConfig" not in bodies[0]
-    texts = [b["text"] for m in bodies[0]["messages"] for b in m["content"]]
+    texts = [
+        b["text"]
+        for m in bodies[0]["messages"]
+        for b in ([{"text": m["content"]}] if isinstance(m["content"], str) else m["content"])
+    ]
     assert texts == [
         "multiply 6 and 7",
         '[called tool `multiply` with {"a": 6}]',

@@ -23,15 +23,11 @@ from llama_index.core.tools import FunctionTool
 
 from llama_index_quant._convert import (
     StreamState,
-    build_chat_request,
     chat_response_from_quant,
     force_single_tool_call,
     messages_to_quant,
     parse_json_text,
-    resolve_tool_choice,
-    response_format_from,
     tool_calls_from_response,
-    tools_to_quant,
     usage_to_openai,
 )
 from quant_ai import (
@@ -85,10 +81,10 @@ def test_system_messages_become_the_system_prompt() -> None:
         ]
     )
     assert system == "Be brief.\n\nUse metric units."
-    assert msgs == [{"role": "user", "content": [{"text": "Hi"}]}]
+    assert msgs == [{"role": "user", "content": "Hi"}]
 
 
-def test_empty_text_blocks_and_empty_turns_are_dropped() -> None:
+def test_empty_text_blocks_are_dropped_and_empty_turns_keep_their_place() -> None:
     msgs, _ = wire(
         [
             ChatMessage(role="user", blocks=[TextBlock(text="  "), TextBlock(text="Q")]),
@@ -96,8 +92,12 @@ def test_empty_text_blocks_and_empty_turns_are_dropped() -> None:
             ChatMessage(role="user", content="more"),
         ]
     )
-    # the blank assistant turn disappears, so the two user turns merge
-    assert msgs == [{"role": "user", "content": [{"text": "Q"}, {"text": "more"}]}]
+    # the core's one rule (quant_ai.history): the blank turn keeps its place as "."
+    assert msgs == [
+        {"role": "user", "content": "Q"},
+        {"role": "assistant", "content": "."},
+        {"role": "user", "content": "more"},
+    ]
 
 
 def test_image_bytes_path_and_data_url(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -164,7 +164,7 @@ def test_documents_pdf_and_text() -> None:
     )
     doc, text = msgs[0]["content"]
     assert doc["document"]["format"] == "pdf"
-    assert doc["document"]["name"] == "Q3 report pdf"  # only characters the API allows
+    assert doc["document"]["name"] == "Q3 report"  # quant_ai.media: the file name, no extension
     assert base64.b64decode(doc["document"]["source"]["bytes"]) == b"%PDF-1.4 body"
     assert text == {"text": "[notes]\nplain notes"}
 
@@ -211,8 +211,8 @@ def test_thinking_and_cache_points_are_dropped() -> None:
         ]
     )
     assert msgs == [
-        {"role": "user", "content": [{"text": "Q"}]},
-        {"role": "assistant", "content": [{"text": "A"}]},
+        {"role": "user", "content": "Q"},
+        {"role": "assistant", "content": "A"},
     ]
 
 
@@ -248,7 +248,9 @@ def test_tool_calls_and_parallel_results_in_one_user_turn() -> None:
         {"toolUse": {"toolUseId": "t2", "name": "draw", "input": {"what": "dot"}}},
     ]
     first, second = msgs[2]["content"]
-    assert first == {"toolResult": {"toolUseId": "t1", "content": [{"text": "3"}]}}
+    assert first == {
+        "toolResult": {"toolUseId": "t1", "content": [{"text": "3"}], "status": "success"}
+    }
     inner = second["toolResult"]["content"]
     assert inner[0] == {"text": "here"}
     assert inner[1]["image"]["format"] == "png"
@@ -298,85 +300,7 @@ def test_legacy_openai_tool_calls_are_converted() -> None:
     ]
 
 
-def test_build_request_merges_system_prompt_fields_and_instruction() -> None:
-    req = build_chat_request(
-        [ChatMessage(role="system", content="S"), ChatMessage(role="user", content="U")],
-        {"model_id": "m", "temperature": None, "system_prompt": "Base"},
-        instruction="Call a tool.",
-    )
-    assert req.to_wire() == {
-        "messages": [{"role": "user", "content": [{"text": "U"}]}],
-        "modelId": "m",
-        "systemPrompt": "Base\n\nS\n\nCall a tool.",
-    }
-    with pytest.raises(QuantValidationError, match="no message"):
-        build_chat_request([ChatMessage(role="user", content=" ")], {})
-
-
 # ------------------------------------------------------------------ tools
-
-
-def test_tools_to_quant_schema_and_server_options() -> None:
-    config = tools_to_quant(TOOLS[:1], auto_execute=True, allowed_tools=["get_weather"])
-    assert config is not None
-    data = config.to_wire()
-    spec = data["tools"][0]["toolSpec"]
-    assert spec["name"] == "add"
-    assert spec["inputSchema"]["json"]["required"] == ["a", "b"]
-    assert data["autoExecute"] is True
-    assert data["allowedTools"] == ["get_weather"]
-    assert tools_to_quant([]) is None  # empty list -> no toolConfig
-
-
-@pytest.mark.parametrize(
-    ("choice", "required", "names", "instruction"),
-    [
-        (None, False, ["add", "mul"], "at most one"),
-        ("auto", True, ["add", "mul"], "calling one of the available tools"),
-        ("required", False, ["add", "mul"], "calling one of the available tools"),
-        ("mul", False, ["mul"], "`mul`"),
-        ({"type": "function", "function": {"name": "add"}}, False, ["add"], "`add`"),
-        ({"tool": {"name": "add"}}, False, ["add"], "`add`"),
-        ("none", False, [], "Do not call"),
-    ],
-)
-def test_resolve_tool_choice(choice, required, names, instruction) -> None:  # type: ignore[no-untyped-def]
-    resolved = resolve_tool_choice(
-        TOOLS, choice, tool_required=required, allow_parallel_tool_calls=False
-    )
-    assert [t.metadata.get_name() for t in resolved.tools] == names
-    assert resolved.instruction is not None
-    assert instruction in resolved.instruction
-
-
-def test_resolve_tool_choice_parallel_and_errors() -> None:
-    assert (
-        resolve_tool_choice(
-            TOOLS, "auto", tool_required=False, allow_parallel_tool_calls=True
-        ).instruction
-        is None
-    )
-    kept = resolve_tool_choice(
-        TOOLS,
-        "none",
-        tool_required=False,
-        allow_parallel_tool_calls=True,
-        history_has_tool_blocks=True,
-    )
-    assert len(kept.tools) == 2  # the service needs the tools when the history has tool blocks
-    with pytest.raises(ValueError, match="not a given tool"):
-        resolve_tool_choice(TOOLS, "divide", tool_required=False, allow_parallel_tool_calls=True)
-
-
-def test_response_format_from() -> None:
-    schema = {"type": "object", "properties": {"x": {"type": "integer"}}}
-    assert response_format_from(schema) == {"type": "json", "json_schema": schema}
-    assert response_format_from({"type": "json", "jsonSchema": schema}) == {
-        "type": "json",
-        "json_schema": schema,
-    }
-    assert response_format_from({"type": "json"}) == {"type": "json"}
-    assert response_format_from(None) is None
 
 
 # ------------------------------------------------------------------ responses
@@ -588,54 +512,3 @@ def test_stream_content_only_in_done_and_ignored_events() -> None:
 def test_stream_error_event_raises() -> None:
     with pytest.raises(QuantStreamError, match="boom"):
         parse_event("error", json.dumps({"error": "boom"}))
-
-
-def test_tool_history_without_tools_is_sent_as_text() -> None:
-    history = [
-        ChatMessage(role="user", content="add 1 and 2"),
-        ChatMessage(
-            role="assistant",
-            blocks=[
-                ToolCallBlock(tool_call_id="t1", tool_name="add", tool_kwargs={"a": 1, "b": 2})
-            ],
-        ),
-        ChatMessage(role="tool", content="3", additional_kwargs={"tool_call_id": "t1"}),
-        ChatMessage(role="user", content="Summarise."),
-    ]
-    plain = build_chat_request(history, {"model_id": "m"}).to_wire()
-    assert plain["messages"] == [
-        {"role": "user", "content": [{"text": "add 1 and 2"}]},
-        {"role": "assistant", "content": [{"text": '[called tool `add` with {"a": 1, "b": 2}]'}]},
-        {
-            "role": "user",
-            "content": [{"text": "[result of tool `add`]: 3"}, {"text": "Summarise."}],
-        },
-    ]
-    with_tools = build_chat_request(
-        history, {"model_id": "m"}, tool_config=tools_to_quant(TOOLS)
-    ).to_wire()
-    assert with_tools["messages"][1]["content"][0]["toolUse"]["name"] == "add"
-    server_only = build_chat_request(
-        history,
-        {"model_id": "m"},
-        tool_config=tools_to_quant([], auto_execute=True, allowed_tools=["get_weather"]),
-    ).to_wire()
-    assert server_only["messages"][2]["content"][0]["toolResult"]["toolUseId"] == "t1"
-
-
-def test_resolve_tool_choice_none_turns_server_tools_off() -> None:
-    dropped = resolve_tool_choice(
-        TOOLS, "none", tool_required=False, allow_parallel_tool_calls=True
-    )
-    assert (dropped.tools, dropped.server_tools) == ([], False)
-    kept = resolve_tool_choice(
-        TOOLS,
-        {"type": "none"},
-        tool_required=False,
-        allow_parallel_tool_calls=True,
-        history_has_tool_blocks=True,
-    )
-    assert (len(kept.tools), kept.server_tools) == (2, True)
-    assert resolve_tool_choice(
-        TOOLS, "auto", tool_required=False, allow_parallel_tool_calls=True
-    ).server_tools

@@ -51,6 +51,7 @@ from llama_index_quant.events import (
 )
 from quant_ai import (
     ExecutionStatus,
+    LocalToolCall,
     QuantExecutionFailedError,
     QuantExecutionTimeoutError,
     QuantNotFoundError,
@@ -791,13 +792,13 @@ def test_chat_response_from_execution_keeps_local_calls_out_of_server_calls() ->
             },
         }
     )
-    local = [{"name": "lookup_stock", "id": "c1", "args": {"symbol": "X"}}]
+    local = [LocalToolCall(name="lookup_stock", id="c1", args={"symbol": "X"}, callback_id="cb")]
     response = chat_response_from_execution(status, request_id="r1", model="m", local_calls=local)
     extra = response.additional_kwargs
     assert response.message.content == "Done."
     assert [c["name"] for c in extra["server_tool_calls"]] == ["get_weather"]
     assert extra["server_tool_calls"][0]["status"] == "complete"
-    assert extra["local_tool_calls"] == local
+    assert extra["local_tool_calls"] == [local[0].as_dict()]
     assert (extra["prompt_tokens"], extra["completion_tokens"], extra["total_tokens"]) == (7, 3, 10)
     assert "session_id" not in extra
     assert response.raw is not None

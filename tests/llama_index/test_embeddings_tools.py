@@ -97,7 +97,7 @@ def test_default_size_for_blank_only_input() -> None:
 
 
 def test_field_validation() -> None:
-    with pytest.raises(ValueError, match="256, 512 or 1024"):
+    with pytest.raises(ValueError, match="use one of 256, 512, 1024"):
         QuantEmbedding(dimensions=300)
     with pytest.raises(ValueError, match="fixed size"):
         QuantEmbedding(model_name="amazon.titan-embed-text-v1", dimensions=256)

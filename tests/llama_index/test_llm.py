@@ -122,7 +122,7 @@ def test_chat_sends_every_field(llm_for) -> None:  # type: ignore[no-untyped-def
     op, body = transport.requests[0]
     assert op == "chatInference"
     assert body == {
-        "messages": [{"role": "user", "content": [{"text": "Hi"}]}],
+        "messages": [{"role": "user", "content": "Hi"}],
         "modelId": "anthropic.claude-3-5-sonnet-20240620-v1:0",
         "temperature": 0.2,
         "maxTokens": 4096,
@@ -352,7 +352,7 @@ async def test_structured_predict_native_json_schema(llm_for) -> None:  # type: 
     body = transport.requests[0][1]
     assert body["responseFormat"]["type"] == "json"
     assert body["responseFormat"]["jsonSchema"]["properties"]["age"]["type"] == "integer"
-    assert body["messages"][0]["content"][0]["text"] == "Make a pet named Rex"
+    assert body["messages"][0]["content"] == "Make a pet named Rex"
     assert await llm.astructured_predict(Pet, prompt, name="Rex") == Pet(name="Rex", age=3)
     partials = list(llm.stream_structured_predict(Pet, prompt, name="Rex"))
     assert len(partials) == 3  # one partial object per content chunk, then the final object
