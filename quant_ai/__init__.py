@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._ratelimit import RateLimiter, TokenBucket
     from ._sse import (
         ContentEvent,
         DoneEvent,
@@ -228,6 +229,7 @@ _LAZY: dict[str, str] = {
     "QuantStreamError": ".errors",
     "QuantTimeoutError": ".errors",
     "QuantValidationError": ".errors",
+    "RateLimiter": "._ratelimit",
     "read_file_within": ".media",
     "request_fields": ".chat_request",
     "REQUIRE_A_TOOL": ".tool_choice",
@@ -249,6 +251,7 @@ _LAZY: dict[str, str] = {
     "StreamUpdate": ".chat_stream",
     "text_block": ".history",
     "TextBlock": ".types",
+    "TokenBucket": "._ratelimit",
     "Tool": ".types",
     "tool_blocks_as_text": ".history",
     "tool_result_block": ".history",
@@ -357,6 +360,7 @@ __all__ = [
     "QuantStreamError",
     "QuantTimeoutError",
     "QuantValidationError",
+    "RateLimiter",
     "ResponseFormat",
     "ResumableExecution",
     "RetryPolicy",
@@ -367,6 +371,7 @@ __all__ = [
     "StreamToolCall",
     "StreamUpdate",
     "TextBlock",
+    "TokenBucket",
     "Tool",
     "ToolChoicePlan",
     "ToolCompleteEvent",
