@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._ratelimit import RateLimiter, TokenBucket
     from ._sse import (
         ContentEvent,
         DoneEvent,
@@ -234,6 +235,7 @@ _LAZY: dict[str, str] = {
     "QuantStructuredOutputError": ".errors",
     "QuantTimeoutError": ".errors",
     "QuantValidationError": ".errors",
+    "RateLimiter": "._ratelimit",
     "read_file_within": ".media",
     "request_fields": ".chat_request",
     "REQUIRE_A_TOOL": ".tool_choice",
@@ -255,6 +257,7 @@ _LAZY: dict[str, str] = {
     "StreamUpdate": ".chat_stream",
     "text_block": ".history",
     "TextBlock": ".types",
+    "TokenBucket": "._ratelimit",
     "Tool": ".types",
     "tool_blocks_as_text": ".history",
     "tool_result_block": ".history",
@@ -373,6 +376,7 @@ __all__ = [
     "QuantStructuredOutputError",
     "QuantTimeoutError",
     "QuantValidationError",
+    "RateLimiter",
     "ResponseFormat",
     "ResumableExecution",
     "RetryPolicy",
@@ -383,6 +387,7 @@ __all__ = [
     "StreamToolCall",
     "StreamUpdate",
     "TextBlock",
+    "TokenBucket",
     "Tool",
     "ToolChoicePlan",
     "ToolCompleteEvent",

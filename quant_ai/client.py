@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from . import _validation as v
 from ._body import JsonBody, dump_json
 from ._config import ClientConfig, encode_path_segment
+from ._ratelimit import RateLimiter, TokenBucket
 from ._transport import IMAGE_TIMEOUT, Transport
 from ._usage import UsageTotals
 from .durable import ExecutionHandle, ExecutionWaiter, PollSettings, callback_result
@@ -30,6 +31,7 @@ from .embeddings import (
 )
 from .errors import (
     QuantAPIError,
+    QuantConfigurationError,
     QuantError,
     QuantValidationError,
 )
@@ -53,7 +55,7 @@ from .types import (
 )
 
 if TYPE_CHECKING:  # the stream events load on first stream (import time of QuantClient)
-    from ._sse import Frame, StreamEvent
+    from ._sse import StreamEvent
 
 __all__ = ["ExecutionHandle", "QuantClient", "ToolHandler", "callback_result"]
 
@@ -187,6 +189,11 @@ class QuantClient:
         async_http_client: ``httpx.AsyncClient`` to use (its owner closes it).
         default_headers: Extra headers for every request.
         allow_insecure_http: Allow plain ``http://`` to a non-loopback host.
+        max_requests_per_second: Pace this client's requests (sync and async together, retries
+            included) with an in-process :class:`~quant_ai.TokenBucket`; a 429 with
+            ``Retry-After`` then delays every request of the client, not only the refused one.
+        rate_limiter: A :class:`~quant_ai.RateLimiter` to share between clients (or processes)
+            instead; exclusive with ``max_requests_per_second``.
 
     Example:
         >>> from quant_ai import QuantClient
@@ -207,10 +214,22 @@ class QuantClient:
         async_http_client: httpx.AsyncClient | None = None,
         default_headers: Mapping[str, str] | None = None,
         allow_insecure_http: bool = False,
+        max_requests_per_second: float | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self.config = ClientConfig.resolve(
             api_key, organization, base_url, allow_insecure_http=allow_insecure_http
         )
+        if max_requests_per_second is not None:
+            if rate_limiter is not None:
+                raise QuantConfigurationError(
+                    "give max_requests_per_second or rate_limiter, not both"
+                )
+            rate_limiter = TokenBucket(max_requests_per_second)
+        elif rate_limiter is not None and not isinstance(rate_limiter, RateLimiter):
+            raise QuantConfigurationError(
+                "rate_limiter must implement quant_ai.RateLimiter (acquire, aacquire, backoff)"
+            )
         self.transport = Transport(
             self.config,
             timeout=timeout,
@@ -218,6 +237,7 @@ class QuantClient:
             http_client=http_client,
             async_http_client=async_http_client,
             default_headers=default_headers,
+            rate_limiter=rate_limiter,
         )
         self.clock: Callable[[], float] = time.monotonic
         self.usage = UsageTotals()
@@ -334,6 +354,11 @@ class QuantClient:
     ) -> ChatAccepted:
         """Start a durable execution (``async: true``) and return its handle.
 
+        The request creates server state, so it is retried only when it provably did not reach
+        the service (no connection, or a 408/429/503 answer); after a read timeout or a lost
+        connection it raises :class:`QuantConnectionError` saying the execution may have
+        started, rather than risk starting it twice.
+
         Args:
             request: A :class:`ChatRequest` or a mapping of its fields.
             via_stream: Send to ``/ai/chat/stream`` instead of ``/ai/chat``.
@@ -345,7 +370,9 @@ class QuantClient:
         req = _coerce(ChatRequest, request, kwargs)
         path = "/chat/stream" if via_stream else "/chat"
         body = self._chat_body(req, stream=via_stream, durable=True)
-        return self._accepted(self.transport.request("POST", self.config.ai_url(path), body=body))
+        return self._accepted(
+            self.transport.request("POST", self.config.ai_url(path), body=body, replayable=False)
+        )
 
     async def astart_chat(
         self,
@@ -360,7 +387,9 @@ class QuantClient:
         path = "/chat/stream" if via_stream else "/chat"
         body = self._chat_body(req, stream=via_stream, durable=True)
         return self._accepted(
-            await self.transport.arequest("POST", self.config.ai_url(path), body=body)
+            await self.transport.arequest(
+                "POST", self.config.ai_url(path), body=body, replayable=False
+            )
         )
 
     @staticmethod
@@ -392,7 +421,7 @@ class QuantClient:
         req = _coerce(ChatRequest, request, kwargs)
         body = self._chat_body(req, stream=True)
         url = self.config.ai_url("/chat/stream")
-        for event in iter_events(_typed(self.transport.stream(url, body))):
+        for event in iter_events(self.transport.stream_frames(url, body, _response_events)):
             if isinstance(event, DoneEvent):
                 self.usage.record(event.usage)
             yield event
@@ -407,15 +436,8 @@ class QuantClient:
         body = self._chat_body(req, stream=True)
         url = self.config.ai_url("/chat/stream")
 
-        async def items() -> AsyncIterator[Frame]:
-            async for item in self.transport.astream(url, body):
-                if isinstance(item, httpx.Response):
-                    for event in _response_events(item):
-                        yield event
-                else:
-                    yield item
-
-        async for event in aiter_events(items()):
+        frames = self.transport.astream_frames(url, body, _response_events)
+        async for event in aiter_events(frames):
             if isinstance(event, DoneEvent):
                 self.usage.record(event.usage)
             yield event
@@ -749,19 +771,8 @@ class QuantClient:
         return _parse(ModelInfo, await self.transport.arequest("GET", self._model_url(model_id)))
 
 
-def _typed(items: Iterator[httpx.Response | tuple[str, str]]) -> Iterator[Frame]:
-    """SSE frames as they come; a JSON answer turned into the equivalent events."""
-    for item in items:
-        if isinstance(item, httpx.Response):
-            yield from _response_events(item)
-        else:
-            yield item
-
-
 def _response_events(response: httpx.Response) -> list[StreamEvent]:
-    """Events equivalent to a non-SSE answer to a stream request (none for an SSE head)."""
-    if "text/event-stream" in response.headers.get("content-type", ""):
-        return []
+    """Events equivalent to a JSON (non-SSE) answer to a stream request."""
     if response.status_code == 202:
         accepted = _parse(ChatAccepted, response)
         raise QuantError(

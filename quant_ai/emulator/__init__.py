@@ -21,6 +21,12 @@ Behaviour is deterministic; see :mod:`quant_ai.emulator.engine` (chat and tools)
 :mod:`quant_ai.emulator.executions` (durable runs), :mod:`quant_ai.emulator.images` (size
 rule) and :mod:`quant_ai.emulator.embeddings`.
 
+Spec operations it does not serve yet answer 501; a method the spec lacks for a path is a
+405 with ``Allow``. The code: :mod:`quant_ai.emulator.server` assembles the app from route
+tables; a module serving more native operations declares an
+:class:`~quant_ai.emulator.routing.OperationTable` (operation id -> handler, see
+:mod:`quant_ai.emulator.routing`) and adds it to ``server.NATIVE_TABLES``.
+
 Markers in user text: ``[[fail]]`` makes a durable execution end ``failed``;
 ``[[blocked]]`` in an image prompt drops one image and adds an ``error`` (partial success).
 

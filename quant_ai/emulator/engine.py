@@ -96,7 +96,7 @@ from quant_ai.emulator.text import (
 __all__ = [
     "BUILTIN_TOOLS",
     "ChatOutcome",
-    "ChatRequest",
+    "EngineRequest",
     "Media",
     "Msg",
     "RequestError",
@@ -173,7 +173,7 @@ class Msg:
 
 
 @dataclass
-class ChatRequest:
+class EngineRequest:
     """A normalised chat request (native or OpenAI)."""
 
     model: Model
@@ -579,7 +579,7 @@ class _ArithRun:
     due: list[ToolCall]
 
 
-def _arith_run(req: ChatRequest, qidx: int, turns: list[Turn], single: bool) -> _ArithRun | None:
+def _arith_run(req: EngineRequest, qidx: int, turns: list[Turn], single: bool) -> _ArithRun | None:
     """Drive a fully arithmetic question through the arithmetic tools, round by round.
 
     The question becomes a plan of operations (expressions split into binary operations when
@@ -663,7 +663,7 @@ def _arith_run(req: ChatRequest, qidx: int, turns: list[Turn], single: bool) -> 
     return _ArithRun(operations, values, [])
 
 
-def _tool_calls(req: ChatRequest, qidx: int) -> list[ToolCall]:
+def _tool_calls(req: EngineRequest, qidx: int) -> list[ToolCall]:
     """The calls of the next round: phase by phase, each after the results of the one before.
 
     A question that is only arithmetic is planned by :func:`_arith_run`. Otherwise each
@@ -738,7 +738,7 @@ def _match_calls(planned: list[ToolCall], made: Turn, used: set[int]) -> tuple[l
 
 
 def _forced_call(
-    req: ChatRequest, qidx: int, made: list[tuple[ToolCall, ToolResult | None]]
+    req: EngineRequest, qidx: int, made: list[tuple[ToolCall, ToolResult | None]]
 ) -> list[ToolCall]:
     """A call when the instructions force one but the question asks for nothing more.
 
@@ -764,7 +764,7 @@ def _forced_call(
     return [ToolCall(_call_id(tool.name, args, f"{qidx}.forced.{len(made)}"), tool.name, args)]
 
 
-def _results_answer(req: ChatRequest, qidx: int) -> str | None:
+def _results_answer(req: EngineRequest, qidx: int) -> str | None:
     names: dict[str, str] = {}
     results: list[tuple[str, ToolResult]] = []
     for m in req.messages[qidx + 1 :]:
@@ -867,7 +867,7 @@ def standalone_question(question: str, previous_questions: list[str]) -> str:
     return _PRONOUN_RE.sub(swap, question.strip(), count=1)
 
 
-def _condense(req: ChatRequest, qidx: int) -> str | None:
+def _condense(req: EngineRequest, qidx: int) -> str | None:
     """Answer a "rephrase the follow-up as a standalone question" request, if this is one."""
     text = req.messages[qidx].text if qidx >= 0 else ""
     m = _CONDENSE.search(text)
@@ -880,7 +880,7 @@ def _condense(req: ChatRequest, qidx: int) -> str | None:
     return None
 
 
-def _rag(req: ChatRequest, qidx: int) -> str | None:
+def _rag(req: EngineRequest, qidx: int) -> str | None:
     question_text = req.messages[qidx].text if qidx >= 0 else ""
     earlier = [m.text for m in req.messages[: max(qidx, 0)] if m.role == "user" and m.text]
     found = None
@@ -994,7 +994,7 @@ def arithmetic_answer(question: str) -> str | None:
     return "; ".join(shown) + "."
 
 
-def _generic(req: ChatRequest, qidx: int) -> str:
+def _generic(req: EngineRequest, qidx: int) -> str:
     question = req.messages[qidx].text.strip() if qidx >= 0 else ""
     if not question:
         question = next((m.text for m in reversed(req.messages) if m.text), "")
@@ -1007,7 +1007,7 @@ def _generic(req: ChatRequest, qidx: int) -> str:
     return f'Emulated answer to "{short}".' if short else "Emulated answer."
 
 
-def _json_answer(req: ChatRequest, qidx: int) -> str:
+def _json_answer(req: EngineRequest, qidx: int) -> str:
     assert req.response_format is not None
     schema = req.response_format.get("jsonSchema")
     source = "\n".join(m.text for m in req.messages if m.role == "user")
@@ -1023,7 +1023,7 @@ def _json_answer(req: ChatRequest, qidx: int) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _apply_limits(text: str, req: ChatRequest) -> tuple[str, str]:
+def _apply_limits(text: str, req: EngineRequest) -> tuple[str, str]:
     finish = "stop"
     cut = None
     for stop in req.stop:
@@ -1040,7 +1040,7 @@ def _apply_limits(text: str, req: ChatRequest) -> tuple[str, str]:
     return text, finish
 
 
-def _input_tokens(req: ChatRequest) -> int:
+def _input_tokens(req: EngineRequest) -> int:
     total = count_tokens(req.system)
     for m in req.messages:
         total += 1 + count_tokens(m.text)
@@ -1052,7 +1052,7 @@ def _input_tokens(req: ChatRequest) -> int:
     return max(total, 1)
 
 
-def _answer_once(req: ChatRequest) -> tuple[str, list[ToolCall]]:
+def _answer_once(req: EngineRequest) -> tuple[str, list[ToolCall]]:
     qidx = _question_index(req.messages)
     calls = _tool_calls(req, qidx)
     if calls:
@@ -1074,7 +1074,7 @@ def _answer_once(req: ChatRequest) -> tuple[str, list[ToolCall]]:
     return _generic(req, qidx), []
 
 
-def respond(req: ChatRequest) -> ChatOutcome:
+def respond(req: EngineRequest) -> ChatOutcome:
     """Answer a chat request, executing allowed built-in tools server-side.
 
     Returns:
@@ -1084,7 +1084,7 @@ def respond(req: ChatRequest) -> ChatOutcome:
     messages = list(req.messages)
     input_tokens = _input_tokens(req)
     for _round in range(8):
-        work = ChatRequest(**{**req.__dict__, "messages": messages})
+        work = EngineRequest(**{**req.__dict__, "messages": messages})
         text, calls = _answer_once(work)
         server = [c for c in calls if c.name in req.auto_execute]
         client = [c for c in calls if c.name not in req.auto_execute]

@@ -8,7 +8,7 @@ from typing import Any
 from quant_ai.emulator.catalog import MODELS, Model
 from quant_ai.emulator.engine import (
     BUILTIN_TOOLS,
-    ChatRequest,
+    EngineRequest,
     RequestError,
     ToolDef,
     parse_native_messages,
@@ -30,7 +30,7 @@ def chat_model(model_id: object, field: str = "modelId") -> Model:
     return model
 
 
-def chat_request_from_native(body: dict[str, Any]) -> ChatRequest:
+def chat_request_from_native(body: dict[str, Any]) -> EngineRequest:
     """Build an engine request from a schema-valid native chat body.
 
     Raises:
@@ -62,7 +62,7 @@ def chat_request_from_native(body: dict[str, Any]) -> ChatRequest:
         )
     response_format = body.get("responseFormat")
     _check_capabilities(model, body)
-    return ChatRequest(
+    return EngineRequest(
         model=model,
         messages=messages,
         system=system,

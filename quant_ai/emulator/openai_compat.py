@@ -24,7 +24,7 @@ from quant_ai.emulator import embeddings as emb
 from quant_ai.emulator.catalog import MODELS, Model
 from quant_ai.emulator.engine import (
     ChatOutcome,
-    ChatRequest,
+    EngineRequest,
     Media,
     Msg,
     RequestError,
@@ -35,8 +35,9 @@ from quant_ai.emulator.engine import (
 )
 from quant_ai.emulator.images import image_kind
 from quant_ai.emulator.native import chat_model
-from quant_ai.emulator.server import Ctx, EmulatorState, guarded, stream_settings
+from quant_ai.emulator.routing import Ctx, guarded, stream_settings
 from quant_ai.emulator.sse import EventStream, chunk_text
+from quant_ai.emulator.state import EmulatorState
 
 __all__ = ["openai_routes"]
 
@@ -95,7 +96,7 @@ def _text_of(content: Any, path: str) -> tuple[list[str], list[Media]]:
     return texts, media
 
 
-def chat_request_from_openai(body: Any) -> tuple[ChatRequest, bool, bool]:
+def chat_request_from_openai(body: Any) -> tuple[EngineRequest, bool, bool]:
     """Translate an OpenAI chat-completions body; return the request, stream and usage flags.
 
     Raises:
@@ -169,7 +170,7 @@ def chat_request_from_openai(body: Any) -> tuple[ChatRequest, bool, bool]:
     stop = body.get("stop")
     stops = [stop] if isinstance(stop, str) else list(stop or [])
     max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
-    request = ChatRequest(
+    request = EngineRequest(
         model=model,
         messages=messages,
         system="\n".join(system),

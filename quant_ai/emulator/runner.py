@@ -53,7 +53,7 @@ class QuantEmulator:
     def __init__(self, config: EmulatorConfig | None = None, **settings: Any) -> None:
         cfg = config or EmulatorConfig()
         self.config: EmulatorConfig = replace(cfg, **settings) if settings else cfg
-        from quant_ai.emulator.server import EmulatorState
+        from quant_ai.emulator.state import EmulatorState
 
         self.state = EmulatorState(self.config)
         self._server: Any = None

@@ -245,3 +245,70 @@ async def test_events_slower_than_the_read_timeout_fail_mid_stream(
     assert [type(e) for e in seen] == [StartEvent]
     assert attempts.count == 1  # after the first event: not retried
     assert client.sleeps == []  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------- state-creating requests
+
+
+async def start(client: QuantClient, mode: str) -> str:
+    if mode == "sync":
+        return client.start_chat(model_id=MODEL, messages=MESSAGES).request_id
+    return (await client.astart_chat(model_id=MODEL, messages=MESSAGES)).request_id
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_start_chat_is_not_retried_after_a_read_timeout(
+    emulator: QuantEmulator, make_qc: Factory, mode: str
+) -> None:
+    """The service got the request (it may have started the execution): no second start."""
+    client = make_qc(f"latency=1500;key=start-timeout-{mode}", timeout=httpx.Timeout(5.0, read=0.2))
+    attempts = Attempts(emulator)
+    with pytest.raises(QuantTimeoutError) as info:
+        await start(client, mode)
+    assert attempts.count == 1  # exactly one request reached the emulator
+    assert client.sleeps == []  # type: ignore[attr-defined]
+    assert "ReadTimeout" in str(info.value)
+    assert "may have reached the service and started" in str(info.value)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_start_chat_is_not_retried_when_the_connection_drops_after_the_body(
+    emulator: QuantEmulator, make_qc: Factory, mode: str
+) -> None:
+    """The execution was created, its 202 was lost on the way: the client must not start
+    another one (a replayable request is retried here, see above)."""
+    client = make_qc("drop_after=1", max_retries=3)
+    attempts = Attempts(emulator)
+    with pytest.raises(QuantConnectionError, match="may have reached the service"):
+        await start(client, mode)
+    assert attempts.count == 1
+    assert client.sleeps == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("fault", "waits"),
+    [("status=503;count=1;retry_after=1", [1.0]), ("status=429;count=2;retry_after=2", [2.0, 2.0])],
+    ids=["503", "429"],
+)
+async def test_start_chat_is_retried_when_the_service_did_not_process_it(
+    emulator: QuantEmulator, make_qc: Factory, mode: str, fault: str, waits: list[float]
+) -> None:
+    client = make_qc(f"{fault};key=start-{len(waits)}-{mode}")
+    attempts = Attempts(emulator)
+    request_id = await start(client, mode)
+    assert request_id
+    assert attempts.count == len(waits) + 1
+    assert client.sleeps == waits  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_start_chat_is_retried_when_it_cannot_connect(make_qc: Factory, mode: str) -> None:
+    with QuantEmulator() as gone:
+        pass  # a port nothing listens on any more: the connection is refused
+    client = make_qc(emu=gone, max_retries=2)
+    with pytest.raises(QuantConnectionError) as info:
+        await start(client, mode)
+    assert "ConnectError" in str(info.value)
+    assert "may have reached" not in str(info.value)
+    assert client.sleeps == [0.5, 1.0]  # type: ignore[attr-defined]

@@ -1,10 +1,15 @@
-"""Retries: which failures are retried, how often, and how long the client waits.
+"""The transport: which failures are retried, how often, how long the client waits; timeouts.
 
 Waits are recorded in ``client.sleeps`` (see ``tests/conftest.py``); nothing really sleeps.
+
+Timeouts (at the end): finite defaults, a longer read for image generation, and caller
+overrides; every request carries its timeout in ``request.extensions["timeout"]``, so nothing
+waits.
 """
 
 from __future__ import annotations
 
+import base64
 import email.utils
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
@@ -14,6 +19,7 @@ import httpx
 import pytest
 
 from quant_ai import (
+    DEFAULT_TIMEOUT,
     ChatResponse,
     ContentEvent,
     DoneEvent,
@@ -29,7 +35,7 @@ from quant_ai import (
     RetryPolicy,
     StreamEvent,
 )
-from quant_ai._transport import RETRY_STATUSES, parse_retry_after
+from quant_ai._transport import IMAGE_TIMEOUT, RETRY_STATUSES, parse_retry_after
 from tests.contract import ContractTransport
 
 MakeClient = Callable[..., tuple[QuantClient, ContractTransport]]
@@ -604,3 +610,379 @@ async def test_stream_error_after_first_event_keeps_partial_text(
     assert info.value.partial_text == "Héllo "
     assert info.value.request_id == "req-mid"
     assert handler.calls == 1
+
+
+# --------------------------------------------------------------------------- timeouts
+PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16).decode()
+BODIES: dict[str, Any] = {
+    "/chat": {"response": {"role": "assistant", "content": "ok"}, "finishReason": "stop"},
+    "/embeddings": {
+        "embeddings": [0.1],
+        "model": "amazon.titan-embed-text-v2:0",
+        "dimension": 1,
+        "usage": {"inputTokens": 1, "totalTokens": 1},
+    },
+    "/image-generation": {"images": [PNG]},
+    "/models": {"count": 0, "models": []},
+}
+STREAM = 'event: content\ndata: {"delta":"ok"}\n\nevent: done\ndata: {"complete":true}\n\n'
+
+
+def recorder(seen: dict[str, dict[str, float | None]]) -> Callable[[httpx.Request], httpx.Response]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path.split("/ai", 1)[1]
+        seen[path] = dict(request.extensions["timeout"])
+        if path == "/chat/stream":
+            return httpx.Response(200, headers={"content-type": "text/event-stream"}, text=STREAM)
+        return httpx.Response(200, json=BODIES[path])
+
+    return handler
+
+
+async def call_everything(client: QuantClient, mode: str) -> None:
+    image = {"task_type": "TEXT_IMAGE", "text_to_image_params": {"text": "a fox"}}
+    if mode == "sync":
+        client.chat(messages=MESSAGES)
+        list(client.stream_chat(messages=MESSAGES))
+        client.embed("x")
+        client.generate_image(**image)
+        client.list_models()
+    else:
+        await client.achat(messages=MESSAGES)
+        [e async for e in client.astream_chat(messages=MESSAGES)]
+        await client.aembed("x")
+        await client.agenerate_image(**image)
+        await client.alist_models()
+
+
+def as_dict(timeout: httpx.Timeout) -> dict[str, float | None]:
+    return dict(timeout.as_dict())
+
+
+def test_defaults_are_finite_and_image_reads_wait_longer() -> None:
+    for timeout in (DEFAULT_TIMEOUT, IMAGE_TIMEOUT):
+        assert all(v is not None and 0 < v < 3600 for v in as_dict(timeout).values())
+    assert DEFAULT_TIMEOUT.connect == IMAGE_TIMEOUT.connect
+    assert IMAGE_TIMEOUT.read is not None
+    assert DEFAULT_TIMEOUT.read is not None
+    assert IMAGE_TIMEOUT.read >= 300 > DEFAULT_TIMEOUT.read  # the spec: images take minutes
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_default_timeouts_per_operation(make_client: MakeClient, mode: str) -> None:
+    seen: dict[str, dict[str, float | None]] = {}
+    client, _ = make_client(recorder(seen))
+    await call_everything(client, mode)
+    assert seen == {
+        "/chat": as_dict(DEFAULT_TIMEOUT),
+        "/chat/stream": as_dict(DEFAULT_TIMEOUT),
+        "/embeddings": as_dict(DEFAULT_TIMEOUT),
+        "/image-generation": as_dict(IMAGE_TIMEOUT),
+        "/models": as_dict(DEFAULT_TIMEOUT),
+    }
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (30, {"connect": 30.0, "read": 30.0, "write": 30.0, "pool": 30.0}),
+        (
+            httpx.Timeout(5.0, connect=1.0, read=600.0),
+            {"connect": 1.0, "read": 600.0, "write": 5.0, "pool": 5.0},
+        ),
+    ],
+    ids=["seconds", "httpx.Timeout"],
+)
+async def test_caller_timeout_applies_to_every_operation(
+    make_client: MakeClient, mode: str, given: float | httpx.Timeout, expected: dict[str, float]
+) -> None:
+    seen: dict[str, dict[str, float | None]] = {}
+    client, _ = make_client(recorder(seen), timeout=given)
+    await call_everything(client, mode)
+    assert set(seen) == {"/chat", "/chat/stream", "/embeddings", "/image-generation", "/models"}
+    assert all(value == expected for value in seen.values()), seen
+
+
+# --------------------------------------------------------------------------- state-creating requests
+
+ACCEPTED = {
+    "requestId": "exec-1",
+    "status": "queued",
+    "message": "Execution started.",
+    "pollUrl": "/ai/chat/executions/exec-1",
+}
+
+
+def accepted(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(202, json=ACCEPTED)
+
+
+async def start(client: QuantClient, mode: str, via_stream: bool = False) -> str:
+    if mode == "sync":
+        return client.start_chat(messages=MESSAGES, via_stream=via_stream).request_id
+    return (await client.astart_chat(messages=MESSAGES, via_stream=via_stream)).request_id
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("via_stream", [False, True], ids=["chat", "chat-stream"])
+@pytest.mark.parametrize(
+    "exc_type",
+    [
+        httpx.ReadTimeout,
+        httpx.WriteError,
+        httpx.WriteTimeout,
+        httpx.ReadError,
+        httpx.RemoteProtocolError,
+    ],
+)
+async def test_start_chat_is_not_retried_once_it_may_have_arrived(
+    make_client: MakeClient, mode: str, via_stream: bool, exc_type: type[httpx.TransportError]
+) -> None:
+    handler = Script(fail(exc_type), accepted)
+    client, transport = make_client(handler, max_retries=3)
+    with pytest.raises(QuantConnectionError) as info:
+        await start(client, mode, via_stream)
+    assert handler.calls == len(transport.requests) == 1
+    assert client.sleeps == []  # type: ignore[attr-defined]
+    message = str(info.value)
+    assert exc_type.__name__ in message
+    assert "may have reached the service and started" in message
+    assert "not retried" in message
+    assert isinstance(info.value, QuantTimeoutError) == issubclass(exc_type, httpx.TimeoutException)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("failure", "wait"),
+    [
+        (fail(httpx.ConnectError), 0.5),
+        (fail(httpx.ConnectTimeout), 0.5),
+        (fail(httpx.PoolTimeout), 0.5),
+        (status(503), 0.5),
+        (status(429, {"retry-after": "2"}), 2.0),
+        (status(408), 0.5),
+    ],
+    ids=["connect", "connect-timeout", "pool-timeout", "503", "429", "408"],
+)
+async def test_start_chat_is_retried_when_it_did_not_arrive(
+    make_client: MakeClient, mode: str, failure: Step, wait: float
+) -> None:
+    handler = Script(failure, accepted)
+    client, transport = make_client(handler, max_retries=2)
+    pin_jitter(client, 0.0)
+    assert await start(client, mode) == "exec-1"
+    assert handler.calls == len(transport.requests) == 2
+    assert client.sleeps == [wait]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("code", [409, 500, 502, 504])
+async def test_start_chat_is_not_retried_on_statuses_that_may_follow_processing(
+    make_client: MakeClient, mode: str, code: int
+) -> None:
+    handler = Script(status(code), accepted)
+    client, _ = make_client(handler, max_retries=3)
+    with pytest.raises(QuantAPIError) as info:
+        await start(client, mode)
+    assert info.value.status_code == code
+    assert handler.calls == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_start_chat_is_retried_when_the_service_says_it_is_safe(
+    make_client: MakeClient, mode: str
+) -> None:
+    handler = Script(status(500, {"x-should-retry": "true"}), accepted)
+    client, _ = make_client(handler, max_retries=3)
+    assert await start(client, mode) == "exec-1"
+    assert handler.calls == 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_replayable_is_a_keyword_of_request_and_arequest(
+    make_client: MakeClient, mode: str
+) -> None:
+    handler = Script(fail(httpx.ReadTimeout), ok)
+    client, _ = make_client(handler, max_retries=2)
+    url = client.config.ai_url("/chat")
+    body = b'{"modelId":"amazon.nova-lite-v1:0","messages":[{"role":"user","content":"x"}]}'
+    with pytest.raises(QuantTimeoutError, match="may have reached"):
+        if mode == "sync":
+            client.transport.request("POST", url, body=body, replayable=False)
+        else:
+            await client.transport.arequest("POST", url, body=body, replayable=False)
+    assert handler.calls == 1
+    handler.calls = 0
+    if mode == "sync":
+        response = client.transport.request("POST", url, body=body)
+    else:
+        response = await client.transport.arequest("POST", url, body=body)
+    assert response.json() == CHAT_OK  # the default is replayable: retried after the timeout
+    assert handler.calls == 2
+
+
+# --------------------------------------------------------------------------- key hygiene
+
+KEY = "qc_live_super_secret_key_123"
+
+
+def chain(exc: BaseException | None) -> list[BaseException]:
+    seen: list[BaseException] = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def assert_no_key_in_chain(error: BaseException) -> None:
+    for exc in chain(error):
+        request = getattr(exc, "_request", None)
+        if request is not None:
+            assert "authorization" not in request.headers
+        assert KEY not in repr(exc.args)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("exc_type", [httpx.ConnectError, httpx.ReadTimeout, httpx.WriteError])
+async def test_connection_errors_chain_no_request_with_the_key(
+    make_client: MakeClient, mode: str, exc_type: type[httpx.TransportError]
+) -> None:
+    client, _ = make_client(Script(fail(exc_type)), api_key=KEY, max_retries=1)
+    with pytest.raises(QuantConnectionError) as info:
+        await chat(client, mode)
+    cause = info.value.__cause__
+    assert type(cause) is exc_type  # the type and message are kept...
+    assert str(cause) == f"simulated {exc_type.__name__}"
+    assert cause.request.url.path.endswith("/ai/chat")  # ...with the method and URL only
+    assert "authorization" not in cause.request.headers
+    assert info.value.__suppress_context__
+    assert_no_key_in_chain(info.value)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_mid_stream_errors_chain_no_request_with_the_key(
+    make_client: MakeClient, mode: str
+) -> None:
+    def step(request: httpx.Request) -> httpx.Response:
+        return mid_stream_failure(httpx.ReadError("reset", request=request))(request)
+
+    client, _ = make_client(Script(step), api_key=KEY)
+    with pytest.raises(QuantStreamError) as info:
+        await stream(client, mode)
+    assert isinstance(info.value.__cause__, httpx.ReadError)
+    assert_no_key_in_chain(info.value)
+
+
+# --------------------------------------------------------------------------- retry-after-ms
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_retry_after_ms_wins_over_retry_after(make_client: MakeClient, mode: str) -> None:
+    handler = Script(status(503, {"retry-after-ms": "250", "retry-after": "9"}), ok)
+    client, _ = make_client(handler)
+    await chat(client, mode)
+    assert client.sleeps == [0.25]  # type: ignore[attr-defined]
+
+
+def test_retry_after_of_reads_both_headers() -> None:
+    from quant_ai._transport import retry_after_of
+
+    assert retry_after_of(httpx.Headers({"retry-after-ms": "1500"})) == 1.5
+    assert retry_after_of(httpx.Headers({"retry-after-ms": "soon", "retry-after": "3"})) == 3.0
+    assert retry_after_of(httpx.Headers({})) is None
+
+
+# --------------------------------------------------------------------------- one loop per flavour
+
+
+def test_one_send_loop_per_flavour_and_one_retry_decision() -> None:
+    """The retry rule is written once: every loop of the module is in _send or _asend, and
+    _retry_wait is what both call."""
+    import ast
+    import inspect
+
+    from quant_ai import _transport
+
+    tree = ast.parse(inspect.getsource(_transport))
+    loops: list[str] = []
+    calls: dict[str, int] = {}
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(fn):
+                if isinstance(node, ast.While):
+                    loops.append(fn.name)
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "_retry_wait"
+                ):
+                    calls[fn.name] = calls.get(fn.name, 0) + 1
+    assert sorted(loops) == ["_asend", "_send"]
+    assert calls == {"_send": 2, "_asend": 2}
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_stream_response_is_a_head_and_typed_frames(
+    make_client: MakeClient, mode: str
+) -> None:
+    from quant_ai._transport import SSEFrame
+
+    client, _ = make_client(Script(sse_ok))
+    url = client.config.ai_url("/chat/stream")
+    body = b'{"modelId":"amazon.nova-lite-v1:0","messages":[{"role":"user","content":"x"}]}'
+    if mode == "sync":
+        opened = client.transport.stream(url, body)
+        frames = list(opened)
+        opened.close()
+    else:
+        aopened = await client.transport.astream(url, body)
+        frames = [f async for f in aopened]
+        await aopened.aclose()
+        opened = aopened  # type: ignore[assignment]
+    assert opened.is_sse
+    assert opened.response.status_code == 200
+    assert [f.event for f in frames] == ["start", "content", "done"]
+    assert all(isinstance(f, SSEFrame) for f in frames)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_undecodable_bodies_are_typed_not_retried_and_keyless(
+    make_client: MakeClient, mode: str
+) -> None:
+    def garbled(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200,
+            headers={"content-encoding": "gzip", "content-type": "application/json"},
+            content=b"not gzip at all",
+        )
+
+    handler = Script(garbled, ok)
+    client, _ = make_client(handler, api_key=KEY, max_retries=3, check=False)
+    with pytest.raises(QuantConnectionError, match="DecodingError") as info:
+        await chat(client, mode)
+    assert handler.calls == 1  # the same bytes would come back
+    assert isinstance(info.value.__cause__, httpx.DecodingError)
+    assert_no_key_in_chain(info.value)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_stream_frames_yield_frames_or_the_json_answer_turned_into_items(
+    make_client: MakeClient, mode: str
+) -> None:
+    # A JSON answer to a stream request is documented wire behaviour the spec leaves out.
+    client, _ = make_client(Script(sse_ok, ok), check=False)
+    url = client.config.ai_url("/chat/stream")
+    body = b'{"modelId":"amazon.nova-lite-v1:0","messages":[{"role":"user","content":"x"}]}'
+
+    def on_json(response: httpx.Response) -> list[str]:
+        return [response.json()["requestId"]]
+
+    async def collect() -> list[Any]:
+        if mode == "sync":
+            return list(client.transport.stream_frames(url, body, on_json))
+        return [f async for f in client.transport.astream_frames(url, body, on_json)]
+
+    frames = await collect()
+    assert [f.event for f in frames] == ["start", "content", "done"]
+    assert await collect() == ["req-abc123"]  # a JSON answer: what on_json made of it
