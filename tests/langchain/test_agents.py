@@ -6,7 +6,7 @@ contract-checked transport; token estimates and ``trim_messages`` without any do
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, TypedDict
 
 import httpx
@@ -63,12 +63,19 @@ class Recorder:
 
 
 @pytest.fixture
-def recorder() -> Iterator[tuple[Recorder, httpx.Client, httpx.AsyncClient]]:
+def sync_recorder() -> Iterator[tuple[Recorder, httpx.Client]]:
     recorder = Recorder()
-    http = httpx.Client(event_hooks={"request": [recorder.sync]})
-    ahttp = httpx.AsyncClient(event_hooks={"request": [recorder.asynchronous]})
-    yield recorder, http, ahttp
-    http.close()
+    with httpx.Client(event_hooks={"request": [recorder.sync]}) as http:
+        yield recorder, http
+
+
+@pytest.fixture
+async def recorder(
+    sync_recorder: tuple[Recorder, httpx.Client],
+) -> AsyncIterator[tuple[Recorder, httpx.Client, httpx.AsyncClient]]:
+    recorder, http = sync_recorder
+    async with httpx.AsyncClient(event_hooks={"request": [recorder.asynchronous]}) as ahttp:
+        yield recorder, http, ahttp
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ keep working offline."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -70,20 +70,24 @@ class Recorder:
 
 
 @pytest.fixture
-def make_llm(emulator: QuantEmulator) -> Iterator[Any]:
+async def make_llm(emulator: QuantEmulator) -> AsyncIterator[Any]:
+    """QuantLLMs on the emulator with recorded request bodies; their clients closed after."""
     opened: list[httpx.Client] = []
+    aopened: list[httpx.AsyncClient] = []
 
     def factory(model: str = LITE, **kwargs: Any) -> tuple[QuantLLM, Recorder]:
         recorder = Recorder()
         http = httpx.Client(event_hooks={"request": [recorder.sync]})
+        ahttp = httpx.AsyncClient(event_hooks={"request": [recorder.asynchronous]})
         opened.append(http)
+        aopened.append(ahttp)
         llm = QuantLLM(
             model,
             base_url=emulator.base_url,
             organization="acme",
             api_key="qc_emulator",
             http_client=http,
-            async_http_client=httpx.AsyncClient(event_hooks={"request": [recorder.asynchronous]}),
+            async_http_client=ahttp,
             **kwargs,
         )
         return llm, recorder
@@ -91,6 +95,8 @@ def make_llm(emulator: QuantEmulator) -> Iterator[Any]:
     yield factory
     for http in opened:
         http.close()
+    for ahttp in aopened:
+        await ahttp.aclose()
 
 
 def native(body: dict[str, Any]) -> bool:
