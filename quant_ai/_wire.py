@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import httpx
 import pydantic
 
+from ._validation import from_pydantic
 from .errors import QuantAPIError, QuantValidationError
 
 __all__ = ["coerce_request", "parse_response"]
@@ -33,12 +34,7 @@ def coerce_request(model: type[M], value: Any, kwargs: Mapping[str, Any]) -> M:
         if isinstance(value, Mapping):
             return model.model_validate({**value, **kwargs})
     except pydantic.ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise QuantValidationError(
-            f"{field}: {first['msg']} (in {model.__name__}; {exc.error_count()} error(s))",
-            field=field,
-        ) from None
+        raise from_pydantic(exc, model.__name__) from None
     raise QuantValidationError(f"expected a {model.__name__} or a mapping, got {type(value)!r}")
 
 

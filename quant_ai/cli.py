@@ -78,6 +78,15 @@ def _add_emulator(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument(
         "--rate-burst", type=int, metavar="N", help="requests admitted at once (default RPS)"
     )
+    p.add_argument(
+        "--api-key",
+        help="accept only this API key (others get 401, as from the service); default: any",
+    )
+    p.add_argument(
+        "--organization",
+        "--organisation",
+        help="serve only this organisation (others get 403); default: any, shown as 'demo'",
+    )
     p.set_defaults(func=_run_emulator)
 
 
@@ -104,6 +113,8 @@ def _run_emulator(args: argparse.Namespace) -> int:
         access_log=args.access_log,
         rate_limit_rps=args.rate_limit,
         rate_limit_burst=args.rate_burst,
+        organization=args.organization,
+        api_key=args.api_key,
     )
     if args.workers < 1:
         print("--workers must be at least 1", file=sys.stderr)
@@ -116,9 +127,17 @@ def _run_emulator(args: argparse.Namespace) -> int:
     else:
         emu = QuantEmulator(config)
     emu.bind()
+    org_rule = "only this one is served" if args.organization else "any is served"
+    key_rule = "only the one given to --api-key" if args.api_key else "any bearer token"
     print(f"Quant AI emulator listening on {emu.base_url}", flush=True)
+    print(f"  organisation: {emu.organization} ({org_rule})", flush=True)
+    print(f"  API key: {key_rule}", flush=True)
     print(f"  native API: {emu.api_base}/ai", flush=True)
     print(f"  OpenAI API: {emu.openai_base_url}", flush=True)
+    print(
+        f"  export QUANT_BASE_URL={emu.base_url} QUANT_ORGANIZATION={emu.organization}",
+        flush=True,
+    )
     if args.workers > 1:
         print(f"  {args.workers} worker processes (stateful routes answer 501)", flush=True)
     if args.rate_limit:

@@ -86,19 +86,46 @@ def _dump(model: pydantic.BaseModel) -> bytes | JsonBody:
 
 
 def _results(results: ToolResults) -> list[ToolResultItem]:
-    """Normalise tool results; non-object results are wrapped as ``{"result": value}``."""
+    """Normalise tool results; non-object results are wrapped as ``{"result": value}``.
+
+    Raises:
+        QuantValidationError: For anything that is not such a mapping or list of items, an
+            item without ``toolUseId`` or ``result``, or an item with other keys.
+    """
     items: list[ToolResultItem] = []
     pairs: list[tuple[str, Any]] = []
     if isinstance(results, Mapping):
         pairs = [(str(k), val) for k, val in results.items()]
-    else:
-        for item in results:
+    elif isinstance(results, (list, tuple)):
+        for n, item in enumerate(results):
             if isinstance(item, ToolResultItem):
                 pairs.append((item.tool_use_id, item.result))
-            else:
-                pairs.append(
-                    (str(item.get("toolUseId") or item.get("tool_use_id") or ""), item["result"])
+                continue
+            if not isinstance(item, Mapping):
+                raise QuantValidationError(
+                    f"toolResults.{n}: a tool result is a mapping with toolUseId and result, "
+                    f"not {type(item).__name__}",
+                    field=f"toolResults.{n}",
                 )
+            for key in item:
+                if key not in ("toolUseId", "tool_use_id", "result"):
+                    raise QuantValidationError(
+                        f"toolResults.{n}.{key}: not a tool result field (toolUseId, result)",
+                        field=f"toolResults.{n}.{key}",
+                    )
+            if "result" not in item:
+                raise QuantValidationError(
+                    f"toolResults.{n}.result: the tool's result is required",
+                    field=f"toolResults.{n}.result",
+                )
+            tool_use_id = item.get("toolUseId", item.get("tool_use_id"))
+            pairs.append((str(tool_use_id or ""), item["result"]))
+    else:
+        raise QuantValidationError(
+            "toolResults: give {toolUseId: result} or a list of tool results, not "
+            f"{type(results).__name__}",
+            field="toolResults",
+        )
     for tool_use_id, result in pairs:
         value = result if isinstance(result, dict) else {"result": result}
         items.append(ToolResultItem(tool_use_id=str(tool_use_id or ""), result=value))
@@ -667,7 +694,8 @@ class QuantClient:
 
     @staticmethod
     def _callback_body(callback_id: str, results: ToolResults) -> bytes | JsonBody:
-        req = CallbackRequest(callback_id=callback_id, tool_results=_results(results))
+        fields = {"callback_id": callback_id, "tool_results": _results(results)}
+        req = _coerce(CallbackRequest, None, fields)
         v.validate_callback(req)
         return _dump(req)
 

@@ -28,14 +28,31 @@ __all__ = [
     "QuantRateLimitError",
     "QuantServerError",
     "QuantStreamError",
+    "QuantStructuredOutputError",
     "QuantTimeoutError",
     "QuantValidationError",
     "error_for_status",
 ]
 
 
+def _restore(cls: type[QuantError], args: tuple[Any, ...], state: dict[str, Any]) -> QuantError:
+    """Rebuild a pickled error without calling its ``__init__`` (see ``__reduce__``)."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
 class QuantError(Exception):
-    """Base class of every error raised by this package."""
+    """Base class of every error raised by this package.
+
+    Errors pickle and unpickle whatever their constructor's signature (they cross process
+    boundaries with Ray, multiprocessing and task queues); what is pickled is the message and
+    the attributes, never a request or the API key.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
 
 
 class QuantConfigurationError(QuantError, ValueError):
@@ -52,6 +69,21 @@ class QuantValidationError(QuantError, ValueError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class QuantStructuredOutputError(QuantError, ValueError):
+    """A structured answer could not be read: it is not JSON or does not fit the schema.
+
+    Attributes:
+        text: The model's answer as received.
+    """
+
+    def __init__(self, message: str, *, text: str = "") -> None:
+        super().__init__(message)
+        self.text = text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self),), {"text": self.text})
 
 
 class QuantBudgetExceededError(QuantError):
@@ -307,8 +339,12 @@ def _message_from_body(body: Any) -> tuple[str | None, str | None]:
         details = []
         for field, msgs in errors.items():
             text = "; ".join(map(str, msgs)) if isinstance(msgs, list) else str(msgs)
-            details.append(f"{field}: {text}")
-        parts.append("(" + ", ".join(details) + ")")
+            detail = f"{field}: {text}"
+            # Laravel's message already states the first error: say each thing once.
+            if not any(detail in part or text == part for part in parts):
+                details.append(detail)
+        if details:
+            parts.append("(" + ", ".join(details) + ")")
     elif isinstance(errors, list) and errors:
         parts.append("(" + "; ".join(map(str, errors)) + ")")
     if not parts and code_s:

@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from quant_ai import QuantClient
+from quant_ai import QuantClient, QuantConfigurationError
 
 STEPS = ("chain", "tools", "structured", "rag", "agent", "usage")
 
@@ -52,7 +52,7 @@ def step_chain(ctx: Context) -> None:
     )
     chain = prompt | ChatQuant(model=ctx.chat_model, client=ctx.client) | StrOutputParser()
     pieces = 0
-    ctx.out("  answer: ")
+    sys.stdout.write("  answer: ")  # the streamed answer follows on the same line
     for token in chain.stream({"question": "Why is Canberra the capital of Australia?"}):
         sys.stdout.write(token)
         sys.stdout.flush()
@@ -162,8 +162,18 @@ def step_agent(ctx: Context) -> None:
         system_prompt="You create images with the generate_image tool when asked.",
     )
 
+    request = "Generate an image of a lighthouse at dusk."
+    ctx.out(f"  asked the agent: {request}")
+
     async def run() -> str:
-        return str(await agent.run("Generate an image of a lighthouse at dusk."))
+        from llama_index.core.agent.workflow import ToolCall
+
+        handler = agent.run(request)
+        async for event in handler.stream_events():
+            if isinstance(event, ToolCall):
+                prompt = event.tool_kwargs.get("prompt")
+                ctx.out(f"  Nova Canvas prompt ({event.tool_name}): {prompt!r}")
+        return str(await handler)
 
     answer = asyncio.run(run())
     pngs = sorted(image_dir.glob("*.png"))
@@ -250,30 +260,44 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the demo; return 0 only when every step succeeded."""
+    """Run the demo; return 0 only when every step succeeded (2 when it cannot start)."""
     args = build_parser().parse_args(argv)
     steps = _step_names(args.only)
     output_dir = Path(args.output_dir).resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with backend(args.backend) as (client, description):
+            return _run_steps(client, description, steps, output_dir, args.model)
+    except QuantConfigurationError as exc:
+        print(
+            "quant-ai demo: --backend quant needs QUANT_API_KEY and QUANT_ORGANIZATION "
+            f"(and QUANT_BASE_URL if not the default): {exc}",
+            file=sys.stderr,
+        )
+        return 2
+
+
+def _run_steps(
+    client: QuantClient, description: str, steps: list[str], output_dir: Path, model: str
+) -> int:
     failed: list[str] = []
     started = time.perf_counter()
-    with backend(args.backend) as (client, description):
-        print(f"quant-ai demo: using {description}", flush=True)
-        ctx = Context(client, output_dir, args.model, lambda line: print(line, flush=True))
-        for number, name in enumerate(STEPS, 1):
-            if name not in steps:
-                continue
-            title, runner = RUNNERS[name]
-            print(f"\n[{number}/{len(STEPS)}] {title}", flush=True)
-            try:
-                runner(ctx)
-            except Exception as exc:  # every failure is reported, then counted
-                failed.append(name)
-                print(f"  FAILED: {type(exc).__name__}: {exc}", flush=True)
-                if os.environ.get("QUANT_DEMO_DEBUG"):
-                    traceback.print_exc()
-            else:
-                print("  ok", flush=True)
+    print(f"quant-ai demo: using {description}", flush=True)
+    ctx = Context(client, output_dir, model, lambda line: print(line, flush=True))
+    for number, name in enumerate(STEPS, 1):
+        if name not in steps:
+            continue
+        title, runner = RUNNERS[name]
+        print(f"\n[{number}/{len(STEPS)}] {title}", flush=True)
+        try:
+            runner(ctx)
+        except Exception as exc:  # every failure is reported, then counted
+            failed.append(name)
+            print(f"  FAILED: {type(exc).__name__}: {exc}", flush=True)
+            if os.environ.get("QUANT_DEMO_DEBUG"):
+                traceback.print_exc()
+        else:
+            print("  ok", flush=True)
     elapsed = time.perf_counter() - started
     if failed:
         print(f"\n{len(failed)} step(s) failed: {', '.join(failed)} ({elapsed:.1f}s)")

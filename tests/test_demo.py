@@ -36,11 +36,30 @@ def test_default_backend_is_quant_with_a_token(monkeypatch: pytest.MonkeyPatch) 
     assert demo.build_parser().parse_args([]).backend == "quant"
 
 
-def test_quant_backend_without_settings_fails_clearly(tmp_path: Path) -> None:
-    from quant_ai import QuantConfigurationError
+def test_quant_backend_without_settings_fails_clearly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert demo.main(["--backend", "quant", "--output-dir", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    error = captured.err.strip()
+    assert "\n" not in error  # one line, no traceback
+    assert "QUANT_API_KEY" in error
+    assert "QUANT_ORGANIZATION" in error
 
-    with pytest.raises(QuantConfigurationError, match="QUANT_API_KEY"):
-        demo.main(["--backend", "quant", "--output-dir", str(tmp_path)])
+
+def test_output_reads_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert demo.main(["--only", "chain,rag,agent", "--output-dir", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    # the streamed answer is on the line of its label
+    answer = next(line for line in lines if line.startswith("  answer: "))  # step 1's
+    assert answer.removeprefix("  answer: ").strip()
+    # no progress bars interleaved with the steps
+    assert "%|" not in captured.err
+    assert "%|" not in captured.out
+    # the demo says what it asked Nova Canvas to draw
+    assert "  Nova Canvas prompt (generate_image): 'a lighthouse at dusk'" in lines
 
 
 def test_a_failing_step_makes_the_exit_status_non_zero(

@@ -14,11 +14,13 @@ It serves the eight AI operations of the spec under
 database (``/ai/vector-db/...``, :mod:`quant_ai.emulator.vector_db`) and the
 OpenAI-compatible ``/oai/v1`` (chat completions, embeddings, models). Every request needs
 ``Authorization: Bearer <token>`` (any non-empty token without spaces; it is never logged
-or echoed); request bodies are validated against the spec-derived schemas (400 with
-``{"message", "errors": {field: [...]}}``). Behaviour is deterministic; see
-:mod:`quant_ai.emulator.engine` (chat and tools), :mod:`quant_ai.emulator.executions`
-(durable runs), :mod:`quant_ai.emulator.images` (size rule) and
-:mod:`quant_ai.emulator.embeddings`.
+or echoed). Strict mode checks both: ``QuantEmulator(api_key=..., organization=...)`` or
+``quant-ai emulator --api-key KEY --organization ORG`` answers 401 for another key and 403
+for another organisation (:mod:`quant_ai.emulator.auth`). Request bodies are validated
+against the spec-derived schemas (400 with ``{"message", "errors": {field: [...]}}``).
+Behaviour is deterministic; see :mod:`quant_ai.emulator.engine` (chat and tools),
+:mod:`quant_ai.emulator.executions` (durable runs), :mod:`quant_ai.emulator.images` (size
+rule) and :mod:`quant_ai.emulator.embeddings`.
 
 It also serves sessions, agents, usage and spend (:mod:`quant_ai.emulator.org`): sessions
 live in memory and expire on an injectable clock (``emu.state.org.sessions.clock``; an
@@ -68,7 +70,7 @@ The same settings exist per server in :class:`EmulatorConfig` (and as CLI flags)
 ``latency_ms``, ``route_latency_ms``, ``fault_status``/``fault_count``/``retry_after``,
 ``failure_rate``/``failure_status``/``failure_seed``, ``drop_after_events``,
 ``event_delay_ms``, ``chunking``, ``content_events``, ``shapes``,
-``execution_polls_per_state``.
+``execution_polls_per_state``, ``organization``, ``api_key``.
 
 Helpers (no auth): ``GET /_emulator/stats`` (requests, connections), ``POST /_emulator/reset``.
 :class:`QuantEmulator` also counts ``peak_in_flight``, ``injected_latency_s`` and

@@ -38,6 +38,28 @@ class Model:
         dollars = (input_tokens * self.input_per_m + output_tokens * self.output_per_m) / 1e6
         return round(dollars * 100.0, 6)
 
+    def refusal(self, *, json_schema: bool = False, media: str | None = None) -> str | None:
+        """Why this model cannot serve a request, as the service would say it (else ``None``).
+
+        Args:
+            json_schema: The request asks for native structured output (a ``jsonSchema``).
+            media: The kind of a media block in the request (``image``, ``video``,
+                ``document``), if any.
+        """
+        if json_schema and not self.structured:
+            return (
+                f"The model {self.id} does not support structured output (jsonSchema); use a "
+                "model whose capabilities.supportsStructuredOutput is true, or ask for JSON "
+                "in the prompt."
+            )
+        if media == "image" and not self.vision:
+            return f"The model {self.id} does not support image input (supportsVision is false)."
+        if media in ("video", "document") and not self.multimodal:
+            return (
+                f"The model {self.id} does not support {media} input (supportsMultimodal is false)."
+            )
+        return None
+
     def features(self) -> set[str]:
         """Feature names this model matches in ``GET /ai/models?feature=``."""
         feats = {"all"}

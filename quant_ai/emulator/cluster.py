@@ -154,12 +154,17 @@ def _serve(config: EmulatorConfig, sock: socket.socket, cell: Cell | None, worke
         server.run(sockets=[sock])
 
 
+_CONFIG_ENV = "QUANT_EMULATOR_WORKER_CONFIG"
+"""How a worker receives its settings: JSON in its environment, not on its command line, where
+any user of the machine could read a strict-mode ``api_key``."""
+
+
 def _worker_main(argv: list[str]) -> int:
-    """``python -m quant_ai.emulator.cluster FD WORKERS CONFIG_JSON [RATE_CELL_PATH]``."""
-    fd, workers, config_json = int(argv[0]), int(argv[1]), argv[2]
+    """``python -m quant_ai.emulator.cluster FD WORKERS [RATE_CELL_PATH]`` (settings: env)."""
+    fd, workers = int(argv[0]), int(argv[1])
     sock = socket.socket(fileno=fd)
-    config = EmulatorConfig(**json.loads(config_json))
-    cell = SharedCell(argv[3]) if len(argv) > 3 else None
+    config = EmulatorConfig(**json.loads(os.environ.pop(_CONFIG_ENV)))
+    cell = SharedCell(argv[2]) if len(argv) > 2 else None
     _serve(config, sock, cell, workers)
     return 0
 
@@ -199,9 +204,16 @@ class EmulatorCluster:
         return f"http://{host}:{self._port}"
 
     @property
+    def organization(self) -> str:
+        """The organisation to use: the configured one, else ``demo`` (any is served then)."""
+        from quant_ai.emulator.auth import DEFAULT_ORGANIZATION
+
+        return self.config.organization or DEFAULT_ORGANIZATION
+
+    @property
     def api_base(self) -> str:
         """The native API root, ``{base_url}/api/v3/organizations/{organization}``."""
-        return f"{self.base_url}/api/v3/organizations/{self.config.organization}"
+        return f"{self.base_url}/api/v3/organizations/{self.organization}"
 
     @property
     def openai_base_url(self) -> str:
@@ -236,14 +248,16 @@ class EmulatorCluster:
         if self.config.rate_limit_rps is not None:
             self._cell = SharedCell.create()
         fd = self._socket.fileno()
-        args = [str(fd), str(self.workers), json.dumps(asdict(self.config))]
+        args = [str(fd), str(self.workers)]
         if self._cell is not None:
             args.append(self._cell.path)
+        env = {**os.environ, _CONFIG_ENV: json.dumps(asdict(self.config))}
         for _ in range(self.workers):
             self._processes.append(
                 subprocess.Popen(  # noqa: S603 - this interpreter running this module
                     [sys.executable, "-m", "quant_ai.emulator.cluster", *args],
                     pass_fds=(fd,),
+                    env=env,
                     stdout=subprocess.PIPE,
                     text=True,
                 )

@@ -48,7 +48,11 @@ class EmulatorConfig:
         execution_polls_per_state: How many status reads a durable execution spends in each
             transient state (``pending``, ``running``); ``0`` skips them.
         access_log: Print uvicorn access logs.
-        organization: Organisation shown in :attr:`QuantEmulator.api_base` (any is served).
+        organization: When set, the only organisation served (others get 403, see
+            :mod:`quant_ai.emulator.auth`); also the one :attr:`QuantEmulator.api_base` shows
+            (``demo`` when unset, and then any is served).
+        api_key: When set, the only API key accepted (others get 401); any bearer token is
+            accepted when unset. Not shown in ``repr``.
         rate_limit_rps: Admit at most this many AI requests a second; past it answer 429 with
             the exact ``Retry-After`` (see :mod:`quant_ai.emulator.ratelimit`). ``None``: no
             limit.
@@ -80,7 +84,8 @@ class EmulatorConfig:
     shapes: Shapes = "spec"
     execution_polls_per_state: int = 1
     access_log: bool = False
-    organization: str = "emulator"
+    organization: str | None = None
+    api_key: str | None = field(default=None, repr=False)
     rate_limit_rps: float | None = None
     rate_limit_burst: int | None = None
     agents: Sequence[Mapping[str, Any]] | None = None
@@ -102,6 +107,10 @@ class EmulatorConfig:
             raise ValueError("rate_limit_burst must be at least 1")
         if self.execution_polls_per_state < 0:
             raise ValueError("execution_polls_per_state must be >= 0")
+        if self.organization is not None and not self.organization.strip("/ "):
+            raise ValueError("organization must be a machine name, or None to serve any")
+        if self.api_key is not None and not self.api_key.strip():
+            raise ValueError("api_key must not be empty (None accepts any key)")
 
     def with_changes(self, **changes: object) -> EmulatorConfig:
         """Return a copy with some settings changed."""

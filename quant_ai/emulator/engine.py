@@ -7,9 +7,14 @@ Text answers
     ``Context: ... Question: ...``, also context in the system prompt) are answered with the
     context sentence that shares the most words with the question. Media blocks are described
     (``I received 1 image (png, 68 bytes).``) and, for small PNGs asked about their content or
-    colour, the average colour is named. Arithmetic questions are computed. Anything else gets
-    ``Emulated answer to "<question>".``. ``maxTokens`` truncates (finishReason ``length``),
-    ``stopSequences`` cut before the stop text. Tokens are words and punctuation marks.
+    colour, the average colour is named. Arithmetic questions are computed exactly, step by step
+    (:mod:`quant_ai.emulator.arith`); a question that is not fully understood gets no number.
+    Follow-ups are read with the subject of the earlier questions (``when was it founded?``),
+    and "rephrase the follow up question to be a standalone question" prompts (LlamaIndex
+    condense chat engines, LangChain history-aware retrievers) get that standalone question.
+    Anything else gets ``Emulated answer to "<question>".``. ``maxTokens`` truncates
+    (finishReason ``length``), ``stopSequences`` cut before the stop text. Tokens are words
+    and punctuation marks.
 
 Tools
     With tools, the last user text is split into phases on the word ``then`` and each phase
@@ -17,12 +22,34 @@ Tools
     description share the most words with it; a segment naming no tool continues the previous
     call (its numbers fill missing arguments) or, when that call is complete and the segment
     brings a new name or number, repeats the same tool (``weather in Paris and in London``).
-    Arguments come from :mod:`quant_ai.emulator.schema_fill`.
+    Arguments come from :mod:`quant_ai.emulator.schema_fill`. Arithmetic tools are matched by
+    meaning (``mul``/``product``/``times`` multiply, ``sum``/``plus`` add, a tool taking an
+    ``expression`` calculates) and get the step's operands. A question that is only
+    arithmetic is planned as operations (``6 times 7 plus 3`` is ``multiply(6, 7)`` then
+    ``add(42, 3)``, by precedence, when there is no calculator tool); independent operations
+    share a round, dependent ones wait for the results they need, and an operation no tool
+    does is computed here.
 
 Two rounds
     Phase *k* (0-based) is requested after *k* tool-result turns, so ``get the weather in Paris
     then search the web for museums`` requests ``get_weather`` first and ``search_web`` after
-    its result. When all phases have results the answer is text built from the results.
+    its result. A phase referring to an earlier result (``then add 3 to the result``, or an
+    operand missing) is a chained step: it gets the previous phase's numeric result as its
+    first operand, and the final answer is the last result (``The answer is 45.``). When the
+    system prompt asks for one tool at a time, a phase's calls come one per round. When all
+    phases have results the answer is text built from the results.
+
+Forcing
+    ``tool_choice`` (OpenAI routes) or the adapters' instructions ("You must answer by calling
+    one of the available tools", "Answer by calling the tool `X`") force a call: when the
+    question asks for nothing more, the named tool, else the best tool not called yet (LangChain
+    ``ToolStrategy``'s structured-output tool after the data tools) is called with arguments
+    filled from the question and the tool results, schema-valid placeholders otherwise.
+
+Catalogue
+    What a model cannot do is refused with a 400 naming the field: native ``jsonSchema``
+    structured output where ``supportsStructuredOutput`` is false, images where
+    ``supportsVision`` is false, video and documents where ``supportsMultimodal`` is false.
 
 Server-side tools
     With ``autoExecute`` and ``allowedTools``, allowed built-in tools (``get_weather``,
@@ -39,14 +66,27 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from quant_ai.emulator.arith import (
+    Operation,
+    connected,
+    evaluate,
+    format_number,
+    number_from_result,
+    parse_steps,
+    plan,
+    refers_to_previous,
+    segment_operation,
+    step_for,
+    tool_operation,
+)
 from quant_ai.emulator.catalog import Model
 from quant_ai.emulator.images import colour_name, dominant_colour, image_kind, pattern_png
 from quant_ai.emulator.schema_fill import Filler
 from quant_ai.emulator.text import (
     STOPWORDS,
+    caps_groups,
     content_words,
     count_tokens,
-    find_expression,
     numbers_in,
     safe_eval,
     split_name,
@@ -374,16 +414,47 @@ def _question_index(messages: list[Msg]) -> int:
 
 def _phases(text: str) -> list[str]:
     parts = [p.strip(" ,;.") for p in re.split(r"\bthen\b", text, flags=re.IGNORECASE)]
-    return [p for p in parts if p] or [text]
+    phases: list[str] = []
+    for part in [p for p in parts if p] or [text]:
+        # "multiply 6 by 7 and add 3 to the result": the second step waits for the first.
+        segs = [s for s in _SEGMENT_SPLIT.split(part) if s.strip()]
+        cuts = [
+            i
+            for i, seg in enumerate(segs)
+            if i > 0 and refers_to_previous(seg) and segment_operation(seg) is not None
+        ]
+        if not cuts:
+            phases.append(part)
+            continue
+        for a, b in zip([0, *cuts], [*cuts, len(segs)], strict=True):
+            phases.append(" and ".join(segs[a:b]))
+    return phases
 
 
 _SEGMENT_SPLIT = re.compile(r"\s*(?:[,;]|\band\b|\balso\b)\s*", re.IGNORECASE)
+_ONE_AT_A_TIME = re.compile(r"\bat most one tool\b|\bone tool (?:call )?at a time\b", re.I)
 
 
-def _score(tool: ToolDef, words: set[str]) -> int:
+def _score(tool: ToolDef, words: set[str], segment: str = "") -> int:
     name_words = {w for w in split_name(tool.name) if w not in STOPWORDS}
     desc_words = set(content_words(tool.description))
-    return 3 * len(name_words & words) + len((desc_words - name_words) & words)
+    score = 3 * len(name_words & words) + len((desc_words - name_words) & words)
+    if segment:
+        score += _arith_bonus(tool, segment)
+    return score
+
+
+def _arith_bonus(tool: ToolDef, segment: str) -> int:
+    """Extra score for a tool doing the arithmetic operation a segment asks for."""
+    op = tool_operation(tool.name, tool.description, tool.schema)
+    if op is None:
+        return 0
+    wanted = segment_operation(segment)
+    if op == wanted:
+        return 4
+    if op == "calculate" and (wanted is not None or parse_steps(segment) is not None):
+        return 2
+    return 0
 
 
 def _tool_words(tool: ToolDef) -> set[str]:
@@ -423,8 +494,8 @@ def select_tools(text: str, tools: list[ToolDef], force: str = "auto") -> list[t
     calls: list[list[Any]] = []  # [tool, text, complete]
     for seg in segments:
         words = set(content_words(seg))
-        best = max(tools, key=lambda t: _score(t, words))
-        score = _score(best, words)
+        best = max(tools, key=lambda t: _score(t, words, seg))
+        score = _score(best, words, seg)
         if force not in ("auto", "required", "none"):
             forced = [t for t in tools if t.name == force]
             if forced:
@@ -444,7 +515,7 @@ def select_tools(text: str, tools: list[ToolDef], force: str = "auto") -> list[t
     if not calls and force not in ("auto", "none"):
         words = set(content_words(text))
         pool = [t for t in tools if t.name == force] or tools
-        calls.append([max(pool, key=lambda t: _score(t, words)), text, True])
+        calls.append([max(pool, key=lambda t: _score(t, words, text)), text, True])
     return [(c[0], c[1]) for c in calls]
 
 
@@ -457,26 +528,240 @@ def _call_id(name: str, args: dict[str, Any], salt: str) -> str:
     return "tooluse_" + digest.hexdigest()[:22]
 
 
+def _call_args(tool: ToolDef, segment: str, previous: float | None) -> dict[str, Any]:
+    """Arguments of one call; arithmetic tools get the step's operands (earlier results in)."""
+    op = tool_operation(tool.name, tool.description, tool.schema)
+    step = step_for(segment, has_previous=previous is not None) if op is not None else None
+    if step is not None:
+        try:
+            if op == "calculate":
+                text = step.render(previous)
+            elif step.op == "expression":
+                text = " ".join(format_number(n) for n in numbers_in(step.expression))
+            else:
+                text = " ".join(format_number(v) for v in step.values(previous))
+        except ValueError:
+            text = segment
+        return _fill_args(tool, text)[0]
+    return _fill_args(tool, segment)[0]
+
+
+Turn = list[tuple[ToolCall, ToolResult | None]]
+
+
+def _tool_turns(messages: list[Msg], qidx: int) -> list[Turn]:
+    """The tool-call turns since the question, in order, each call with its result."""
+    results = {r.tool_use_id: r for m in messages[qidx + 1 :] for r in m.tool_results}
+    return [
+        [(c, results.get(c.tool_use_id)) for c in m.tool_uses]
+        for m in messages[qidx + 1 :]
+        if m.tool_uses
+    ]
+
+
+def _last_number(turns: list[Turn]) -> float | None:
+    values = [
+        number_from_result(r.text)
+        for turn in turns
+        for _c, r in turn
+        if r is not None and r.status != "error"
+    ]
+    found = [v for v in values if v is not None]
+    return found[-1] if found else None
+
+
+@dataclass
+class _ArithRun:
+    """Where an arithmetic question stands: the next calls, or every value known."""
+
+    operations: list[Operation]
+    values: list[float | None]
+    due: list[ToolCall]
+
+
+def _arith_run(req: EngineRequest, qidx: int, turns: list[Turn], single: bool) -> _ArithRun | None:
+    """Drive a fully arithmetic question through the arithmetic tools, round by round.
+
+    The question becomes a plan of operations (expressions split into binary operations when
+    there is no calculator tool); each operation goes to the tool doing it (by meaning), else
+    a calculator tool, else is computed here. A round holds the consecutive operations that do
+    not need each other's results (one when asked for one tool at a time; ``then`` starts a
+    new round); each tool-call turn since the question answers one round, in order.
+
+    Returns:
+        ``None`` when the question is not arithmetic or no tool does any of its operations.
+    """
+    question = req.messages[qidx].text
+    steps = parse_steps(question)
+    if steps is None:
+        return None
+    ops = {t.name: tool_operation(t.name, t.description, t.schema) for t in req.tools}
+    for phase in _phases(question):
+        if any(ops[tool.name] is None for tool, _seg in select_tools(phase, req.tools)):
+            return None  # "get the weather in Paris then add 2 and 3": not only arithmetic
+    calc = next((t for t in req.tools if ops[t.name] == "calculate"), None)
+    operations = plan(steps, expand=calc is None)
+    if operations is None:
+        return None
+
+    def tool_for(operation: Operation) -> ToolDef | None:
+        return next((t for t in req.tools if ops[t.name] == operation.op), None) or calc
+
+    tools = [tool_for(o) for o in operations]
+    if not any(tools):
+        return None
+    values: list[float | None] = [None] * len(operations)
+    k = 0
+    cursor = 0
+    while k < len(operations):
+        tool = tools[k]
+        if tool is None:
+            try:
+                values[k] = operations[k].compute(values)
+            except ValueError:
+                return None
+            k += 1
+            continue
+        group = [k]
+        j = k + 1
+        while (
+            not single
+            and j < len(operations)
+            and tools[j] is not None
+            and not operations[j].new_round
+            and not operations[j].refs() & set(group)
+        ):
+            group.append(j)
+            j += 1
+        if cursor < len(turns):
+            turn = turns[cursor]
+            cursor += 1
+            for index, (_call, result) in zip(group, turn, strict=False):
+                number = None
+                if result is not None and result.status != "error":
+                    number = number_from_result(result.text)
+                if number is None:
+                    try:
+                        number = operations[index].compute(values)
+                    except ValueError:
+                        return None
+                values[index] = number
+            k = j
+            continue
+        due = []
+        for index in group:
+            chosen = tools[index]
+            assert chosen is not None
+            operation = operations[index]
+            if ops[chosen.name] == "calculate":
+                text = operation.render(values)
+            else:
+                text = " ".join(format_number(v) for v in operation.operands(values))
+            args = _fill_args(chosen, text)[0]
+            due.append(ToolCall(_call_id(chosen.name, args, f"{qidx}.a{index}"), chosen.name, args))
+        return _ArithRun(operations, values, due)
+    return _ArithRun(operations, values, [])
+
+
 def _tool_calls(req: EngineRequest, qidx: int) -> list[ToolCall]:
+    """The calls of the next round: phase by phase, each after the results of the one before.
+
+    A question that is only arithmetic is planned by :func:`_arith_run`. Otherwise each
+    tool-call turn since the question completes one phase (calls the service ran itself are
+    not in the history, so turns are counted, not calls). When the system prompt asks for one
+    tool at a time, a phase's calls come one per round, matched to the calls made by name (see
+    :func:`_match_calls`). A chained arithmetic phase (``then add 3 to the result``) takes the
+    previous phase's numeric result as an operand. When every phase is done and a tool call
+    is forced (``tool_choice`` any/required/a name), one more call is made: see
+    :func:`_forced_call`.
+    """
     if not req.tools or req.tool_choice == "none" or qidx < 0:
         return []
     question = req.messages[qidx].text
-    rounds = sum(1 for m in req.messages[qidx + 1 :] if m.role == "user" and m.tool_results)
-    phases = _phases(question)
-    if rounds >= len(phases):
-        return []
-    force = req.tool_choice if rounds == 0 else "auto"
-    picked = select_tools(phases[rounds], req.tools, force)
-    calls: list[ToolCall] = []
-    seen: set[str] = set()
-    for n, (tool, seg) in enumerate(picked):
-        args, _ = _fill_args(tool, seg)
-        key = tool.name + json.dumps(args, sort_keys=True)
-        if key in seen:
+    turns = _tool_turns(req.messages, qidx)
+    made = [call for turn in turns for call in turn]
+    used: set[int] = set()
+    single = bool(_ONE_AT_A_TIME.search(req.system))
+    arith = _arith_run(req, qidx, turns, single)
+    if arith is not None:
+        return arith.due or _forced_call(req, qidx, made)
+    previous: float | None = None
+    cursor = 0
+    for p, phase in enumerate(_phases(question)):
+        force = req.tool_choice if p == 0 and not turns else "auto"
+        planned: list[ToolCall] = []
+        seen: set[str] = set()
+        for n, (tool, seg) in enumerate(select_tools(phase, req.tools, force)):
+            args = _call_args(tool, seg, previous)
+            key = tool.name + json.dumps(args, sort_keys=True)
+            if key in seen:
+                continue
+            seen.add(key)
+            planned.append(ToolCall(_call_id(tool.name, args, f"{qidx}.{p}.{n}"), tool.name, args))
+        if not planned:
             continue
-        seen.add(key)
-        calls.append(ToolCall(_call_id(tool.name, args, f"{qidx}.{rounds}.{n}"), tool.name, args))
-    return calls
+        if single:
+            flags, matched = _match_calls(planned, made, used)
+            if not all(flags):
+                return [next(c for c, done in zip(planned, flags, strict=True) if not done)]
+            number = _last_number([matched])
+        else:
+            if cursor >= len(turns):
+                return planned
+            number = _last_number([turns[cursor]])
+            cursor += 1
+        previous = number if number is not None else previous
+    return _forced_call(req, qidx, made)
+
+
+def _match_calls(planned: list[ToolCall], made: Turn, used: set[int]) -> tuple[list[bool], Turn]:
+    """Which planned calls are done (one tool at a time), and the made calls answering them.
+
+    A planned call is done when an unused made call has its name; one that was not made but
+    is followed by a made one was run by the service itself (``autoExecute``), whose calls do
+    not come back in the history.
+    """
+    flags: list[bool] = []
+    found: Turn = []
+    for call in planned:
+        index = next(
+            (i for i, (c, _r) in enumerate(made) if i not in used and c.name == call.name), None
+        )
+        flags.append(index is not None)
+        if index is not None:
+            used.add(index)
+            found.append(made[index])
+    for i in range(len(flags) - 1, -1, -1):
+        if i + 1 < len(flags) and flags[i + 1]:
+            flags[i] = True
+    return flags, found
+
+
+def _forced_call(
+    req: EngineRequest, qidx: int, made: list[tuple[ToolCall, ToolResult | None]]
+) -> list[ToolCall]:
+    """A call when the instructions force one but the question asks for nothing more.
+
+    A named tool is called; for "any tool" the best-matching tool not called yet since the
+    question (e.g. LangChain's structured-output tool after the data tools ran), else the best
+    tool. Arguments are filled from the question and the tool results, with schema-valid
+    placeholders for what they do not provide.
+    """
+    if req.tool_choice in ("auto", "none"):
+        return []
+    called = {c.name for c, _r in made}
+    pool = (
+        [t for t in req.tools if t.name == req.tool_choice]
+        or [t for t in req.tools if t.name not in called]
+        or list(req.tools)
+    )
+    source = "\n".join([req.messages[qidx].text] + [r.text for _c, r in made if r is not None])
+    words = set(content_words(source))
+    tool = max(pool, key=lambda t: _score(t, words))
+    schema = tool.schema if isinstance(tool.schema, dict) else {"type": "object"}
+    value = Filler(source, schema, fill_all=True, exclude=_tool_words(tool)).fill(schema)
+    args = value if isinstance(value, dict) else {}
+    return [ToolCall(_call_id(tool.name, args, f"{qidx}.forced.{len(made)}"), tool.name, args)]
 
 
 def _results_answer(req: EngineRequest, qidx: int) -> str | None:
@@ -489,6 +774,15 @@ def _results_answer(req: EngineRequest, qidx: int) -> str | None:
             results.append((names.get(tr.tool_use_id, "tool"), tr))
     if not results:
         return None
+    if req.tools:
+        turns = _tool_turns(req.messages, qidx)
+        single = bool(_ONE_AT_A_TIME.search(req.system))
+        arith = _arith_run(req, qidx, turns, single)
+        if arith is not None and not arith.due and connected(arith.operations):
+            # One chain of operations ("... then add 3 to the result"): its last value.
+            value = arith.values[-1]
+            if value is not None:
+                return f"The answer is {format_number(value)}."
     parts = []
     for name, tr in results:
         if tr.status == "error":
@@ -509,15 +803,86 @@ _RAG_CHAIN = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _CTX_ONLY = re.compile(
-    r"(?:context information is below\.?\s*-{3,}\s*(?P<a>.*?)\s*-{3,}"
+    r"(?:context information (?:is )?below[^\n]*\s*-{3,}\s*(?P<a>.*?)\s*-{3,}"
     r"|relevant documents for the context:\s*(?P<c>.*?)\s*(?:instruction:|$)"
     r"|context\s*:\s*(?P<b>.*))",
     re.IGNORECASE | re.DOTALL,
 )
 
 
+_CONDENSE = re.compile(
+    r"standalone question.*?(?:chat history:|<chat history>)\s*(?P<h>.*?)\s*"
+    r"(?:follow up input:|<follow up message>)\s*(?P<q>.*?)\s*"
+    r"(?:standalone question:?|<standalone question>)\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_STANDALONE = re.compile(r"\bstandalone question\b", re.IGNORECASE)
+_PRONOUNS = {
+    "it": "{t}",
+    "they": "{t}",
+    "them": "{t}",
+    "he": "{t}",
+    "she": "{t}",
+    "its": "{t}'s",
+    "their": "{t}'s",
+    "his": "{t}'s",
+    "her": "{t}'s",
+}
+_PRONOUN_RE = re.compile(r"\b(" + "|".join(_PRONOUNS) + r")\b", re.IGNORECASE)
+_HISTORY_USER = re.compile(r"^\s*(?:user|human)\s*:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
+
+
+def _topic(previous_questions: list[str]) -> str | None:
+    """The subject of the latest earlier question that names one (``Tokyo``).
+
+    Earlier follow-ups are resolved first, so a chain of "it" questions keeps its subject.
+    """
+    resolved: list[str] = []
+    for text in previous_questions:
+        resolved.append(standalone_question(text, resolved) if resolved else text)
+    for text in reversed(resolved):
+        groups = caps_groups(text)
+        if groups:
+            return groups[0]
+    for text in reversed(resolved):
+        words = content_words(text)
+        if words:
+            return " ".join(words[:4])
+    return None
+
+
+def standalone_question(question: str, previous_questions: list[str]) -> str:
+    """Rewrite a follow-up so it stands alone: pronouns become the earlier subject.
+
+    ``When was it founded?`` after ``What is the population of Tokyo?`` becomes ``When was
+    Tokyo founded?``. A question without such pronouns is returned as it is.
+    """
+    topic = _topic(previous_questions)
+    if topic is None or not _PRONOUN_RE.search(question):
+        return question.strip()
+
+    def swap(match: re.Match[str]) -> str:
+        return _PRONOUNS[match.group(1).lower()].format(t=topic)
+
+    return _PRONOUN_RE.sub(swap, question.strip(), count=1)
+
+
+def _condense(req: EngineRequest, qidx: int) -> str | None:
+    """Answer a "rephrase the follow-up as a standalone question" request, if this is one."""
+    text = req.messages[qidx].text if qidx >= 0 else ""
+    m = _CONDENSE.search(text)
+    if m:
+        history = [h.strip() for h in _HISTORY_USER.findall(m.group("h"))]
+        return standalone_question(m.group("q"), history)
+    if qidx >= 0 and _STANDALONE.search(req.system):
+        earlier = [x.text for x in req.messages[:qidx] if x.role == "user" and x.text]
+        return standalone_question(text, earlier)
+    return None
+
+
 def _rag(req: EngineRequest, qidx: int) -> str | None:
     question_text = req.messages[qidx].text if qidx >= 0 else ""
+    earlier = [m.text for m in req.messages[: max(qidx, 0)] if m.role == "user" and m.text]
     found = None
     for text in (question_text, req.system + "\n" + question_text):
         for pattern in (_RAG_LLAMA, _RAG_CHAIN):
@@ -534,7 +899,9 @@ def _rag(req: EngineRequest, qidx: int) -> str | None:
     if found is None:
         return None
     ctx, question = found
-    qwords = set(content_words(question))
+    # A follow-up ("when was it founded?") is read with the subject of the earlier questions.
+    resolved = standalone_question(question, earlier)
+    qwords = set(content_words(resolved))
     sentences = [
         s.strip()
         for s in re.split(r"(?<=[.!?])\s+|\n+", ctx)
@@ -542,6 +909,11 @@ def _rag(req: EngineRequest, qidx: int) -> str | None:
     ]
     sentences = [s for s in sentences if not s.startswith("#")]  # markdown headings
     bags = [set(content_words(s)) for s in sentences]
+    # A question about a name (Tokyo) that the context never mentions is not answered from
+    # sentences about other names.
+    names = {w for group in caps_groups(resolved) for w in content_words(group)}
+    if names and qwords - names and not any(bag & names for bag in bags):
+        return "I don't know based on the given context."
     # A question word found in few sentences says more than one found in many.
     weight = {w: 1.0 / sum(w in bag for bag in bags) for w in qwords if any(w in b for b in bags)}
     best, best_score = None, 0.0
@@ -600,17 +972,36 @@ _ARITH_HINT = re.compile(
 )
 
 
+def arithmetic_answer(question: str) -> str | None:
+    """The exact answer to an arithmetic question, or ``None`` when it is not understood.
+
+    ``None`` means "do not claim a number": the model never guesses arithmetic.
+    """
+    steps = parse_steps(question)
+    if steps is None:
+        return None
+    try:
+        values = evaluate(steps)
+    except ValueError as exc:
+        return f"I cannot compute that: {exc}."
+    if len(steps) == 1 or all(s.chained for s in steps[1:]):
+        return f"The answer is {format_number(values[-1])}."
+    previous: float | None = None
+    shown = []
+    for step, value in zip(steps, values, strict=True):
+        shown.append(f"{step.render(previous)} = {format_number(value)}")
+        previous = value
+    return "; ".join(shown) + "."
+
+
 def _generic(req: EngineRequest, qidx: int) -> str:
     question = req.messages[qidx].text.strip() if qidx >= 0 else ""
     if not question:
         question = next((m.text for m in reversed(req.messages) if m.text), "")
     if _ARITH_HINT.search(question) and len(numbers_in(question)) >= 2:
-        try:
-            value = safe_eval(find_expression(question))
-            shown = int(value) if value == int(value) else round(value, 10)
-            return f"The answer is {shown}."
-        except ValueError:
-            pass
+        answer = arithmetic_answer(question)
+        if answer is not None:
+            return answer
     words = question.split()
     short = " ".join(words[:24]) + (" ..." if len(words) > 24 else "")
     return f'Emulated answer to "{short}".' if short else "Emulated answer."
@@ -674,6 +1065,9 @@ def _answer_once(req: EngineRequest) -> tuple[str, list[ToolCall]]:
         return results, []
     if qidx >= 0 and req.messages[qidx].media:
         return _media_answer(req.messages[qidx]), []
+    condensed = _condense(req, qidx)
+    if condensed is not None:
+        return condensed, []
     rag = _rag(req, qidx)
     if rag is not None:
         return rag, []

@@ -61,6 +61,7 @@ def chat_request_from_native(body: dict[str, Any]) -> EngineRequest:
             "toolConfig", "must be defined when messages contain toolUse or toolResult blocks"
         )
     response_format = body.get("responseFormat")
+    _check_capabilities(model, body)
     return EngineRequest(
         model=model,
         messages=messages,
@@ -74,9 +75,27 @@ def chat_request_from_native(body: dict[str, Any]) -> EngineRequest:
     )
 
 
+def _check_capabilities(model: Model, body: dict[str, Any]) -> None:
+    """Refuse what the catalogue says the model cannot do (structured output, media)."""
+    fmt = body.get("responseFormat")
+    if isinstance(fmt, dict) and fmt.get("jsonSchema"):
+        reason = model.refusal(json_schema=True)
+        if reason:
+            raise RequestError("responseFormat.jsonSchema", reason)
+    for i, message in enumerate(body.get("messages") or []):
+        content = message.get("content") if isinstance(message, dict) else None
+        for j, block in enumerate(content if isinstance(content, list) else []):
+            for kind in ("image", "video", "document"):
+                if isinstance(block, dict) and kind in block:
+                    reason = model.refusal(media=kind)
+                    if reason:
+                        raise RequestError(f"messages.{i}.content.{j}.{kind}", reason)
+
+
 _MUST_CALL_NAMED = re.compile(r"\bcall(?:ing)? the tool [`'\"]?([A-Za-z0-9_-]+)", re.IGNORECASE)
 _MUST_CALL_ANY = re.compile(
-    r"\bmust (?:answer by )?call(?:ing)? (?:one of the |a |an )?(?:available )?tools?\b",
+    r"\b(?:must|answer by|always)\s+(?:answer by\s+)?call(?:ing)?\s+"
+    r"(?:one of the |a |an |any )?(?:available |given )?tools?\b",
     re.IGNORECASE,
 )
 _MUST_NOT_CALL = re.compile(r"\b(?:do not|don't|never) call any tools?\b", re.IGNORECASE)
@@ -86,8 +105,9 @@ def tool_choice_from_instructions(system: str, tool_names: list[str]) -> str:
     """Follow a tool instruction in the system prompt, as an instruction-tuned model would.
 
     The native API has no toolChoice, so clients ask in words: "You must answer by calling the
-    tool `X`" forces X, "You must call one of the available tools" forces some tool, "Do not
-    call any tool" forbids them. Anything else is ``auto``.
+    tool `X`" (or "Answer by calling the tool `X`") forces X, "You must call one of the
+    available tools" (or "Answer by calling one of the available tools") forces some tool,
+    "Do not call any tool" forbids them. Anything else is ``auto``.
     """
     if not system or not tool_names:
         return "auto"

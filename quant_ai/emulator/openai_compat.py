@@ -159,6 +159,14 @@ def chat_request_from_openai(body: Any) -> tuple[EngineRequest, bool, bool]:
         response_format = {}
     elif isinstance(fmt, dict) and fmt.get("type") == "json_schema":
         response_format = {"jsonSchema": (fmt.get("json_schema") or {}).get("schema") or {}}
+    if response_format and response_format.get("jsonSchema"):
+        reason = model.refusal(json_schema=True)
+        if reason:
+            raise RequestError("response_format", reason)
+    if any(m.media for m in messages):
+        reason = model.refusal(media="image")
+        if reason:
+            raise RequestError("messages", reason)
     stop = body.get("stop")
     stops = [stop] if isinstance(stop, str) else list(stop or [])
     max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")

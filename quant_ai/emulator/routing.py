@@ -39,6 +39,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from quant_ai._contract import load_schemas, request_errors
+from quant_ai.emulator.auth import refusal
 from quant_ai.emulator.config import EmulatorConfig
 from quant_ai.emulator.engine import RequestError
 from quant_ai.emulator.executions import CallbackError
@@ -62,7 +63,6 @@ __all__ = [
     "stream_settings",
 ]
 
-_BEARER = re.compile(r"Bearer [^\s]+")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
@@ -232,8 +232,8 @@ async def guarded(
         segments: The path segments below ``/ai/``, for the handler.
     """
     state.seen(request.scope.get("client"))
-    if not _BEARER.fullmatch(request.headers.get("authorization", "")):
-        return make_error(401, "Unauthenticated.", None)
+    if (refused := refusal(state.config, request)) is not None:
+        return make_error(*refused, None)
     header: Any = None
     fault_text = request.headers.get(FAULT_HEADER)
     if fault_text:

@@ -82,7 +82,14 @@ class QuantEmulator:
     @property
     def api_base(self) -> str:
         """The native API root, ``{base_url}/api/v3/organizations/{organization}``."""
-        return f"{self.base_url}/api/v3/organizations/{self.config.organization}"
+        return f"{self.base_url}/api/v3/organizations/{self.organization}"
+
+    @property
+    def organization(self) -> str:
+        """The organisation to use: the configured one, else ``demo`` (any is served then)."""
+        from quant_ai.emulator.auth import DEFAULT_ORGANIZATION
+
+        return self.config.organization or DEFAULT_ORGANIZATION
 
     @property
     def openai_base_url(self) -> str:

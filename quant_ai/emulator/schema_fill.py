@@ -16,7 +16,7 @@ Used for tool-call arguments and for ``responseFormat`` JSON answers. Rules, in 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from quant_ai.emulator.text import (
     STOPWORDS,
@@ -27,7 +27,7 @@ from quant_ai.emulator.text import (
     split_name,
 )
 
-__all__ = ["Filler"]
+__all__ = ["Filler", "sample_for_pattern"]
 
 _LOCATION = {"location", "city", "place", "country", "destination", "origin", "region", "town"}
 _NAMEISH = {"name", "title", "person", "author", "company", "user", "username", "owner"}
@@ -82,7 +82,8 @@ class Filler:
         self.fill_all = fill_all
         self.exclude = exclude or set()
         self.numbers = numbers_in(text)
-        self.caps = caps_groups(text, self.exclude)
+        # each name once: a name used for one field is not reused for the next
+        self.caps = _names_first(text, list(dict.fromkeys(caps_groups(text, self.exclude))))
         self.words = [
             w
             for w in _WORD_RE.findall(text)
@@ -223,15 +224,7 @@ class Filler:
             value = float(schema["default"])
         else:
             value = float(schema.get("minimum", schema.get("exclusiveMinimum", 0)))
-        lo = schema.get("minimum")
-        hi = schema.get("maximum")
-        if isinstance(lo, (int, float)) and value < lo:
-            value = float(lo)
-        if isinstance(hi, (int, float)) and value > hi:
-            value = float(hi)
-        xlo = schema.get("exclusiveMinimum")
-        if isinstance(xlo, (int, float)) and not isinstance(xlo, bool) and value <= xlo:
-            value = float(xlo) + 1
+        value = _in_bounds(value, schema, integer)
         if integer or value == int(value):
             return round(value), found
         return value, found
@@ -282,6 +275,13 @@ class Filler:
             value = str(schema.get("default") or (name or "value"))
         min_len = int(schema.get("minLength", 0))
         max_len = schema.get("maxLength")
+        pattern = schema.get("pattern")
+        if isinstance(pattern, str) and not _matches(pattern, value):
+            # the text's own words first (``AAPL`` for a ticker), else a made-up match
+            pool = [*self.quoted, *self.caps, *(w for w in self.words), *map(_num, self.numbers)]
+            value = next((c for c in pool if _matches(pattern, c)), None) or (
+                sample_for_pattern(pattern, min_len) or value
+            )
         if len(value) < min_len:
             value = value + "x" * (min_len - len(value))
         if isinstance(max_len, int) and len(value) > max_len:
@@ -308,3 +308,173 @@ class Filler:
         phrase = m.group(1) if m else self.text
         phrase = phrase.strip().rstrip("?.!").strip()
         return phrase or self.text.strip()
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if value == int(value) else str(value)
+
+
+def _bound(schema: dict[str, Any], key: str) -> float | None:
+    value = schema.get(key)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _in_bounds(value: float, schema: dict[str, Any], integer: bool) -> float:
+    """Clamp into ``minimum``/``maximum``/exclusive bounds and onto ``multipleOf``."""
+    lo, hi = _bound(schema, "minimum"), _bound(schema, "maximum")
+    xlo, xhi = _bound(schema, "exclusiveMinimum"), _bound(schema, "exclusiveMaximum")
+    step = _bound(schema, "multipleOf")
+    lows = [b for b in (lo, xlo) if b is not None]
+    highs = [b for b in (hi, xhi) if b is not None]
+    low = max(lows) if lows else None
+    high = min(highs) if highs else None
+    if low is not None and value < low:
+        value = low
+    if high is not None and value > high:
+        value = high
+    if xlo is not None and value <= xlo:
+        value = xlo + (1.0 if integer else _gap(xlo, high))
+    if xhi is not None and value >= xhi:
+        value = xhi - (1.0 if integer else _gap(low, xhi))
+    if step is not None and step > 0:
+        multiple = round(value / step) * step
+        for candidate in (multiple, multiple + step, multiple - step):
+            inside = (low is None or candidate >= low) and (high is None or candidate <= high)
+            strict = (xlo is None or candidate > xlo) and (xhi is None or candidate < xhi)
+            if inside and strict:
+                value = candidate
+                break
+    return value
+
+
+def _gap(low: float | None, high: float | None) -> float:
+    """A step that stays inside an open interval (half its width, at most 1)."""
+    if low is not None and high is not None and high > low:
+        return min(1.0, (high - low) / 2)
+    return 1.0
+
+
+def _matches(pattern: str, value: str) -> bool:
+    try:
+        return re.search(pattern, value) is not None
+    except re.error:
+        return True  # a pattern Python cannot read is not ours to enforce
+
+
+def sample_for_pattern(pattern: str, min_length: int = 0) -> str | None:
+    """A short string matching a regular expression (JSON-schema ``pattern``), if one is found.
+
+    Walks the parsed pattern taking the first choice of every class, branch and repeat
+    (repeats at their minimum count), then checks the result. Back-references and
+    look-arounds are not followed; ``None`` when the result does not match.
+    """
+    try:
+        parsed = _sre_parse(pattern)
+        text = _generate(list(parsed))
+    except Exception:  # any unsupported construct: no sample
+        return None
+    if len(text) < min_length and _matches(pattern, text + "x" * (min_length - len(text))):
+        text += "x" * (min_length - len(text))
+    return text if _matches(pattern, text) else None
+
+
+def _sre_parse(pattern: str) -> Any:
+    try:
+        from re import _parser as parser  # type: ignore[attr-defined]  # Python 3.11+
+    except ImportError:  # pragma: no cover - Python 3.10
+        import sre_parse as parser
+    return parser.parse(pattern)
+
+
+_CATEGORY_CHARS = {
+    "CATEGORY_DIGIT": "0",
+    "CATEGORY_NOT_DIGIT": "a",
+    "CATEGORY_SPACE": " ",
+    "CATEGORY_NOT_SPACE": "a",
+    "CATEGORY_WORD": "a",
+    "CATEGORY_NOT_WORD": "-",
+}
+_POOL = "aA0_-. xzZ9@/:#"
+
+
+def _generate(items: list[tuple[Any, Any]]) -> str:
+    out: list[str] = []
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            out.append(chr(arg))
+        elif name == "NOT_LITERAL":
+            out.append("a" if arg != ord("a") else "b")
+        elif name == "ANY":
+            out.append("a")
+        elif name == "IN":
+            out.append(_class_char(list(arg)))
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, _high, sub = arg
+            out.append(_generate(list(sub)) * int(low))
+        elif name in ("SUBPATTERN", "ATOMIC_GROUP"):
+            out.append(_generate(list(arg[-1] if name == "SUBPATTERN" else arg)))
+        elif name == "BRANCH":
+            out.append(_generate(list(arg[1][0])))
+        elif name == "CATEGORY":
+            out.append(_CATEGORY_CHARS.get(str(arg), "a"))
+        elif name == "AT":
+            continue
+        else:
+            raise ValueError(f"unsupported pattern element {name}")
+    return "".join(out)
+
+
+def _class_char(items: list[tuple[Any, Any]]) -> str:
+    """A character of a ``[...]`` class (its first member, or one outside a negated class)."""
+    negate = any(str(op) == "NEGATE" for op, _arg in items)
+    if not negate:
+        op, arg = next((i for i in items if str(i[0]) != "NEGATE"), ("", None))
+        arg = cast(Any, arg)
+        if str(op) == "LITERAL":
+            return chr(arg)
+        if str(op) == "RANGE":
+            return chr(arg[0])
+        if str(op) == "CATEGORY":
+            return _CATEGORY_CHARS.get(str(arg), "a")
+    for ch in _POOL:
+        if _in_class(items, ch) != negate:
+            return ch
+    raise ValueError("no character for the class")
+
+
+def _in_class(items: list[tuple[Any, Any]], ch: str) -> bool:
+    code = ord(ch)
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL" and arg == code:
+            return True
+        if name == "RANGE" and arg[0] <= code <= arg[1]:
+            return True
+        if name == "CATEGORY":
+            sample = {"CATEGORY_DIGIT": r"\d", "CATEGORY_SPACE": r"\s", "CATEGORY_WORD": r"\w"}
+            base = str(arg).replace("NOT_", "")
+            hit = re.fullmatch(sample.get(base, r"\w"), ch) is not None
+            if hit != ("NOT_" in str(arg)):
+                return True
+    return False
+
+
+def _names_first(text: str, groups: list[str]) -> list[str]:
+    """Put a single capitalised word that only starts a sentence (``Weather in Oslo?``) last.
+
+    Such a word is capitalised by position, not because it is a name, so the names of the
+    text (``Oslo``) are used first.
+    """
+
+    def initial(group: str) -> bool:
+        if " " in group:
+            return False
+        found = [m.start() for m in re.finditer(rf"\b{re.escape(group)}\b", text)]
+        return bool(found) and all(
+            not text[:pos].strip() or text[:pos].rstrip()[-1] in ".!?:\n\"'(" for pos in found
+        )
+
+    return sorted(groups, key=initial)

@@ -7,10 +7,12 @@ import os
 from typing import Any
 
 import httpx
+import pydantic
 import pytest
 
 from quant_ai import ChatRequest, ImageBlock, QuantClient
 from quant_ai._body import CHUNK_SIZE, SPILL_MIN_CHARS, JsonBody, dump_json
+from quant_ai.types import ImageContent, MediaSource, Message
 
 
 def _request(*blocks: Any) -> ChatRequest:
@@ -56,7 +58,17 @@ def test_large_media_is_spliced_into_identical_bytes() -> None:
 
 def test_text_that_would_need_escaping_is_not_spliced() -> None:
     odd = "A" * SPILL_MIN_CHARS + '"\n'
-    req = _request({"image": {"format": "png", "source": {"bytes": odd}}})
+    with pytest.raises(pydantic.ValidationError, match="not valid base64"):
+        _request({"image": {"format": "png", "source": {"bytes": odd}}})
+    # Built without validation, such text is still serialized safely (escaped, not spliced).
+    source = MediaSource.model_construct(data=odd)
+    image = ImageBlock.model_construct(
+        image=ImageContent.model_construct(format="png", source=source)
+    )
+    req = ChatRequest.model_construct(
+        messages=[Message.model_construct(role="user", content=[image])],
+        model_id="amazon.nova-lite-v1:0",
+    )
     body = dump_json(req)
     assert isinstance(body, bytes)
     assert json.loads(body)["messages"][0]["content"][0]["image"]["source"]["bytes"] == odd

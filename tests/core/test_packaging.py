@@ -102,6 +102,28 @@ def lower_bound(specifier: str) -> Version:
     return floor
 
 
+def group_requirements(group: str) -> dict[str, str]:
+    """Requirement name -> specifier of a dependency group (groups are not in the metadata)."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: pytest depends on tomli there
+        import tomli as tomllib  # type: ignore[no-redef]
+    pyproject = tomllib.loads((LOWEST.parents[1] / "pyproject.toml").read_text("utf-8"))
+    out: dict[str, str] = {}
+    for line in pyproject["dependency-groups"][group]:
+        req = Requirement(line)
+        out[req.name] = str(req.specifier)
+    return out
+
+
+def test_agent_frameworks_are_bounded_below_the_next_major() -> None:
+    group = group_requirements("test")
+    for name in ("langchain", "langgraph"):
+        spec = Requirement(name + group[name]).specifier
+        assert lower_bound(group[name]) >= Version("1.0"), name
+        assert not spec.contains("2.0.0"), name
+
+
 def test_ci_lowest_constraints_pin_the_declared_lower_bounds() -> None:
     """CI's second stage tests exactly the lowest framework versions the extras allow."""
     pins: dict[str, Version] = {}
@@ -117,7 +139,32 @@ def test_ci_lowest_constraints_pin_the_declared_lower_bounds() -> None:
         **by_extra("langchain"),
         **by_extra("llama-index"),
         **by_extra("ray"),
+        **group_requirements("test"),
     }
-    assert set(pins) == {"langchain-core", "llama-index-core", "httpx-sse", "ray"}
+    assert set(pins) == {
+        "langchain-core",
+        "llama-index-core",
+        "httpx-sse",
+        "langchain",
+        "langgraph",
+        "ray",
+    }
     for name, pinned in pins.items():
         assert pinned == lower_bound(declared[name]), name
+
+
+def test_classifiers_name_every_python_the_readme_supports() -> None:
+    """The README's "Python 3.10 to 3.13" and the pyproject classifiers agree.
+
+    Read from ``pyproject.toml`` itself (installed metadata may come from another checkout).
+    """
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    low, high = re.search(r"Supported: Python 3\.(\d+) to 3\.(\d+)", readme).groups()  # type: ignore[union-attr]
+    pyproject = (root / "pyproject.toml").read_text(encoding="utf-8")
+    listed = {
+        int(m) for m in re.findall(r'"Programming Language :: Python :: 3\.(\d+)"', pyproject)
+    }
+    assert listed == set(range(int(low), int(high) + 1))

@@ -318,7 +318,7 @@ IMAGE_CASES: list[tuple[str, dict[str, Any], str]] = [
             "task_type": "COLOR_GUIDED_GENERATION",
             "color_guided_generation_params": {"colors": ["red"], "text": "x"},
         },
-        "colorGuidedGenerationParams.colors",
+        "colorGuidedGenerationParams.colors.0",
     ),
     (
         "colour prompt",

@@ -431,7 +431,7 @@ def test_auto_execute_calculate_is_real_arithmetic(client: httpx.Client) -> None
         },
     )
     assert body["response"]["toolUse"]["result"] == {"expression": "12 * (3 + 4)", "result": 84}
-    assert '"result": 84' in body["response"]["content"]
+    assert body["response"]["content"] == "The answer is 84."
 
 
 def test_auto_execute_mixed_returns_client_tools(client: httpx.Client) -> None:

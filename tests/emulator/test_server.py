@@ -38,7 +38,7 @@ def test_start_returns_once_serving_and_stop_closes() -> None:
 def test_base_urls(emulator: QuantEmulator) -> None:
     assert emulator.base_url.startswith("http://127.0.0.1:")
     assert emulator.port > 0
-    assert emulator.api_base == f"{emulator.base_url}/api/v3/organizations/emulator"
+    assert emulator.api_base == f"{emulator.base_url}/api/v3/organizations/demo"
     assert emulator.openai_base_url == f"{emulator.base_url}/oai/v1"
 
 

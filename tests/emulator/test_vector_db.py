@@ -296,7 +296,7 @@ def test_faults_on_vector_routes(client: httpx.Client, coll: str, status: int) -
 def test_state_is_importable_for_other_features(emulator: QuantEmulator, coll: str) -> None:
     state = vector_state(emulator.state)
     assert isinstance(state, VectorDBState)
-    found = state.find(emulator.config.organization, coll)
+    found = state.find(emulator.organization, coll)
     assert found is not None
     assert found.collection_id == coll
 
