@@ -86,3 +86,18 @@ def test_cli_takes_workers_and_rate_limit() -> None:
 def test_bad_worker_count_is_refused() -> None:
     with pytest.raises(ValueError, match="workers"):
         EmulatorCluster(workers=0)
+
+
+def test_strict_auth_holds_in_every_worker() -> None:
+    with (
+        EmulatorCluster(workers=2, api_key="qc_only", organization="acme") as emu,
+        httpx.Client(base_url=emu.base_url) as http,
+    ):
+        assert emu.api_base.endswith("/organizations/acme")
+        good = {"Authorization": "Bearer qc_only", "Connection": "close"}
+        bad = {"Authorization": "Bearer qc_other", "Connection": "close"}
+        for _ in range(6):  # fresh connections: both workers answer
+            assert http.get(emu.api_base + "/ai/models", headers=good).status_code == 200
+            assert http.get(emu.api_base + "/ai/models", headers=bad).status_code == 401
+            other = emu.base_url + "/api/v3/organizations/other/ai/models"
+            assert http.get(other, headers=good).status_code == 403
