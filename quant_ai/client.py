@@ -16,7 +16,8 @@ from ._body import JsonBody, dump_json
 from ._config import ClientConfig, encode_path_segment
 from ._ratelimit import RateLimiter, TokenBucket
 from ._transport import IMAGE_TIMEOUT, Transport
-from ._usage import UsageTotals
+from ._wire import coerce_request as _coerce
+from ._wire import parse_response as _parse
 from .durable import ExecutionHandle, ExecutionWaiter, PollSettings, callback_result
 from .embeddings import (
     DEFAULT_MAX_CONCURRENCY,
@@ -53,9 +54,13 @@ from .types import (
     PendingTool,
     ToolResultItem,
 )
+from .usage import ClientUsage, check_budgets, record_usage
 
 if TYPE_CHECKING:  # the stream events load on first stream (import time of QuantClient)
     from ._sse import StreamEvent
+    from .agents import Agents
+    from .sessions import Sessions
+    from .vector_db import VectorDB
 
 __all__ = ["ExecutionHandle", "QuantClient", "ToolHandler", "callback_result"]
 
@@ -69,20 +74,6 @@ ToolHandler = Callable[[list[PendingTool]], ToolResults | Awaitable[ToolResults]
 StatusCallback = Callable[[ExecutionStatus], Any]
 
 
-def _coerce(model: type[M], value: Any, kwargs: Mapping[str, Any]) -> M:
-    """Build a request model from a model, a mapping or keyword arguments."""
-    try:
-        if isinstance(value, model):
-            return value.model_copy(update=dict(kwargs)) if kwargs else value
-        if value is None:
-            return model.model_validate(dict(kwargs))
-        if isinstance(value, Mapping):
-            return model.model_validate({**value, **kwargs})
-    except pydantic.ValidationError as exc:
-        raise v.from_pydantic(exc, model.__name__) from None
-    raise QuantValidationError(f"expected a {model.__name__} or a mapping, got {type(value)!r}")
-
-
 def _dump(model: pydantic.BaseModel) -> bytes | JsonBody:
     """Serialize a request to its JSON body (camelCase, unset fields omitted).
 
@@ -92,17 +83,6 @@ def _dump(model: pydantic.BaseModel) -> bytes | JsonBody:
     body = dump_json(model)
     v.check_payload_size(body)
     return body
-
-
-def _parse(model: type[M], response: httpx.Response) -> M:
-    try:
-        return model.model_validate_json(response.content)
-    except pydantic.ValidationError as exc:
-        raise QuantAPIError(
-            f"unexpected {model.__name__} body: {exc.errors()[0]['msg']}",
-            status_code=response.status_code,
-            body=response.text[:2000],
-        ) from None
 
 
 def _results(results: ToolResults) -> list[ToolResultItem]:
@@ -240,8 +220,32 @@ class QuantClient:
             rate_limiter=rate_limiter,
         )
         self.clock: Callable[[], float] = time.monotonic
-        self.usage = UsageTotals()
-        """Running totals of tokens and cost of the calls made through this client."""
+        self.usage = ClientUsage(self)
+        """Running totals of tokens and cost of the calls made through this client, and the
+        service's own spend reports (``usage.me()``, ``usage.spend()``)."""
+        self._execution_models: dict[str, str] = {}
+
+    @property
+    def sessions(self) -> Sessions:
+        """Server-side conversations (``/ai/sessions``): see :class:`quant_ai.Sessions`."""
+        from .sessions import Sessions
+
+        return Sessions(self)
+
+    @property
+    def agents(self) -> Agents:
+        """Hosted agents (``/ai/agents``): see :class:`quant_ai.Agents`."""
+        from .agents import Agents
+
+        return Agents(self)
+
+    def _record(self, usage: Any, model: str | None) -> None:
+        """Count one answer's usage here and in every :func:`~quant_ai.track_usage` scope."""
+        record_usage(self.usage, usage, model)
+
+    def _check_budget(self) -> None:
+        """The budget rule, before a call that can cost money is sent."""
+        check_budgets(self.usage)
 
     def __repr__(self) -> str:
         key = "set" if self.config.api_key is not None else "unset"
@@ -258,6 +262,19 @@ class QuantClient:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.clock = time.monotonic
+
+    @property
+    def vector_db(self) -> VectorDB:
+        """The vector-database calls: ``client.vector_db.query(...)`` (:mod:`.vector_db`).
+
+        Created on first use; it caches collection names.
+        """
+        group: VectorDB | None = self.__dict__.get("_vector_db")
+        if group is None:
+            from .vector_db import VectorDB
+
+            group = self._vector_db = VectorDB(self)
+        return group
 
     @property
     def max_retries(self) -> int:
@@ -301,7 +318,7 @@ class QuantClient:
             request = request.model_copy(update={"async_": True})
         return _dump(request)
 
-    def _chat_result(self, response: httpx.Response) -> ChatResponse:
+    def _chat_result(self, response: httpx.Response, model: str | None = None) -> ChatResponse:
         if response.status_code == 202:
             accepted = _parse(ChatAccepted, response)
             raise QuantError(
@@ -309,7 +326,7 @@ class QuantClient:
                 "answering; wait for it with wait_for_execution()"
             )
         answer = _parse(ChatResponse, response)
-        self.usage.record(answer.usage)
+        self._record(answer.usage, answer.model or model)
         return answer
 
     def chat(
@@ -330,8 +347,9 @@ class QuantClient:
         """
         req = _coerce(ChatRequest, request, kwargs)
         body = self._chat_body(req, stream=False)
+        self._check_budget()
         return self._chat_result(
-            self.transport.request("POST", self.config.ai_url("/chat"), body=body)
+            self.transport.request("POST", self.config.ai_url("/chat"), body=body), req.model_id
         )
 
     async def achat(
@@ -340,8 +358,10 @@ class QuantClient:
         """Async twin of :meth:`chat`."""
         req = _coerce(ChatRequest, request, kwargs)
         body = self._chat_body(req, stream=False)
+        self._check_budget()
         return self._chat_result(
-            await self.transport.arequest("POST", self.config.ai_url("/chat"), body=body)
+            await self.transport.arequest("POST", self.config.ai_url("/chat"), body=body),
+            req.model_id,
         )
 
     def start_chat(
@@ -370,9 +390,12 @@ class QuantClient:
         req = _coerce(ChatRequest, request, kwargs)
         path = "/chat/stream" if via_stream else "/chat"
         body = self._chat_body(req, stream=via_stream, durable=True)
-        return self._accepted(
+        self._check_budget()
+        accepted = self._accepted(
             self.transport.request("POST", self.config.ai_url(path), body=body, replayable=False)
         )
+        self._execution_models[accepted.request_id] = req.model_id
+        return accepted
 
     async def astart_chat(
         self,
@@ -386,11 +409,14 @@ class QuantClient:
         req = _coerce(ChatRequest, request, kwargs)
         path = "/chat/stream" if via_stream else "/chat"
         body = self._chat_body(req, stream=via_stream, durable=True)
-        return self._accepted(
+        self._check_budget()
+        accepted = self._accepted(
             await self.transport.arequest(
                 "POST", self.config.ai_url(path), body=body, replayable=False
             )
         )
+        self._execution_models[accepted.request_id] = req.model_id
+        return accepted
 
     @staticmethod
     def _accepted(response: httpx.Response) -> ChatAccepted:
@@ -421,9 +447,10 @@ class QuantClient:
         req = _coerce(ChatRequest, request, kwargs)
         body = self._chat_body(req, stream=True)
         url = self.config.ai_url("/chat/stream")
+        self._check_budget()
         for event in iter_events(self.transport.stream_frames(url, body, _response_events)):
             if isinstance(event, DoneEvent):
-                self.usage.record(event.usage)
+                self._record(event.usage, req.model_id)
             yield event
 
     async def astream_chat(
@@ -435,11 +462,12 @@ class QuantClient:
         req = _coerce(ChatRequest, request, kwargs)
         body = self._chat_body(req, stream=True)
         url = self.config.ai_url("/chat/stream")
+        self._check_budget()
 
         frames = self.transport.astream_frames(url, body, _response_events)
         async for event in aiter_events(frames):
             if isinstance(event, DoneEvent):
-                self.usage.record(event.usage)
+                self._record(event.usage, req.model_id)
             yield event
 
     # ------------------------------------------------------------------ embeddings
@@ -465,11 +493,12 @@ class QuantClient:
             One vector per text, in input order.
         """
         req = self._embed_request(input, kwargs)
+        self._check_budget()
         response = self.transport.request(
             "POST", self.config.ai_url("/embeddings"), body=_dump(req)
         )
         result = _parse(EmbeddingsResponse, response)
-        self.usage.record(result.usage)
+        self._record(result.usage, result.model or req.model_id)
         return result
 
     async def aembed(
@@ -477,11 +506,12 @@ class QuantClient:
     ) -> EmbeddingsResponse:
         """Async twin of :meth:`embed`."""
         req = self._embed_request(input, kwargs)
+        self._check_budget()
         response = await self.transport.arequest(
             "POST", self.config.ai_url("/embeddings"), body=_dump(req)
         )
         result = _parse(EmbeddingsResponse, response)
-        self.usage.record(result.usage)
+        self._record(result.usage, result.model or req.model_id)
         return result
 
     def _embed_plan(
@@ -589,6 +619,7 @@ class QuantClient:
             The images decoded to bytes (plain base64 and ``data:`` URLs are both accepted).
         """
         req = self._image_request(request, kwargs)
+        self._check_budget()
         response = self.transport.request(
             "POST",
             self.config.ai_url("/image-generation"),
@@ -602,6 +633,7 @@ class QuantClient:
     ) -> ImageGenerationResponse:
         """Async twin of :meth:`generate_image`."""
         req = self._image_request(request, kwargs)
+        self._check_budget()
         response = await self.transport.arequest(
             "POST",
             self.config.ai_url("/image-generation"),
@@ -662,8 +694,9 @@ class QuantClient:
 
     @staticmethod
     def _callback_body(callback_id: str, results: ToolResults) -> bytes | JsonBody:
-        fields = {"callback_id": callback_id, "tool_results": _results(results)}
-        req = _coerce(CallbackRequest, None, fields)
+        # wire names, so that an error names the wire field (callbackId)
+        fields = {"callbackId": callback_id, "toolResults": _results(results)}
+        req = _coerce(CallbackRequest, fields, {})
         v.validate_callback(req)
         return _dump(req)
 

@@ -625,7 +625,9 @@ class ExecutionWaiter:
 
     def _finish(self, status: ExecutionStatus) -> ExecutionStatus:
         if status.is_complete and status.result is not None:
-            self.client.usage.record(status.result.usage)
+            # Counted under the model (or agent:<id>) that started it, when this client did.
+            model = self.client._execution_models.pop(self.request_id, None)
+            self.client._record(status.result.usage, model)
         return status
 
 

@@ -14,6 +14,7 @@ __all__ = [
     "QuantAPIError",
     "QuantAuthenticationError",
     "QuantBadRequestError",
+    "QuantBudgetExceededError",
     "QuantConfigurationError",
     "QuantConflictError",
     "QuantConnectionError",
@@ -67,6 +68,29 @@ class QuantValidationError(QuantError, ValueError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class QuantBudgetExceededError(QuantError):
+    """A spending budget was reached, so a call was refused before it was sent.
+
+    The call that reached the budget returned its answer; this is raised by the next call
+    that can cost money (see :mod:`quant_ai.usage`).
+
+    Attributes:
+        spent_cents: What was spent when the call was refused, in US cents.
+        max_cost_cents: The budget, in US cents.
+    """
+
+    def __init__(self, spent_cents: float, max_cost_cents: float) -> None:
+        self.spent_cents = spent_cents
+        self.max_cost_cents = max_cost_cents
+        super().__init__(
+            f"budget of {max_cost_cents:g} US cents reached ({spent_cents:.6g} spent); the call "
+            "was not sent (raise max_cost_cents or start a new budget to go on)"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.spent_cents, self.max_cost_cents))
 
 
 class QuantAPIError(QuantError):

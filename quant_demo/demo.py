@@ -114,21 +114,27 @@ def _bundled_documents() -> list[Any]:
     docs = []
     for entry in sorted(resources.files("quant_demo").joinpath("data").iterdir(), key=str):
         if entry.name.endswith(".md"):
-            docs.append(Document(text=entry.read_text("utf-8"), metadata={"file": entry.name}))
+            # the file name is the id: running the demo again replaces, not duplicates
+            docs.append(
+                Document(
+                    id_=entry.name, text=entry.read_text("utf-8"), metadata={"file": entry.name}
+                )
+            )
     return docs
 
 
+DEMO_COLLECTION = "quant-ai-demo"
+
+
 def step_rag(ctx: Context) -> None:
-    """A LlamaIndex RAG index over bundled documents, queried with QuantLLM."""
-    from llama_index.core import VectorStoreIndex
+    """LlamaIndex RAG over a Quant vector database collection, answered by QuantLLM."""
+    from llama_index_quant import QuantIndex, QuantLLM
 
-    from llama_index_quant import QuantEmbedding, QuantLLM
-
-    documents = _bundled_documents()
-    # No progress bars: they go to stderr and would interleave with the step's output.
-    index = VectorStoreIndex.from_documents(
-        documents, embed_model=QuantEmbedding(client=ctx.client), show_progress=False
+    # The service chunks and embeds the text: no local embedding calls.
+    index = QuantIndex.from_documents(
+        _bundled_documents(), collection=DEMO_COLLECTION, client=ctx.client
     )
+    ctx.out(f"  collection: {DEMO_COLLECTION} ({index.vector_store.collection_id})")
     engine = index.as_query_engine(
         llm=QuantLLM(model=ctx.chat_model, client=ctx.client), similarity_top_k=2
     )
@@ -193,7 +199,7 @@ RUNNERS: dict[str, tuple[str, Callable[[Context], None]]] = {
     "chain": ("LangChain LCEL chain, streamed", step_chain),
     "tools": ("LangChain tool calling with bind_tools", step_tools),
     "structured": ("LangChain structured output", step_structured),
-    "rag": ("LlamaIndex RAG with QuantEmbedding and QuantLLM", step_rag),
+    "rag": ("LlamaIndex RAG over a Quant vector database collection", step_rag),
     "agent": ("LlamaIndex FunctionAgent with Nova Canvas", step_agent),
     "usage": ("Token usage and cost", step_usage),
 }

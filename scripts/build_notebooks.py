@@ -2,7 +2,8 @@
 
 Usage::
 
-    python scripts/build_notebooks.py            # against the emulator (no token needed)
+    python scripts/build_notebooks.py            # every notebook, against the emulator
+    python scripts/build_notebooks.py 02 05      # only the notebooks whose names start so
 
 The cells are defined here so that the notebooks stay reviewable as code; the committed
 ``.ipynb`` files carry the outputs of the last run. ``tests/test_notebooks.py`` executes every
@@ -114,37 +115,107 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
     "02_llamaindex_rag.ipynb": [
         (
             "md",
-            "# LlamaIndex RAG with `QuantEmbedding` and `QuantLLM`\n\n"
-            "Index, query engine, chat engine and token counting.",
+            "# LlamaIndex RAG over a Quant vector database collection\n\n"
+            "`QuantIndex` (a managed index: the service chunks and embeds, nothing is embedded "
+            "locally), query and chat engines with sources, metadata filters evaluated by the "
+            "service, deleting a document, `VectorStoreIndex` over `QuantVectorStore`, and "
+            "token counting.",
         ),
         ("code", SETUP),
         (
             "code",
             "from importlib import resources\n\n"
-            "from llama_index.core import Document, Settings, VectorStoreIndex\n"
-            "from llama_index_quant import QuantEmbedding, QuantLLM\n\n"
-            'Settings.llm = QuantLLM(model="amazon.nova-lite-v1:0")\n'
-            "Settings.embed_model = QuantEmbedding(dimensions=512)\n\n"
+            "from llama_index.core import Document, Settings\n"
+            "from llama_index_quant import QuantIndex, QuantLLM\n\n"
+            'Settings.llm = QuantLLM(model="amazon.nova-lite-v1:0")\n\n'
             "documents = [\n"
-            '    Document(text=f.read_text("utf-8"), metadata={"file": f.name})\n'
-            '    for f in resources.files("quant_demo").joinpath("data").iterdir()\n'
+            "    Document(\n"
+            "        id_=f.name,  # a stable id: running again replaces instead of duplicating\n"
+            '        text=f.read_text("utf-8"),\n'
+            '        metadata={"file": f.name, "tags": ["australia", f.name.removesuffix(".md")]},\n'
+            "    )\n"
+            '    for f in sorted(resources.files("quant_demo").joinpath("data").iterdir(), key=str)\n'
             '    if f.name.endswith(".md")\n'
             "]\n"
-            "index = VectorStoreIndex.from_documents(documents)\nlen(documents)",
+            "# Uploads the text; the collection is created when it does not exist yet.\n"
+            'index = QuantIndex.from_documents(documents, collection="notebook-rag")\n'
+            'print(len(documents), "documents in", index.vector_store.collection_id)',
         ),
-        ("md", "## Query engine"),
+        ("md", "## Query engine, with its sources"),
         (
             "code",
             "engine = index.as_query_engine(similarity_top_k=2)\n"
             'response = engine.query("Who designed Canberra?")\nprint(response)\n'
             "for node in response.source_nodes:\n"
-            '    print(node.metadata["file"], round(node.score, 3))',
+            '    print(node.node.node_id, node.metadata["file"], round(node.score, 3))',
+        ),
+        (
+            "md",
+            "## Metadata filters run on the service\n\n"
+            "`EQ`, `CONTAINS` and `ANY` joined by `AND` are evaluated by the service; any other "
+            "operator is refused before a request is sent (never dropped, never applied to "
+            "fewer results than asked for).",
+        ),
+        (
+            "code",
+            "from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters\n\n"
+            'reef_only = MetadataFilters(filters=[MetadataFilter(key="file", value="reef.md")])\n'
+            "filtered = index.as_query_engine(similarity_top_k=2, filters=reef_only)\n"
+            'response = filtered.query("Who designed Canberra?")\n'
+            'print([node.metadata["file"] for node in response.source_nodes])\n\n'
+            "either = MetadataFilters(\n"
+            '    filters=[MetadataFilter(key="tags", value=["platypus", "reef"], operator=FilterOperator.ANY)]\n'
+            ")\n"
+            'nodes = index.as_retriever(similarity_top_k=4, filters=either).retrieve("Australia")\n'
+            "print(sorted(n.node.node_id for n in nodes))\n\n"
+            'newer = MetadataFilters(filters=[MetadataFilter(key="year", value=1900, operator=FilterOperator.GT)])\n'
+            "try:\n"
+            '    index.as_retriever(filters=newer).retrieve("Australia")\n'
+            "except ValueError as error:\n"
+            "    print(type(error).__name__, error)",
         ),
         ("md", "## Chat engine"),
         (
             "code",
-            'chat = index.as_chat_engine(chat_mode="context")\n'
-            'print(chat.chat("When did the reef become a World Heritage Area?"))',
+            'chat = index.as_chat_engine(chat_mode="context", similarity_top_k=1)\n'
+            'reply = chat.chat("When did the reef become a World Heritage Area?")\n'
+            "print(reply)\n"
+            'print([node.metadata["file"] for node in reply.source_nodes])',
+        ),
+        ("md", "## Deleting a document removes it from answers"),
+        (
+            "code",
+            'question = "When was the Cape Otway Lightstation first lit?"\n'
+            'print([n.metadata["file"] for n in engine.query(question).source_nodes])\n'
+            'index.delete_ref_doc("lighthouses.md")\n'
+            'print([n.metadata["file"] for n in engine.query(question).source_nodes])\n'
+            'index.insert(next(d for d in documents if d.id_ == "lighthouses.md"))  # and back',
+        ),
+        (
+            "md",
+            "## `VectorStoreIndex` over `QuantVectorStore`\n\n"
+            "When you want LlamaIndex's own pipeline (node parsers, `IngestionPipeline`, code that "
+            "expects a `VectorStoreIndex`), keep the nodes in a Quant collection with "
+            "`QuantVectorStore`. `VectorStoreIndex` embeds every node locally before storing it "
+            "(the service re-embeds the text), so it needs an embedding model; `QuantIndex` "
+            "does not.",
+        ),
+        (
+            "code",
+            "from llama_index.core import StorageContext, VectorStoreIndex\n"
+            "from llama_index.core.node_parser import SentenceSplitter\n"
+            "from llama_index_quant import QuantEmbedding, QuantVectorStore\n\n"
+            'store = QuantVectorStore(collection="notebook-rag-nodes")\n'
+            "pipeline_index = VectorStoreIndex.from_documents(\n"
+            "    documents,\n"
+            "    storage_context=StorageContext.from_defaults(vector_store=store),\n"
+            "    embed_model=QuantEmbedding(dimensions=512),\n"
+            "    transformations=[SentenceSplitter(chunk_size=128, chunk_overlap=0)],\n"
+            ")\n"
+            'response = pipeline_index.as_query_engine(similarity_top_k=2).query("What do platypus males carry?")\n'
+            "print(response)\n"
+            "for node in response.source_nodes:\n"
+            "    print(node.node.ref_doc_id, node.node.node_id[:8], round(node.score, 3))",
         ),
         (
             "md",
@@ -155,10 +226,96 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
             "from llama_index.core.callbacks import CallbackManager, TokenCountingHandler\n\n"
             "counter = TokenCountingHandler()\n"
             "Settings.callback_manager = CallbackManager([counter])\n"
-            "engine = index.as_query_engine(similarity_top_k=1)\n"
+            'engine = index.as_query_engine(similarity_top_k=1, llm=QuantLLM(model="amazon.nova-lite-v1:0"))\n'
             'engine.query("What do platypus males carry on their hind legs?")\n'
             'print("prompt tokens:", counter.prompt_llm_token_count)\n'
             'print("completion tokens:", counter.completion_llm_token_count)',
+        ),
+    ],
+    "06_langchain_rag.ipynb": [
+        (
+            "md",
+            "# LangChain RAG over a Quant vector database collection\n\n"
+            "`QuantVectorStore` keeps the documents (the service embeds them: no `Embeddings` "
+            "object), `ChatQuant` answers, and an LCEL chain joins them, with sources, "
+            "metadata filters, streaming and async. Runs against the built-in emulator unless "
+            "`QUANT_API_KEY` and `QUANT_ORGANIZATION` are set.",
+        ),
+        ("code", SETUP),
+        (
+            "code",
+            "from importlib import resources\n\n"
+            "from langchain_core.documents import Document\n"
+            "from langchain_quant import ChatQuant, QuantVectorStore\n\n"
+            "documents = [\n"
+            "    Document(\n"
+            '        page_content=f.read_text("utf-8"),\n'
+            '        metadata={"file": f.name, "tags": ["australia", f.name.removesuffix(".md")]},\n'
+            "    )\n"
+            '    for f in sorted(resources.files("quant_demo").joinpath("data").iterdir(), key=str)\n'
+            '    if f.name.endswith(".md")\n'
+            "]\n"
+            "# The collection is created on first use; the ids make a second run replace, not add.\n"
+            'store = QuantVectorStore(collection="notebook-langchain-rag")\n'
+            'store.add_documents(documents, ids=[d.metadata["file"] for d in documents])',
+        ),
+        ("md", "## Search, with scores and filters"),
+        (
+            "code",
+            'for doc, score in store.similarity_search_with_score("Who designed Canberra?", k=2):\n'
+            "    print(doc.id, round(score, 3), doc.metadata)\n\n"
+            "print([d.id for d in store.similarity_search(\n"
+            '    "Who designed Canberra?", k=2, filter={"tags": {"$contains": ["reef", "platypus"]}}\n'
+            ")])\n"
+            "try:\n"
+            '    store.similarity_search("Who designed Canberra?", filter={"year": {"$gt": 1900}})\n'
+            "except ValueError as error:  # quant_ai.UnsupportedFilterError\n"
+            "    print(type(error).__name__, error)",
+        ),
+        ("md", "## An LCEL chain: retriever, prompt, `ChatQuant`, with its sources"),
+        (
+            "code",
+            "from langchain_core.output_parsers import StrOutputParser\n"
+            "from langchain_core.prompts import ChatPromptTemplate\n"
+            "from langchain_core.runnables import RunnableParallel, RunnablePassthrough\n\n"
+            "prompt = ChatPromptTemplate.from_messages(\n"
+            "    [\n"
+            '        ("system", "Answer from the context only.\\n\\nContext:\\n{context}"),\n'
+            '        ("human", "{question}"),\n'
+            "    ]\n"
+            ")\n\n\n"
+            "def as_context(docs: list[Document]) -> str:\n"
+            '    return "\\n\\n".join(d.page_content for d in docs)\n\n\n'
+            'retriever = store.as_retriever(search_kwargs={"k": 2})\n'
+            'llm = ChatQuant(model="amazon.nova-lite-v1:0")\n'
+            "answer = (\n"
+            '    RunnablePassthrough.assign(context=lambda x: as_context(x["docs"]))\n'
+            "    | prompt\n"
+            "    | llm\n"
+            "    | StrOutputParser()\n"
+            ")\n"
+            "rag = RunnableParallel(docs=retriever, question=RunnablePassthrough()).assign(answer=answer)\n"
+            'result = rag.invoke("When was the Cape Otway Lightstation first lit?")\n'
+            'print(result["answer"])\n'
+            'print("sources:", [d.metadata["file"] for d in result["docs"]])',
+        ),
+        ("md", "## Streaming and async"),
+        (
+            "code",
+            'for chunk in rag.stream("What do platypus males carry?"):\n'
+            '    if "answer" in chunk:\n'
+            '        print(chunk["answer"], end="|")\n'
+            "print()\n"
+            'result = await rag.ainvoke("When did the reef become a World Heritage Area?")\n'
+            'print(result["answer"], [d.metadata["file"] for d in result["docs"]])',
+        ),
+        ("md", "## Deleting a document removes it from answers"),
+        (
+            "code",
+            'store.delete(ids=["lighthouses.md"])\n'
+            'result = rag.invoke("When was the Cape Otway Lightstation first lit?")\n'
+            'print("sources:", [d.metadata["file"] for d in result["docs"]])\n'
+            'store.add_documents([d for d in documents if d.metadata["file"] == "lighthouses.md"], ids=["lighthouses.md"])',
         ),
     ],
     "03_agents_and_tools.ipynb": [
@@ -307,6 +464,166 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
             "display(Image(data=message.artifact[0].data))",
         ),
     ],
+    "05_conversations_agents_spend.ipynb": [
+        (
+            "md",
+            "# Conversations, agents and spend\n\nServer-side conversations (Quant sessions) as "
+            "chat history, hosted Quant agents as runnables and tools, and the cost of a run "
+            "with a budget, from the core, LangChain and LlamaIndex. Runs against the built-in "
+            "emulator unless `QUANT_API_KEY` and `QUANT_ORGANIZATION` are set.",
+        ),
+        ("code", SETUP),
+        ("md", "## Sessions in the core"),
+        (
+            "code",
+            "from quant_ai import QuantClient\n\n"
+            "client = QuantClient()\n"
+            "session = client.sessions.create(\n"
+            '    "ada", initial_messages=[("user", "Hi, I am Ada.")], expiration_minutes=30\n'
+            ")\n"
+            "client.sessions.update(session.session_id, "
+            'new_messages=[("assistant", "Hello Ada!")])\n'
+            "for turn in client.sessions.get(session.session_id).messages:\n"
+            '    print(f"{turn.role}: {turn.content}")\n'
+            "try:\n"
+            '    client.sessions.create("ada", expiration_minutes=2)\n'
+            "except ValueError as exc:\n"
+            '    print("refused before sending:", exc)',
+        ),
+        ("md", "## A LangChain conversation kept by the service"),
+        (
+            "code",
+            "import warnings\n\n"
+            "from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder\n"
+            "from langchain_core.runnables.history import RunnableWithMessageHistory\n\n"
+            "from langchain_quant import ChatQuant, QuantChatMessageHistory\n\n"
+            "# LangChain 1.x marks RunnableWithMessageHistory deprecated; it still works.\n"
+            'warnings.filterwarnings("ignore", message=".*RunnableWithMessageHistory.*")\n\n'
+            "prompt = ChatPromptTemplate.from_messages(\n"
+            '    [("system", "Be brief."), MessagesPlaceholder("history"), ("human", "{input}")]\n'
+            ")\n"
+            "chat = RunnableWithMessageHistory(\n"
+            "    prompt | ChatQuant(),\n"
+            '    lambda sid: QuantChatMessageHistory(sid, user_id="ada"),\n'
+            '    input_messages_key="input",\n'
+            '    history_messages_key="history",\n'
+            ")\n"
+            'sid = QuantChatMessageHistory(user_id="ada").start()\n'
+            'for question in ["Hi, I am Ada.", "What is 2 plus 2?", "Thanks!"]:\n'
+            '    answer = chat.invoke({"input": question}, config={"configurable": '
+            '{"session_id": sid}})\n'
+            '    print(question, "->", answer.content)\n'
+            'print("session", sid, "holds", len(QuantChatMessageHistory(sid).messages), '
+            '"messages")',
+        ),
+        (
+            "md",
+            "A session keeps user and assistant text only. Tool calls, tool results and media "
+            "are kept as text, with a warning (or skipped, or refused: `on_unsupported`).",
+        ),
+        (
+            "code",
+            "from langchain_core.messages import AIMessage, ToolMessage\n\n"
+            "from quant_ai import QuantSessionWarning\n\n"
+            "history = QuantChatMessageHistory(sid)\n"
+            "with warnings.catch_warnings(record=True) as caught:\n"
+            '    warnings.simplefilter("always", QuantSessionWarning)\n'
+            "    history.add_messages([\n"
+            '        AIMessage("", tool_calls=[{"name": "lookup", "args": {"id": 7}, '
+            '"id": "c1"}]),\n'
+            '        ToolMessage("found it", tool_call_id="c1", name="lookup"),\n'
+            "    ])\n"
+            "for w in caught:\n"
+            "    if w.category is QuantSessionWarning:\n"
+            '        print("warning:", w.message)\n'
+            "for message in history.messages[-2:]:\n"
+            "    print(message.type, repr(message.content))",
+        ),
+        ("md", "## A hosted agent as a Runnable"),
+        (
+            "code",
+            "from langchain_quant import QuantAgent\n\n"
+            "agents = QuantAgent.list()\n"
+            "for info in agents:\n"
+            '    print(info.name, "|", info.model_id, "|", info.allowed_tools)\n'
+            'support = QuantAgent.from_agent(agents[0], user_id="ada")\n'
+            'reply = support.invoke("What is the weather in Paris?")\n'
+            "print(reply.content)\n"
+            'print(reply.usage_metadata, reply.response_metadata["cost_cents"])\n'
+            'print(support.invoke("What is 6 times 7?").content, "| session:", '
+            "support.session_id)",
+        ),
+        (
+            "code",
+            'for chunk in support.stream("Hello there"):\n'
+            '    print(chunk.content, end="|")\n'
+            "print()\n"
+            'print([m.content for m in support.batch(["What is 1 plus 1?", "What is 2 plus 2?"])])\n'
+            'print((await support.ainvoke("What is 3 plus 3?")).content)\n'
+            "durable = QuantAgent(agent_id=support.agent_id, session_id=support.session_id, "
+            "durable=True)\n"
+            'print("durable:", durable.invoke("What is 4 plus 4?").content)',
+        ),
+        ("md", "### The agent as a tool of another agent"),
+        (
+            "code",
+            "from langchain.agents import create_agent\n\n"
+            "boss = create_agent(ChatQuant(), tools=[support.as_tool()])\n"
+            "result = boss.invoke(\n"
+            '    {"messages": [("human", "Ask the support assistant about the weather in '
+            'London")]}\n'
+            ")\n"
+            'for message in result["messages"]:\n'
+            "    print(type(message).__name__, str(message.content)[:100])",
+        ),
+        ("md", "## Spend: totals and a budget"),
+        (
+            "code",
+            "from langchain_quant import QuantEmbeddings, get_quant_usage_callback\n"
+            "from quant_ai import QuantBudgetExceededError\n\n"
+            "with get_quant_usage_callback() as cb:\n"
+            '    ChatQuant().invoke("Tell me about lighthouses")\n'
+            '    QuantEmbeddings().embed_documents(["a", "b"])\n'
+            '    support.invoke("What is 5 plus 5?")\n'
+            'print(f"{cb.total_cost_cents:.6f} cents, {cb.total_tokens} tokens")\n'
+            "for model, row in cb.by_model.items():\n"
+            "    print(model, row)\n\n"
+            "with get_quant_usage_callback(max_cost_cents=0.001) as budget:\n"
+            "    try:\n"
+            "        for i in range(100):\n"
+            '            ChatQuant().invoke("Tell me a fact")\n'
+            "    except QuantBudgetExceededError as exc:\n"
+            '        print(f"stopped after {budget.requests} calls:", exc)\n'
+            "me = client.usage.me()\n"
+            'print("the service counted", me.monthly.request_count, "requests,", '
+            'me.monthly.spend_cents, "whole cents")',
+        ),
+        ("md", "## LlamaIndex: a chat store, the agent as a tool, the same spend rule"),
+        (
+            "code",
+            "from llama_index.core.agent.workflow import FunctionAgent\n"
+            "from llama_index.core.memory import ChatMemoryBuffer\n\n"
+            "from llama_index_quant import QuantAgent as LlamaQuantAgent\n"
+            "from llama_index_quant import QuantChatStore, QuantLLM, get_quant_usage_handler\n\n"
+            'store = QuantChatStore(user_id="ada")\n'
+            "key = store.create_session()\n"
+            "memory = ChatMemoryBuffer.from_defaults(chat_store=store, chat_store_key=key)\n"
+            "helper = LlamaQuantAgent.from_agent(LlamaQuantAgent.list()[0])\n"
+            "boss = FunctionAgent(tools=[helper.as_tool()], llm=QuantLLM())\n"
+            "with get_quant_usage_handler() as usage:\n"
+            "    with warnings.catch_warnings():\n"
+            '        warnings.simplefilter("ignore")  # tool turns are kept as text\n'
+            "        result = await boss.run(\n"
+            '            user_msg="Ask the support assistant about the weather in Sydney", '
+            "memory=memory\n"
+            "        )\n"
+            "print(result)\n"
+            "for message in store.get_messages(key):\n"
+            '    print(message.role.value, "|", str(message.content)[:90])\n'
+            'print(f"{usage.total_cost_cents:.6f} cents over {usage.requests} calls", '
+            "sorted(usage.by_model))",
+        ),
+    ],
 }
 
 
@@ -339,9 +656,17 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 120) -> nbforma
     return nb
 
 
-def main() -> int:
+def main(names: list[str] | None = None) -> int:
+    """Build every notebook, or only the chosen ones.
+
+    Args:
+        names: Full names (``05_conversations_agents_spend``, with or without ``.ipynb``) or
+            prefixes (``02``); none builds every notebook.
+    """
     OUT.mkdir(exist_ok=True)
     for name, cells in NOTEBOOKS.items():
+        if names and not any(name.startswith(prefix) for prefix in names):
+            continue
         nb = execute(build(name, cells), OUT)
         for cell in nb.cells:  # keep the committed outputs free of machine details
             cell.get("metadata", {}).pop("execution", None)
@@ -351,4 +676,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -12,12 +12,14 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
-def test_there_are_four_notebooks() -> None:
+def test_there_are_the_notebooks() -> None:
     assert [p.name for p in NOTEBOOKS] == [
         "01_langchain_quickstart.ipynb",
         "02_llamaindex_rag.ipynb",
         "03_agents_and_tools.ipynb",
         "04_nova_canvas.ipynb",
+        "05_conversations_agents_spend.ipynb",
+        "06_langchain_rag.ipynb",
     ]
 
 
@@ -42,5 +44,24 @@ def test_notebook_executes(path: Path, tmp_path: Path) -> None:
         assert "status: waiting_callback ['lookup_order']" in text
         assert 'lookup_order returned {"order": "A-42"' in text
         assert 'lookup_parcel returned {"order": "P-9"' in text
+    if "llamaindex_rag" in path.name:  # a Quant collection: sources, filters, deletion
+        assert "Walter Burley Griffin" in text
+        assert "['reef.md']\n['platypus.md', 'reef.md']\n" in text
+        assert "UnsupportedFilterError filters: FilterOperator.GT ('>') on 'year'" in text
+        assert "['lighthouses.md', 'canberra.md']\n['canberra.md', 'platypus.md']\n" in text
+        assert "Males carry a venomous spur" in text
+    if "langchain_rag" in path.name:  # QuantVectorStore + ChatQuant in an LCEL chain
+        assert "1848" in text
+        assert "sources: ['lighthouses.md'" in text
+        assert "UnsupportedFilterError" in text
+        assert "['platypus.md', 'reef.md']" in text or "['reef.md', 'platypus.md']" in text
+        last = text.rsplit("sources:", 1)[1]
+        assert "lighthouses.md" not in last.splitlines()[0]
+    if "conversations_agents_spend" in path.name:  # sessions, agents, spend of both
+        assert "holds 6 messages" in text
+        assert "[tool result (lookup)] found it" in text
+        assert "durable: The answer is 8." in text
+        assert "stopped after" in text
+        assert "agent:" in text
     if "nova_canvas" in path.name:
         assert sum("image/png" in o.get("data", {}) for o in outputs) >= 9

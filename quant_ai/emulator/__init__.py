@@ -10,7 +10,8 @@ Start it in Python::
 or from the shell: ``quant-ai emulator [--host 127.0.0.1] [--port 8787]``.
 
 It serves the eight AI operations of the spec under
-``/api/v3/organizations/{org}/ai/`` (and the UK spelling ``organisations``) and the
+``/api/v3/organizations/{org}/ai/`` (and the UK spelling ``organisations``), the vector
+database (``/ai/vector-db/...``, :mod:`quant_ai.emulator.vector_db`) and the
 OpenAI-compatible ``/oai/v1`` (chat completions, embeddings, models). Every request needs
 ``Authorization: Bearer <token>`` (any non-empty token without spaces; it is never logged
 or echoed). Strict mode checks both: ``QuantEmulator(api_key=..., organization=...)`` or
@@ -20,6 +21,15 @@ against the spec-derived schemas (400 with ``{"message", "errors": {field: [...]
 Behaviour is deterministic; see :mod:`quant_ai.emulator.engine` (chat and tools),
 :mod:`quant_ai.emulator.executions` (durable runs), :mod:`quant_ai.emulator.images` (size
 rule) and :mod:`quant_ai.emulator.embeddings`.
+
+It also serves sessions, agents, usage and spend (:mod:`quant_ai.emulator.org`): sessions
+live in memory and expire on an injectable clock (``emu.state.org.sessions.clock``; an
+expired session answers 404); agents come from ``EmulatorConfig(agents=[...])`` (default: one
+support agent) or ``POST /ai/agents`` and answer with the emulated model, their system prompt
+and allowed built-in tools, keeping the session (``async: true`` runs as a durable execution,
+``stream: true`` answers with the chat stream's events); passages of their allowed
+collections come from the hook ``emu.state.org.agents.collection_search``; ``usage/me`` and
+``governance/spend`` report the sum of the ``costCents`` the emulator answered with.
 
 Spec operations it does not serve yet answer 501; a method the spec lacks for a path is a
 405 with ``Allow``. The code: :mod:`quant_ai.emulator.server` assembles the app from route

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = ["Chunking", "EmulatorConfig", "Shapes"]
 
@@ -30,7 +31,8 @@ class EmulatorConfig:
         latency_ms: Added latency before every AI response.
         route_latency_ms: Added latency per route name (``chat``, ``chat_stream``,
             ``embeddings``, ``image_generation``, ``executions``, ``callback``, ``models``,
-            ``oai_chat``, ``oai_embeddings``, ``oai_models``), on top of ``latency_ms``.
+            ``oai_chat``, ``oai_embeddings``, ``oai_models``, ``sessions``, ``agents``,
+            ``agent_chat``, ``usage``), on top of ``latency_ms``.
         fault_status: Status code answered to the first ``fault_count`` AI requests.
         fault_count: How many requests get ``fault_status``.
         retry_after: ``Retry-After`` seconds sent with 429/503 faults.
@@ -51,6 +53,13 @@ class EmulatorConfig:
             (``demo`` when unset, and then any is served).
         api_key: When set, the only API key accepted (others get 401); any bearer token is
             accepted when unset. Not shown in ``repr``.
+        agents: The hosted agents the server starts with (spec field names: ``name``,
+            ``description``, ``systemPrompt``, ``modelId``, ``allowedTools``,
+            ``allowedCollections``..., ``agentId`` optional); ``None``: one support agent
+            (:data:`quant_ai.emulator.agents.DEFAULT_AGENTS`).
+        monthly_budget_cents: The spend budget reported by ``usage/me`` and
+            ``governance/spend`` (``None``: no budget).
+        daily_budget_cents: The daily budget reported the same way.
     """
 
     host: str = "127.0.0.1"
@@ -72,6 +81,9 @@ class EmulatorConfig:
     access_log: bool = False
     organization: str | None = None
     api_key: str | None = field(default=None, repr=False)
+    agents: Sequence[Mapping[str, Any]] | None = None
+    monthly_budget_cents: int | None = None
+    daily_budget_cents: int | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.failure_rate <= 1.0:

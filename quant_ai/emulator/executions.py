@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -99,6 +100,8 @@ class ExecutionStore:
         self._items: dict[str, Execution] = {}
         self._callbacks: dict[str, str] = {}
         self._counter = 0
+        self.on_complete: list[Callable[[Execution], None]] = []
+        """Called once with each execution that completes (spend totals, agent sessions)."""
 
     def clear(self) -> None:
         """Forget every execution."""
@@ -174,6 +177,8 @@ class ExecutionStore:
         else:
             ex.state = "complete"
             ex.outcome = outcome
+            for listener in self.on_complete:
+                listener(ex)
 
     def callback(self, body: dict[str, Any]) -> dict[str, Any]:
         """Apply ``chat/callback`` and return its 200 body.

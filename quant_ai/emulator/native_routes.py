@@ -130,6 +130,7 @@ async def chat(ctx: Ctx) -> Response:
         return json_response(202, ctx.state.executions.create(body))
     request = chat_request_from_native(body)
     outcome = respond(request)
+    ctx.state.org.charge(outcome)
     return json_response(200, chat_body(outcome, request.model.id, _request_id(ctx.raw)))
 
 
@@ -142,6 +143,7 @@ async def chat_stream(ctx: Ctx) -> Response:
         return json_response(202, state.executions.create(body))
     request = chat_request_from_native(body)
     outcome = respond(request)
+    state.org.charge(outcome)
     chunking, forced = stream_settings(ctx, state.config)
     frames = stream_frames(
         outcome,

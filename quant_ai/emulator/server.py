@@ -4,6 +4,7 @@ Module map (imports point down this list; no module imports one that imports it 
 
     server          build_app: the app, the native dispatcher, the helper routes
       native_routes   the native chat/embeddings/images/executions/models handlers (ROUTES)
+      vector_db       the vector database (/ai/vector-db/...: ROUTES, VectorDBState)
       openai_compat   the /oai/v1 routes (chat completions, embeddings, models)
         routing         Ctx, guarded (auth, faults, JSON, validation), OperationTable, errors
           state           EmulatorState: counters, fault counters, executions
@@ -24,7 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from quant_ai._contract import load_schemas, operation_for
-from quant_ai.emulator import native_routes
+from quant_ai.emulator import native_routes, org_routes, vector_db
 from quant_ai.emulator.openai_compat import openai_routes
 from quant_ai.emulator.routing import Operation, OperationTable, guarded, json_response
 from quant_ai.emulator.state import EmulatorState
@@ -34,7 +35,11 @@ __all__ = ["METHODS", "NATIVE_TABLES", "build_app", "native_operations"]
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 """Methods the native catch-all route accepts (a method the spec lacks for a path is a 405)."""
 
-NATIVE_TABLES: tuple[OperationTable, ...] = (native_routes.ROUTES,)
+NATIVE_TABLES: tuple[OperationTable, ...] = (
+    native_routes.ROUTES,
+    org_routes.ROUTES,
+    vector_db.ROUTES,
+)
 """The tables of served native operations; a new route module adds its table here."""
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from quant_ai.emulator.config import EmulatorConfig
 from quant_ai.emulator.executions import ExecutionStore
 from quant_ai.emulator.faults import Faults
+from quant_ai.emulator.org import OrgState
 
 __all__ = ["HOLD_TIMEOUT_S", "EmulatorState"]
 
@@ -24,6 +25,7 @@ class EmulatorState:
         self.config = config
         self.faults = Faults(config)
         self.executions = ExecutionStore(config.execution_polls_per_state)
+        self.org = OrgState(config, self.executions)  # sessions, agents, spend
         self._lock = threading.Lock()
         self._peers: set[tuple[str, int]] = set()
         self.requests = 0
@@ -98,3 +100,4 @@ class EmulatorState:
             self.injected_event_delay_s = 0.0
         self.faults.reset()
         self.executions.clear()
+        self.org.reset()

@@ -7,7 +7,7 @@ import pytest
 from starlette.responses import Response
 from starlette.testclient import TestClient
 
-from quant_ai.emulator import EmulatorConfig
+from quant_ai.emulator import EmulatorConfig, native_routes, org_routes, vector_db
 from quant_ai.emulator.routing import Ctx, HandlerError, OperationTable, json_response
 from quant_ai.emulator.server import NATIVE_TABLES, build_app, native_operations
 from quant_ai.emulator.state import EmulatorState
@@ -43,7 +43,9 @@ def extra_table() -> OperationTable:
 @pytest.fixture
 def app_client() -> TestClient:
     state = EmulatorState(EmulatorConfig())
-    app = build_app(state, (*NATIVE_TABLES, extra_table()))
+    # The sessions module serves these operations for real; the first-wave table plus a test
+    # table show how a module contributes PUT and DELETE operations.
+    app = build_app(state, (native_routes.ROUTES, extra_table()))
     return TestClient(app, base_url="http://emulator.test/api/v3/organizations/acme", headers=AUTH)
 
 
@@ -83,9 +85,8 @@ def test_auth_and_faults_guard_contributed_routes(app_client: TestClient) -> Non
 
 def test_spec_operations_without_a_handler_are_501(client: httpx.Client) -> None:
     for method, path in [
-        ("PUT", f"/ai/sessions/{SESSION}"),
-        ("DELETE", "/ai/agents/a1"),
-        ("DELETE", "/ai/vector-db/collections/c1/documents"),
+        ("GET", "/ai/tools"),
+        ("GET", "/ai/tools/executions/x1"),
         ("GET", "/ai/usage"),
     ]:
         r = client.request(method, path)
@@ -122,7 +123,7 @@ def test_the_table_refuses_unknown_and_duplicate_operations() -> None:
 
 
 def test_the_native_table_serves_the_eight_first_wave_operations() -> None:
-    assert sorted(native_operations()) == sorted(
+    assert sorted(native_operations((native_routes.ROUTES,))) == sorted(
         [
             "chatInference",
             "chatInferenceStream",
@@ -135,3 +136,26 @@ def test_the_native_table_serves_the_eight_first_wave_operations() -> None:
         ]
     )
     assert native_operations()["embeddings"].route == "embeddings"  # route_latency_ms key
+    # sessions, agents, usage and spend come from their own table
+    assert set(org_routes.ROUTES) == {
+        "createAISession",
+        "listAISessions",
+        "getAISession",
+        "updateAISession",
+        "extendAISession",
+        "deleteAISession",
+        "listAIAgents",
+        "getAIAgent",
+        "createAIAgent",
+        "updateAIAgent",
+        "deleteAIAgent",
+        "chatWithAIAgent",
+        "getMyUsage",
+        "getGovernanceSpend",
+    }
+    assert set(org_routes.ROUTES) <= set(native_operations())
+    assert native_operations()["chatWithAIAgent"].route == "agent_chat"
+    assert set(native_operations()) == (
+        set(native_routes.ROUTES) | set(org_routes.ROUTES) | vector_db.VECTOR_OPERATIONS
+    )
+    assert native_operations()["queryVectorCollection"].route == "vector_db"

@@ -1,0 +1,124 @@
+"""``QuantUsageHandler``: tokens and ``costCents`` of a LlamaIndex run, with a budget."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from llama_index.core.instrumentation.event_handlers import BaseEventHandler
+from llama_index.core.instrumentation.events import BaseEvent
+from llama_index.core.instrumentation.events.llm import LLMChatEndEvent
+from pydantic import PrivateAttr
+
+from quant_ai import Usage, UsageTotals, track_usage
+
+__all__ = ["QuantUsageHandler", "get_quant_usage_handler"]
+
+
+class QuantUsageHandler(BaseEventHandler):
+    """Tokens and ``costCents`` of a run, per model too, with an optional budget.
+
+    * **As a scope** (complete, and the only way to apply a budget):
+      ``with get_quant_usage_handler(max_cost_cents=5) as usage:`` (or ``with handler:``).
+      Every Quant call made inside is counted by the core, whichever class makes it
+      (``QuantLLM`` buffered, streamed or durable, ``QuantEmbedding``, ``QuantAgent``, Nova
+      Canvas tools, LangChain classes too). With a budget, the call that reaches it returns
+      and the next one raises ``quant_ai.QuantBudgetExceededError`` before it is sent: the
+      same core rule as LangChain's ``QuantUsageCallbackHandler``.
+    * **As an instrumentation event handler** (``get_dispatcher().add_event_handler(h)``):
+      counts ``QuantLLM`` answers from their ``LLMChatEndEvent``. LlamaIndex swallows
+      exceptions raised by event handlers, so a budget cannot stop a call this way: use the
+      scope for budgets.
+
+    Args:
+        max_cost_cents: The budget in US cents (``None``: none).
+    """
+
+    max_cost_cents: float | None = None
+
+    _totals: UsageTotals = PrivateAttr()
+    _lock: Any = PrivateAttr()
+    _scopes: int = PrivateAttr(default=0)
+    _stack: list[contextlib.ExitStack] = PrivateAttr(default_factory=list)
+
+    def __init__(self, max_cost_cents: float | None = None, **kwargs: Any) -> None:
+        super().__init__(max_cost_cents=max_cost_cents, **kwargs)
+        self._totals = UsageTotals(max_cost_cents)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def class_name(cls) -> str:
+        """Class name."""
+        return "QuantUsageHandler"
+
+    @property
+    def totals(self) -> UsageTotals:
+        """The core totals."""
+        return self._totals
+
+    @property
+    def total_cost_cents(self) -> float:
+        """Sum of the service's ``costCents``."""
+        return self._totals.cost_cents
+
+    @property
+    def total_tokens(self) -> int:
+        """Sum of the tokens reported."""
+        return self._totals.total_tokens
+
+    @property
+    def requests(self) -> int:
+        """Calls counted."""
+        return self._totals.requests
+
+    @property
+    def by_model(self) -> dict[str, dict[str, float]]:
+        """Per model id (``agent:<id>`` for agents)."""
+        return self._totals.by_model
+
+    def __enter__(self) -> QuantUsageHandler:
+        stack = contextlib.ExitStack()
+        stack.enter_context(track_usage(self._totals))
+        with self._lock:
+            self._scopes += 1
+            self._stack.append(stack)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._scopes -= 1
+            stack = self._stack.pop()
+        stack.close()
+
+    def handle(self, event: BaseEvent, **kwargs: Any) -> None:
+        """Count a ``QuantLLM`` answer (outside a scope, which counts it already)."""
+        if self._scopes or not isinstance(event, LLMChatEndEvent) or event.response is None:
+            return
+        extra = event.response.additional_kwargs or {}
+        if "cost_cents" not in extra and "quant_usage" not in (event.response.raw or {}):
+            return
+        usage = Usage(
+            input_tokens=int(extra.get("prompt_tokens", 0)),
+            output_tokens=int(extra.get("completion_tokens", 0)),
+            total_tokens=int(extra.get("total_tokens", 0)),
+            cost_cents=extra.get("cost_cents"),
+        )
+        self._totals.record(usage, extra.get("model"))
+
+
+@contextlib.contextmanager
+def get_quant_usage_handler(max_cost_cents: float | None = None) -> Iterator[QuantUsageHandler]:
+    """Count (and budget) every Quant call made inside the block.
+
+    Args:
+        max_cost_cents: The budget in US cents: the call that reaches it returns, the next one
+            raises ``quant_ai.QuantBudgetExceededError`` before it is sent.
+
+    Yields:
+        The handler with the totals (``total_cost_cents``, ``total_tokens``, ``by_model``).
+    """
+    handler = QuantUsageHandler(max_cost_cents)
+    with handler:
+        yield handler
