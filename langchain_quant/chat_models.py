@@ -40,6 +40,13 @@ from langchain_quant._convert import (
     response_to_message,
 )
 from langchain_quant._profiles import get_profile
+from langchain_quant._structured import (
+    StreamParser,
+    attach_parsed,
+    default_method,
+    pick_response_format,
+)
+from langchain_quant._tokens import TokenEstimates
 from langchain_quant.durable import (
     DurableChatMixin,
     ToolLike,
@@ -72,7 +79,7 @@ _CALL_FIELDS = (
 )
 
 
-class ChatQuant(DurableChatMixin, StreamRunsMixin, QuantConnection, BaseChatModel):
+class ChatQuant(TokenEstimates, DurableChatMixin, StreamRunsMixin, QuantConnection, BaseChatModel):
     """Quant AI chat models (Claude and Nova on Amazon Bedrock, hosted by QuantCDN).
 
     Setup:
@@ -90,7 +97,9 @@ class ChatQuant(DurableChatMixin, StreamRunsMixin, QuantConnection, BaseChatMode
         max_tokens (int | None): Maximum tokens to generate (1 to 65536).
         top_p (float | None): Nucleus sampling, 0 to 1.
         stop (list[str] | None): Up to 4 stop sequences (alias ``stop_sequences``).
-        response_format (dict | None): Wire ``responseFormat``, e.g. ``{"type": "json"}``.
+        response_format (dict | None): Structured output: the native ``{"type": "json",
+            "jsonSchema": {...}}`` or OpenAI's ``{"type": "json_schema", ...}`` /
+            ``{"type": "json_object"}`` (mapped by ``quant_ai.to_response_format``).
         guardrails (dict | None): Bedrock guardrails (``guardrailIdentifier``...).
         long_context (bool | None): Enable the 1M-token context window.
         session_id (str | None): A UUID to continue a server-side session.
@@ -236,10 +245,14 @@ class ChatQuant(DurableChatMixin, StreamRunsMixin, QuantConnection, BaseChatMode
         # Joke(setup='...', punchline='...')
         ```
 
-        ``method="json_schema"`` (default) uses the native ``responseFormat`` with the
-        schema; ``"function_calling"`` forces a tool; ``"json_mode"`` asks for JSON (the
-        schema, when given, is sent too). A reply that does not parse raises
-        ``OutputParserException``.
+        ``method="json_schema"`` uses the native ``responseFormat`` with the schema;
+        ``"function_calling"`` forces a tool; ``"json_mode"`` asks for JSON (the schema, when
+        given, is sent too). The default follows the model's profile: ``json_schema`` where
+        ``profile["structured_output"]`` (Claude, Nova Lite/Pro), else ``function_calling``.
+        A reply that does not parse raises ``OutputParserException``. ``create_agent(...,
+        response_format=Model)`` works too: its provider strategy binds the OpenAI shape
+        ``{"type": "json_schema", ...}``, which is mapped to ``responseFormat`` by
+        ``quant_ai.to_response_format`` (so does ``bind(response_format=...)``).
 
     JSON mode:
         ```python
@@ -294,7 +307,8 @@ class ChatQuant(DurableChatMixin, StreamRunsMixin, QuantConnection, BaseChatMode
     stop: list[str] | None = Field(default=None, alias="stop_sequences")
     """Default stop sequences (at most 4)."""
     response_format: dict[str, Any] | None = None
-    """Wire ``responseFormat`` (``{"type": "json", "jsonSchema": {...}}``)."""
+    """Structured output for every call: the native ``{"type": "json", "jsonSchema": {...}}``
+    or an OpenAI shape (``{"type": "json_schema", ...}``), mapped by the core."""
     guardrails: dict[str, Any] | None = None
     """Wire ``guardrails`` (``guardrailIdentifier``, ``guardrailVersion``, ``trace``)."""
     long_context: bool | None = None
@@ -383,18 +397,24 @@ class ChatQuant(DurableChatMixin, StreamRunsMixin, QuantConnection, BaseChatMode
         fields.update({k: call.pop(k) for k in _CALL_FIELDS if k in call})
         stop_sequences = stop if stop is not None else call.pop("stop", None) or self.stop
         system, wire = convert_messages(messages)
+        tool_choice = call.pop("tool_choice", None)
+        parallel = call.pop("parallel_tool_calls", None) is not False
+        auto_execute = call.pop("auto_execute", None)
+        executable = call.pop("allowed_tools", None)
+        extra = {**request_fields(self.model_kwargs), **request_fields(call)}
+        response_format = pick_response_format(fields.pop("response_format"), extra)
         return build_chat_request(
             wire,
             system_prompt=system,
             tools=tools,
-            tool_choice=call.pop("tool_choice", None),
-            parallel_tool_calls=call.pop("parallel_tool_calls", None) is not False,
-            auto_execute=call.pop("auto_execute", None),
-            executable_tools=call.pop("allowed_tools", None),
+            tool_choice=tool_choice,
+            parallel_tool_calls=parallel,
+            auto_execute=auto_execute,
+            executable_tools=executable,
             **{
-                **request_fields(self.model_kwargs),
-                **request_fields(call),
+                **extra,
                 **{k: v for k, v in fields.items() if v is not None},
+                "response_format": response_format,
                 "model_id": model,
                 "stop_sequences": list(stop_sequences) if stop_sequences else None,
             },
@@ -412,7 +432,8 @@ class ChatQuant(DurableChatMixin, StreamRunsMixin, QuantConnection, BaseChatMode
         request = self._request(messages, stop, kwargs)
         with langchain_errors():
             response = self.quant_client.chat(request)
-        return self._result(response_to_message(response, requested_model=request.model_id))
+        message = response_to_message(response, requested_model=request.model_id)
+        return self._result(attach_parsed(message, kwargs.get("response_format")))
 
     async def _agenerate(
         self,
@@ -427,7 +448,8 @@ class ChatQuant(DurableChatMixin, StreamRunsMixin, QuantConnection, BaseChatMode
         request = self._request(messages, stop, kwargs)
         with langchain_errors():
             response = await self.quant_client.achat(request)
-        return self._result(response_to_message(response, requested_model=request.model_id))
+        message = response_to_message(response, requested_model=request.model_id)
+        return self._result(attach_parsed(message, kwargs.get("response_format")))
 
     @staticmethod
     def _result(message: AIMessage) -> ChatResult:
@@ -452,13 +474,14 @@ class ChatQuant(DurableChatMixin, StreamRunsMixin, QuantConnection, BaseChatMode
         stream_usage = bool(kwargs.get("stream_usage", self.stream_usage))
         request = self._request(messages, stop, kwargs)
         converter = StreamConverter(request.model_id, stream_usage=stream_usage)
+        parser = StreamParser(kwargs.get("response_format"))
         with langchain_errors():
             for event in self.quant_client.stream_chat(request):
                 custom = stream_event_data(event, converter.request_id)
                 if custom is not None:
                     emit(run_manager or self._stream_manager(kwargs), *custom)
                 for chunk in converter.feed(event):
-                    generation = ChatGenerationChunk(message=chunk)
+                    generation = ChatGenerationChunk(message=parser.feed(chunk))
                     if run_manager:
                         run_manager.on_llm_new_token(chunk.text, chunk=generation)
                     yield generation
@@ -477,13 +500,14 @@ class ChatQuant(DurableChatMixin, StreamRunsMixin, QuantConnection, BaseChatMode
         stream_usage = bool(kwargs.get("stream_usage", self.stream_usage))
         request = self._request(messages, stop, kwargs)
         converter = StreamConverter(request.model_id, stream_usage=stream_usage)
+        parser = StreamParser(kwargs.get("response_format"))
         with langchain_errors():
             async for event in self.quant_client.astream_chat(request):
                 custom = stream_event_data(event, converter.request_id)
                 if custom is not None:
                     await aemit(run_manager or self._astream_manager(kwargs), *custom)
                 for chunk in converter.feed(event):
-                    generation = ChatGenerationChunk(message=chunk)
+                    generation = ChatGenerationChunk(message=parser.feed(chunk))
                     if run_manager:
                         await run_manager.on_llm_new_token(chunk.text, chunk=generation)
                     yield generation
@@ -569,7 +593,7 @@ class ChatQuant(DurableChatMixin, StreamRunsMixin, QuantConnection, BaseChatMode
         self,
         schema: dict[str, Any] | type | None = None,
         *,
-        method: Literal["json_schema", "function_calling", "json_mode"] = "json_schema",
+        method: Literal["json_schema", "function_calling", "json_mode"] | None = None,
         include_raw: bool = False,
         strict: bool | None = None,
         **kwargs: Any,
@@ -579,10 +603,12 @@ class ChatQuant(DurableChatMixin, StreamRunsMixin, QuantConnection, BaseChatMode
         Args:
             schema: A pydantic class, TypedDict, JSON schema or OpenAI tool dict (optional for
                 ``json_mode``).
-            method: ``"json_schema"`` (native ``responseFormat`` with the schema, default),
+            method: ``"json_schema"`` (native ``responseFormat`` with the schema),
                 ``"function_calling"`` (the schema as a forced tool) or ``"json_mode"``
                 (``responseFormat`` JSON; say in the prompt what to return; a schema, when
-                given, is sent as well).
+                given, is sent as well). Default (None): as the model's profile says,
+                ``"json_schema"`` for models with native structured output,
+                ``"function_calling"`` for the others (Nova Micro, unknown ids).
             include_raw: Return ``{"raw", "parsed", "parsing_error"}`` instead of raising.
             strict: Accepted for compatibility; the API has no strict mode.
             **kwargs: Unused; an error if given.
@@ -597,6 +623,7 @@ class ChatQuant(DurableChatMixin, StreamRunsMixin, QuantConnection, BaseChatMode
         """
         if kwargs:
             raise ValueError(f"Received unsupported arguments {sorted(kwargs)}")
+        method = method or cast(Any, default_method(self.profile))
         is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
         if method == "function_calling":
             if schema is None:

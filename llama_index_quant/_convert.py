@@ -25,7 +25,6 @@ Rules (each one is unit-tested):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from io import IOBase
 from pathlib import Path
@@ -91,7 +90,6 @@ __all__ = [
     "chat_response_from_quant",
     "force_single_tool_call",
     "messages_to_quant",
-    "parse_json_text",
     "tool_calls_from_response",
     "tools_to_quant",
     "usage_to_openai",
@@ -437,22 +435,6 @@ def force_single_tool_call(response: ChatResponse) -> ChatResponse:
         kept.append(block)
     response.message.blocks = kept
     return response
-
-
-_FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
-
-
-def parse_json_text(text: str) -> str:
-    """Strip a Markdown code fence or leading prose around a JSON answer."""
-    stripped = text.strip()
-    match = _FENCE.match(stripped)
-    if match:
-        return match.group(1)
-    if stripped[:1] not in ("{", "["):
-        start = min((i for i in (stripped.find("{"), stripped.find("[")) if i >= 0), default=-1)
-        if start >= 0:
-            return stripped[start:]
-    return stripped
 
 
 # --------------------------------------------------------------------------- streaming

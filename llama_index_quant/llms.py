@@ -43,7 +43,10 @@ from quant_ai import (
     ModelInfo,
     QuantClient,
     build_chat_request,
+    extract_json_text,
+    parse_structured,
     request_fields,
+    structured_output_method,
 )
 from quant_ai.types import DEFAULT_CHAT_MODEL
 
@@ -52,12 +55,12 @@ from ._convert import (
     chat_response_from_quant,
     force_single_tool_call,
     messages_to_quant,
-    parse_json_text,
     tool_calls_from_response,
     tools_to_quant,
 )
 from ._profiles import DEFAULT_CONTEXT_WINDOW, DEFAULT_MAX_TOKENS, ModelMetadataMixin
 from ._stream import astream_chunks, stream_chunks
+from ._structured import astream_by_tool, stream_by_tool
 from .durable import DurableLLMMixin, aone_chunk_stream, as_tools, one_chunk_stream
 
 if TYPE_CHECKING:
@@ -189,8 +192,10 @@ class QuantLLM(DurableLLMMixin, ModelMetadataMixin, QuantClientMixin, FunctionCa
         llm.as_structured_llm(Pet).chat(messages).raw  # a Pet
         ```
 
-        Uses the native ``responseFormat`` JSON schema (``structured_output_method=
-        "function_calling"`` switches to a forced tool call).
+        Uses the native ``responseFormat`` JSON schema for models with native structured
+        output and a forced tool call for the others (the core catalogue decides:
+        ``quant_ai.structured_output_method``); ``structured_output_method=...`` overrides.
+        ``FunctionAgent(..., output_cls=Model)`` goes through ``as_structured_llm``.
 
     Token usage:
         ```python
@@ -262,8 +267,9 @@ class QuantLLM(DurableLLMMixin, ModelMetadataMixin, QuantClientMixin, FunctionCa
     stop: list[str] | None = Field(default=None, description="Up to 4 stop sequences.")
     response_format: dict[str, Any] | None = Field(
         default=None,
-        description="Native structured output for every call: a JSON schema, or a "
-        "responseFormat mapping ({'type': 'json', 'jsonSchema': {...}}).",
+        description="Native structured output for every call: a JSON schema, a "
+        "responseFormat mapping ({'type': 'json', 'jsonSchema': {...}}) or an OpenAI shape "
+        "({'type': 'json_schema', 'json_schema': {...}}, {'type': 'json_object'}).",
     )
     guardrails: dict[str, Any] | None = Field(
         default=None,
@@ -290,10 +296,11 @@ class QuantLLM(DurableLLMMixin, ModelMetadataMixin, QuantClientMixin, FunctionCa
         description="Read the context window, output limit and tool support from the "
         "models endpoint (once, on first metadata use; falls back to defaults on error).",
     )
-    structured_output_method: Literal["json_schema", "function_calling"] = Field(
-        default="json_schema",
+    structured_output_method: Literal["json_schema", "function_calling"] | None = Field(
+        default=None,
         description="structured_predict via the native responseFormat JSON schema, or via "
-        "the function-calling program (a forced tool call).",
+        "the function-calling program (a forced tool call). Default: as the core model "
+        "catalogue says (json_schema for models with native structured output).",
     )
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra ChatRequest fields sent with every call."
@@ -524,7 +531,8 @@ class QuantLLM(DurableLLMMixin, ModelMetadataMixin, QuantClientMixin, FunctionCa
     def _native_structured(self) -> bool:
         return (
             self.pydantic_program_mode == PydanticProgramMode.DEFAULT
-            and self.structured_output_method == "json_schema"
+            and (self.structured_output_method or structured_output_method(self.model))
+            == "json_schema"
         )
 
     def _structured_args(
@@ -543,17 +551,11 @@ class QuantLLM(DurableLLMMixin, ModelMetadataMixin, QuantClientMixin, FunctionCa
 
     @staticmethod
     def _parse_structured(output_cls: type[Model], text: str) -> Model:
-        try:
-            return output_cls.model_validate_json(parse_json_text(text))
-        except pydantic.ValidationError as exc:
-            raise ValueError(
-                f"the model's answer is not a valid {output_cls.__name__}: "
-                f"{exc.errors()[0]['msg']} (answer: {text[:300]!r})"
-            ) from None
+        return parse_structured(text, output_cls)
 
     @staticmethod
     def _partial(flexible: type[FlexibleModel], text: str) -> FlexibleModel | None:
-        candidate = parse_json_text(text)
+        candidate = extract_json_text(text)
         if not candidate.startswith("{"):
             return None
         try:
@@ -621,6 +623,9 @@ class QuantLLM(DurableLLMMixin, ModelMetadataMixin, QuantClientMixin, FunctionCa
         **prompt_args: Any,
     ) -> Generator[Any, None, None]:
         if not self._native_structured():
+            if self.pydantic_program_mode == PydanticProgramMode.DEFAULT:
+                messages = self._extend_messages(prompt.format_messages(llm=self, **prompt_args))
+                return stream_by_tool(self, output_cls, messages, llm_kwargs)
             return super()._structured_stream_call(
                 output_cls, _pt(prompt), llm_kwargs, **prompt_args
             )
@@ -648,6 +653,9 @@ class QuantLLM(DurableLLMMixin, ModelMetadataMixin, QuantClientMixin, FunctionCa
         **prompt_args: Any,
     ) -> AsyncGenerator[Any, None]:
         if not self._native_structured():
+            if self.pydantic_program_mode == PydanticProgramMode.DEFAULT:
+                messages = self._extend_messages(prompt.format_messages(llm=self, **prompt_args))
+                return await astream_by_tool(self, output_cls, messages, llm_kwargs)
             return await super()._structured_astream_call(
                 output_cls, _pt(prompt), llm_kwargs, **prompt_args
             )

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         Agents,
         CreateAgentRequest,
     )
+    from .catalog import ModelFacts, model_facts, structured_output_method
     from .chat_request import (
         build_chat_request,
         request_fields,
@@ -93,6 +94,7 @@ if TYPE_CHECKING:
         QuantRateLimitError,
         QuantServerError,
         QuantStreamError,
+        QuantStructuredOutputError,
         QuantTimeoutError,
         QuantValidationError,
     )
@@ -138,6 +140,8 @@ if TYPE_CHECKING:
         UpdateSessionRequest,
         session_turn,
     )
+    from .structured import extract_json_text, parse_structured, to_response_format
+    from .tokens import estimate_chat_tokens, estimate_request_tokens, estimate_tokens
     from .tool_choice import (
         FORBID_TOOLS,
         ONE_TOOL_AT_A_TIME,
@@ -251,6 +255,7 @@ _LAZY: dict[str, str] = {
     "is_durable": ".durable",
     "LocalToolCall": ".durable",
     "Message": ".types",
+    "ModelFacts": ".catalog",
     "mime_from_name": ".media",
     "ModelInfo": ".types",
     "ModelList": ".types",
@@ -283,6 +288,7 @@ _LAZY: dict[str, str] = {
     "QuantServerError": ".errors",
     "QuantSessionWarning": ".sessions",
     "QuantStreamError": ".errors",
+    "QuantStructuredOutputError": ".errors",
     "QuantTimeoutError": ".errors",
     "QuantValidationError": ".errors",
     "RateLimiter": "._ratelimit",
@@ -353,6 +359,14 @@ _LAZY: dict[str, str] = {
     "video_block": ".media",
     "VIDEO_FORMATS": ".media",
     "VideoBlock": ".types",
+    "estimate_chat_tokens": ".tokens",
+    "estimate_request_tokens": ".tokens",
+    "estimate_tokens": ".tokens",
+    "extract_json_text": ".structured",
+    "model_facts": ".catalog",
+    "parse_structured": ".structured",
+    "structured_output_method": ".catalog",
+    "to_response_format": ".structured",
 }
 
 
@@ -424,6 +438,7 @@ __all__ = [
     "ImageGenerationResponse",
     "LocalToolCall",
     "Message",
+    "ModelFacts",
     "ModelInfo",
     "ModelList",
     "MyUsage",
@@ -449,6 +464,7 @@ __all__ = [
     "QuantServerError",
     "QuantSessionWarning",
     "QuantStreamError",
+    "QuantStructuredOutputError",
     "QuantTimeoutError",
     "QuantValidationError",
     "RateLimiter",
@@ -508,12 +524,18 @@ __all__ = [
     "compile_filter",
     "conditions_from_dict",
     "document_content",
+    "estimate_chat_tokens",
+    "estimate_request_tokens",
+    "estimate_tokens",
     "execution_outcome",
+    "extract_json_text",
     "has_tool_blocks",
     "image_block",
     "is_durable",
     "mime_from_name",
+    "model_facts",
     "parse_data_url",
+    "parse_structured",
     "parse_tool_arguments",
     "parse_tool_choice",
     "plan_tool_choice",
@@ -525,7 +547,9 @@ __all__ = [
     "server_tool",
     "session_turn",
     "sniff_image_format",
+    "structured_output_method",
     "text_block",
+    "to_response_format",
     "tool_blocks_as_text",
     "tool_result_block",
     "tool_use_block",

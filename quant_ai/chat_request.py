@@ -11,9 +11,9 @@ Both adapters convert their framework's messages and tools to core models and ca
   tool definitions;
 * request fields are given by their snake_case name or their wire (camelCase) name; unset
   (None) fields are left out; names the model does not know are sent as given;
-* structured output (``responseFormat``): the native mapping, ``{"type": "json"}`` or a bare
-  JSON schema (``quant_ai.structured``, when present, owns the full mapping of the OpenAI
-  shapes; this module reads the shapes both adapters accepted before it).
+* structured output (``responseFormat``) is read by
+  :func:`quant_ai.structured.to_response_format` (the native and the OpenAI shapes, a bare
+  JSON schema, a pydantic class; anything else refused naming the field).
 
 A field value the spec refuses raises :class:`~quant_ai.errors.QuantValidationError` naming
 the field, before anything is sent.
@@ -28,8 +28,9 @@ import pydantic
 
 from quant_ai.errors import QuantValidationError
 from quant_ai.history import has_tool_blocks, tool_blocks_as_text
+from quant_ai.structured import to_response_format
 from quant_ai.tool_choice import plan_tool_choice
-from quant_ai.types import ChatRequest, Message, ResponseFormat, Tool, ToolConfig
+from quant_ai.types import ChatRequest, Message, Tool, ToolConfig
 
 __all__ = ["build_chat_request", "request_fields"]
 
@@ -57,29 +58,6 @@ def request_fields(values: Mapping[str, Any]) -> dict[str, Any]:
     """
     names = _field_names()
     return {names.get(key, key): value for key, value in values.items()}
-
-
-def _response_format(value: Any) -> ResponseFormat | None:
-    """Read structured-output settings as the wire ``responseFormat``.
-
-    Accepted: None, a :class:`~quant_ai.types.ResponseFormat`, a ``responseFormat`` mapping
-    (``{"type": "json"}``, ``{"type": "json", "jsonSchema": {...}}`` or ``json_schema``), or a
-    bare JSON schema (sent as ``jsonSchema``).
-
-    Raises:
-        QuantValidationError: For a value that is none of these (field ``responseFormat``).
-    """
-    if value is None or isinstance(value, ResponseFormat):
-        return value
-    if not isinstance(value, Mapping):
-        raise QuantValidationError(
-            f"response_format must be a mapping or a JSON schema, not {type(value).__name__}",
-            field="responseFormat",
-        )
-    if value.get("type") == "json" and set(value) <= {"type", "jsonSchema", "json_schema"}:
-        schema = value.get("jsonSchema", value.get("json_schema"))
-        return ResponseFormat(json_schema=dict(schema) if schema is not None else None)
-    return ResponseFormat(json_schema=dict(value))
 
 
 def _validation_error(exc: pydantic.ValidationError) -> QuantValidationError:
@@ -142,7 +120,7 @@ def build_chat_request(
     if system:
         values["system_prompt"] = system
     if "response_format" in values:
-        values["response_format"] = _response_format(values["response_format"])
+        values["response_format"] = to_response_format(values["response_format"])
     if not plan.server_tools:
         auto_execute, executable_tools = None, None
     kept = [t for t in tools if t.tool_spec.name in plan.tool_names]

@@ -28,6 +28,7 @@ __all__ = [
     "QuantRateLimitError",
     "QuantServerError",
     "QuantStreamError",
+    "QuantStructuredOutputError",
     "QuantTimeoutError",
     "QuantValidationError",
     "error_for_status",
@@ -68,6 +69,21 @@ class QuantValidationError(QuantError, ValueError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class QuantStructuredOutputError(QuantError, ValueError):
+    """A structured answer could not be read: it is not JSON or does not fit the schema.
+
+    Attributes:
+        text: The model's answer as received.
+    """
+
+    def __init__(self, message: str, *, text: str = "") -> None:
+        super().__init__(message)
+        self.text = text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self),), {"text": self.text})
 
 
 class QuantBudgetExceededError(QuantError):

@@ -74,6 +74,10 @@ def lc_tool(name: str, description: str) -> dict[str, Any]:
 LI_TOOLS = [li_tool(add, "Add two integers."), li_tool(mul, "Multiply two integers.")]
 LC_TOOLS = [lc_tool("add", "Add two integers."), lc_tool("mul", "Multiply two integers.")]
 SCHEMA = {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}
+OPENAI_FORMAT = {
+    "type": "json_schema",
+    "json_schema": {"name": "X", "schema": SCHEMA, "strict": True},
+}
 
 
 def b64(data: bytes) -> str:
@@ -396,6 +400,18 @@ CASES: dict[str, Case] = {
         HI_LI,
         lambda m, msgs: m.bind(response_format={"type": "json", "jsonSchema": SCHEMA}).invoke(msgs),
         lambda m, msgs: m.chat(msgs, response_format={"type": "json", "jsonSchema": SCHEMA}),
+    ),
+    "structured-output-openai-json-schema": Case(
+        HI_LC,
+        HI_LI,
+        lambda m, msgs: m.bind(response_format=OPENAI_FORMAT).invoke(msgs),
+        lambda m, msgs: m.chat(msgs, response_format=OPENAI_FORMAT),
+    ),
+    "structured-output-openai-json-object": Case(
+        HI_LC,
+        HI_LI,
+        lambda m, msgs: m.invoke(msgs, response_format={"type": "json_object"}),
+        lambda m, msgs: m.chat(msgs, response_format={"type": "json_object"}),
     ),
     "json-mode": Case(
         HI_LC,

@@ -102,6 +102,28 @@ def lower_bound(specifier: str) -> Version:
     return floor
 
 
+def group_requirements(group: str) -> dict[str, str]:
+    """Requirement name -> specifier of a dependency group (groups are not in the metadata)."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: pytest depends on tomli there
+        import tomli as tomllib  # type: ignore[no-redef]
+    pyproject = tomllib.loads((LOWEST.parents[1] / "pyproject.toml").read_text("utf-8"))
+    out: dict[str, str] = {}
+    for line in pyproject["dependency-groups"][group]:
+        req = Requirement(line)
+        out[req.name] = str(req.specifier)
+    return out
+
+
+def test_agent_frameworks_are_bounded_below_the_next_major() -> None:
+    group = group_requirements("test")
+    for name in ("langchain", "langgraph"):
+        spec = Requirement(name + group[name]).specifier
+        assert lower_bound(group[name]) >= Version("1.0"), name
+        assert not spec.contains("2.0.0"), name
+
+
 def test_ci_lowest_constraints_pin_the_declared_lower_bounds() -> None:
     """CI's second stage tests exactly the lowest framework versions the extras allow."""
     pins: dict[str, Version] = {}
@@ -112,8 +134,19 @@ def test_ci_lowest_constraints_pin_the_declared_lower_bounds() -> None:
             [spec] = req.specifier
             assert spec.operator == "==", line
             pins[req.name] = Version(spec.version)
-    declared = {**by_extra(None), **by_extra("langchain"), **by_extra("llama-index")}
-    assert set(pins) == {"langchain-core", "llama-index-core", "httpx-sse"}
+    declared = {
+        **by_extra(None),
+        **by_extra("langchain"),
+        **by_extra("llama-index"),
+        **group_requirements("test"),
+    }
+    assert set(pins) == {
+        "langchain-core",
+        "llama-index-core",
+        "httpx-sse",
+        "langchain",
+        "langgraph",
+    }
     for name, pinned in pins.items():
         assert pinned == lower_bound(declared[name]), name
 

@@ -26,7 +26,6 @@ from llama_index_quant._convert import (
     chat_response_from_quant,
     force_single_tool_call,
     messages_to_quant,
-    parse_json_text,
     tool_calls_from_response,
     usage_to_openai,
 )
@@ -385,12 +384,6 @@ def test_usage_to_openai_without_usage() -> None:
         "completion_tokens": 3,
         "total_tokens": 5,
     }
-
-
-def test_parse_json_text() -> None:
-    assert parse_json_text('```json\n{"a": 1}\n```') == '{"a": 1}'
-    assert parse_json_text('Here it is: {"a": 1}') == '{"a": 1}'
-    assert parse_json_text(" [1] ") == "[1]"
 
 
 # ------------------------------------------------------------------ streaming
