@@ -13,7 +13,6 @@ import httpx
 import pydantic
 from pydantic.alias_generators import to_camel
 
-from ._validation import from_pydantic
 from .errors import QuantAPIError, QuantValidationError
 
 __all__ = ["coerce_request", "from_pydantic", "parse_response", "wire_field"]
