@@ -10,9 +10,6 @@ import re
 import uuid
 from collections.abc import Iterable, Sized
 
-from pydantic import ValidationError
-from pydantic.alias_generators import to_camel
-
 from .embeddings import MAX_BATCH_SIZE as MAX_EMBEDDING_TEXTS
 from .embeddings import check_dimensions
 from .errors import QuantValidationError
@@ -37,12 +34,10 @@ __all__ = [
     "MAX_MEDIA_BYTES",
     "MAX_PAYLOAD_BYTES",
     "check_payload_size",
-    "from_pydantic",
     "validate_callback",
     "validate_chat",
     "validate_embeddings",
     "validate_image_generation",
-    "wire_field",
 ]
 
 ROLES = ("user", "assistant", "system")
@@ -66,47 +61,6 @@ TASK_TYPES = {
 REGIONS = ("us-east-1", "ap-northeast-1", "eu-west-1")
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
-
-
-_BRANCHES = frozenset({"str", "int", "float", "bool", "dict", "list", "none"})
-_TAGS = frozenset({"text", "image", "video", "document", "toolUse", "toolResult"})
-
-
-def wire_field(loc: tuple[int | str, ...]) -> str:
-    """The wire path of a pydantic error location, without union-branch and tag segments.
-
-    ``('messages', 0, 'content', 'list[tagged-union[...]]', 3, 'document', 'document',
-    'name')`` becomes ``messages.0.content.3.document.name``.
-    """
-    parts: list[str] = []
-    after_index = False
-    for i, seg in enumerate(loc):
-        if isinstance(seg, str) and ("[" in seg or seg in _BRANCHES):
-            continue
-        if isinstance(seg, str) and after_index and seg in _TAGS and i + 1 < len(loc):
-            after_index = False  # the tag of a content block, repeated as its field
-            continue
-        text = str(seg)
-        if "_" in text.strip("_"):  # a field given by its Python name: its wire name
-            text = to_camel(text.rstrip("_"))
-        parts.append(text.rstrip("_"))
-        after_index = isinstance(seg, int)
-    return ".".join(parts) or "body"
-
-
-def from_pydantic(exc: ValidationError, model: str) -> QuantValidationError:
-    """A :class:`QuantValidationError` naming the field of a pydantic error.
-
-    Of a union's alternatives the deepest error is named (a document block missing its
-    ``name`` is ``messages.0.content.3.document.name``, not the failed "string" alternative
-    of ``content``). Only the field, the message and the error type are kept: not the input
-    value, which may be large or secret.
-    """
-    errors = exc.errors(include_url=False, include_input=False, include_context=False)
-    best = max(errors, key=lambda e: len(wire_field(tuple(e["loc"]))))
-    field = wire_field(tuple(best["loc"]))
-    message = str(best["msg"]).removeprefix("Value error, ")
-    return QuantValidationError(f"{field}: {message} (in {model})", field=field)
 
 
 def _fail(field: str, message: str) -> QuantValidationError:

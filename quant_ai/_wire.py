@@ -11,13 +11,57 @@ from typing import Any, TypeVar
 
 import httpx
 import pydantic
+from pydantic.alias_generators import to_camel
 
-from ._validation import from_pydantic
 from .errors import QuantAPIError, QuantValidationError
 
-__all__ = ["coerce_request", "parse_response"]
+__all__ = ["coerce_request", "from_pydantic", "parse_response", "wire_field"]
 
 M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+_BRANCHES = frozenset({"str", "int", "float", "bool", "dict", "list", "none"})
+_TAGS = frozenset({"text", "image", "video", "document", "toolUse", "toolResult"})
+
+
+def wire_field(loc: tuple[int | str, ...], *, keep_last: bool = False) -> str:
+    """The wire path of a pydantic error location, without union-branch and tag segments.
+
+    ``('messages', 0, 'content', 'list[tagged-union[...]]', 3, 'document', 'document',
+    'name')`` becomes ``messages.0.content.3.document.name``; a field given by its Python
+    name is named by its wire name (``image_variation_params`` -> ``imageVariationParams``),
+    except the last segment when ``keep_last`` (an unknown key, named as it was given).
+    """
+    parts: list[str] = []
+    after_index = False
+    for i, seg in enumerate(loc):
+        if isinstance(seg, str) and ("[" in seg or seg in _BRANCHES):
+            continue
+        if isinstance(seg, str) and after_index and seg in _TAGS and i + 1 < len(loc):
+            after_index = False  # the tag of a content block, repeated as its field
+            continue
+        text = str(seg)
+        last = i == len(loc) - 1
+        if "_" in text.strip("_") and not (last and keep_last):
+            text = to_camel(text.rstrip("_"))  # a field given by its Python name
+        parts.append(text if last and keep_last else text.rstrip("_"))
+        after_index = isinstance(seg, int)
+    return ".".join(parts) or "body"
+
+
+def from_pydantic(exc: pydantic.ValidationError, model: str) -> QuantValidationError:
+    """A :class:`QuantValidationError` naming the field of a pydantic error.
+
+    Of a union's alternatives the deepest error is named (a document block missing its
+    ``name`` is ``messages.0.content.3.document.name``, not the failed "string" alternative
+    of ``content``). Only the field, the message and the error type are kept: not the input
+    value, which may be large or secret.
+    """
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    best = max(errors, key=lambda e: len(wire_field(tuple(e["loc"]))))
+    field = wire_field(tuple(best["loc"]), keep_last=best["type"] == "extra_forbidden")
+    message = str(best["msg"]).removeprefix("Value error, ")
+    return QuantValidationError(f"{field}: {message} (in {model})", field=field)
 
 
 def coerce_request(model: type[M], value: Any, kwargs: Mapping[str, Any]) -> M:

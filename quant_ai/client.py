@@ -694,8 +694,9 @@ class QuantClient:
 
     @staticmethod
     def _callback_body(callback_id: str, results: ToolResults) -> bytes | JsonBody:
-        fields = {"callback_id": callback_id, "tool_results": _results(results)}
-        req = _coerce(CallbackRequest, None, fields)
+        # wire names, so that an error names the wire field (callbackId)
+        fields = {"callbackId": callback_id, "toolResults": _results(results)}
+        req = _coerce(CallbackRequest, fields, {})
         v.validate_callback(req)
         return _dump(req)
 
