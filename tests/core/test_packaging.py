@@ -55,8 +55,11 @@ def test_extras() -> None:
         "langchain",
         "llama-index",
         "emulator",
+        "ray",
         "all",
     }
+    assert set(by_extra("ray")) == {"ray"}  # with its "data" extra (Ray Data)
+    assert "ray" not in by_extra("all")  # hundreds of MB: asked for on its own
     langchain = by_extra("langchain")
     assert set(langchain) == {"langchain-core"}
     assert set(Requirement("x" + langchain["langchain-core"]).specifier) == set(
