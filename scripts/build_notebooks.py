@@ -703,7 +703,7 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
             ")\n"
             "prompt = ChatPromptTemplate.from_messages(\n"
             "    [\n"
-            '        ("system", "Answer from this context only:\\n{context}"),\n'
+            '        ("system", "Answer from the context only.\\n\\nContext:\\n{context}"),\n'
             '        ("human", "{question}"),\n'
             "    ]\n"
             ")\n"
@@ -766,6 +766,10 @@ def main(names: list[str] | None = None) -> int:
         nb = execute(build(name, cells), OUT)
         for cell in nb.cells:  # keep the committed outputs free of machine details
             cell.get("metadata", {}).pop("execution", None)
+            # Libraries' logs and warnings on stderr (Ray's, with timestamps and local paths)
+            # are not part of what a notebook shows.
+            if "outputs" in cell:
+                cell["outputs"] = [o for o in cell["outputs"] if o.get("name") != "stderr"]
         nbformat.write(nb, OUT / name)
         print(f"wrote notebooks/{name}")
     return 0

@@ -27,6 +27,8 @@ def test_there_are_the_notebooks() -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_executes(path: Path, tmp_path: Path) -> None:
     committed = nbformat.read(path, as_version=4)
+    saved = [o for c in committed.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in saved if o.get("name") == "stderr"], "no library logs are committed"
     assert all(not c.get("outputs") for c in committed.cells if c.cell_type == "code") is False, (
         "notebooks are committed with their outputs"
     )
