@@ -20,6 +20,7 @@ from quant_ai import VectorDB, VectorDocument, VectorQueryResponse, VectorSearch
 from quant_ai.vector_db import (
     DEFAULT_EMBEDDING_MODEL,
     MAX_QUERY_LIMIT,
+    check_collection_matches,
     check_query_options,
     compile_filter,
     is_uuid,
@@ -207,18 +208,13 @@ class QuantVectorStore(QuantConnection, VectorStore):
         """The core's vector-database calls (``quant_ai.VectorDB``)."""
         return self.quant_client.vector_db
 
-    def _check_existing(self, model: str | None, dimensions: int | None) -> None:
-        asked = self.model_fields_set
-        if "embedding_model" in asked and model not in (None, self.embedding_model):
-            raise ValueError(
-                f"collection {self.collection!r} exists with embedding model {model}, not "
-                f"{self.embedding_model}; drop embedding_model= or use another collection"
-            )
-        if "dimensions" in asked and dimensions not in (None, self.dimensions):
-            raise ValueError(
-                f"collection {self.collection!r} exists with {dimensions} dimensions, not "
-                f"{self.dimensions}; drop dimensions= or use another collection"
-            )
+    def _asked(self) -> dict[str, Any]:
+        """What the caller set of the collection's model and size (checked on an existing one)."""
+        return {
+            k: getattr(self, k)
+            for k in ("embedding_model", "dimensions")
+            if k in self.model_fields_set
+        }
 
     def _cid(self) -> str:
         if self._collection_id is None:
@@ -229,7 +225,7 @@ class QuantVectorStore(QuantConnection, VectorStore):
                     dimensions=self.dimensions,
                     exist_ok=True,
                 )
-                self._check_existing(made.embedding_model, made.dimensions)
+                check_collection_matches(made, **self._asked())
                 self._collection_id = made.collection_id
             else:
                 self._collection_id = self.vector_db.resolve_collection_id(self.collection)
@@ -244,7 +240,7 @@ class QuantVectorStore(QuantConnection, VectorStore):
                     dimensions=self.dimensions,
                     exist_ok=True,
                 )
-                self._check_existing(made.embedding_model, made.dimensions)
+                check_collection_matches(made, **self._asked())
                 self._collection_id = made.collection_id
             else:
                 self._collection_id = await self.vector_db.aresolve_collection_id(self.collection)

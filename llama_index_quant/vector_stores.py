@@ -34,7 +34,12 @@ from quant_ai import (
     VectorSearchResult,
     compile_filter,
 )
-from quant_ai.vector_db import DEFAULT_EMBEDDING_MODEL, check_query_options, is_uuid
+from quant_ai.vector_db import (
+    DEFAULT_EMBEDDING_MODEL,
+    check_collection_matches,
+    check_query_options,
+    is_uuid,
+)
 
 from ._client import QuantClientMixin
 
@@ -254,6 +259,11 @@ class QuantVectorStore(QuantClientMixin, BasePydanticVectorStore):
             "exist_ok": True,
         }
 
+    def _asked(self) -> dict[str, Any]:
+        """What the caller set of the collection's model and size (checked on an existing one)."""
+        fields = ("embedding_model", "dimensions")
+        return {k: getattr(self, k) for k in fields if k in self.model_fields_set}
+
     @property
     def collection_id(self) -> str:
         """The collection's id (looked up, or created, on first use)."""
@@ -261,7 +271,7 @@ class QuantVectorStore(QuantClientMixin, BasePydanticVectorStore):
             vdb = self.client.vector_db
             if self.create_collection and not is_uuid(self.collection):
                 made = vdb.create_collection(self.collection, **self._create())
-                self._collection_id = made.collection_id
+                self._collection_id = check_collection_matches(made, **self._asked()).collection_id
             else:
                 self._collection_id = vdb.resolve_collection_id(self.collection)
         return self._collection_id
@@ -272,7 +282,7 @@ class QuantVectorStore(QuantClientMixin, BasePydanticVectorStore):
             vdb = self.client.vector_db
             if self.create_collection and not is_uuid(self.collection):
                 made = await vdb.acreate_collection(self.collection, **self._create())
-                self._collection_id = made.collection_id
+                self._collection_id = check_collection_matches(made, **self._asked()).collection_id
             else:
                 self._collection_id = await vdb.aresolve_collection_id(self.collection)
         return self._collection_id

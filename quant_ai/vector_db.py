@@ -87,6 +87,7 @@ __all__ = [
     "VectorFilter",
     "VectorQueryResponse",
     "VectorSearchResult",
+    "check_collection_matches",
     "check_query_options",
     "compile_filter",
     "conditions_from_dict",
@@ -656,6 +657,42 @@ def build_query_body(
             raise _fail("sortOrder", f"must be asc or desc, got {sort_order!r}")
         body["sortOrder"] = sort_order
     return body
+
+
+def check_collection_matches(
+    collection: VectorCollection,
+    *,
+    embedding_model: str | None = None,
+    dimensions: int | None = None,
+) -> VectorCollection:
+    """Refuse an existing collection that was asked for with another model or vector size.
+
+    A store that creates its collection on first use finds an existing one of that name; when
+    the caller named an ``embedding_model`` or ``dimensions`` (pass ``None`` for what the
+    caller did not set) that the collection does not have, its documents would be embedded
+    and searched with something else than asked, so this raises instead.
+
+    Returns:
+        The collection, when it matches.
+
+    Raises:
+        QuantValidationError: Naming ``embedding_model`` or ``dimensions``.
+    """
+    known = collection.embedding_model
+    if embedding_model is not None and known is not None and known != embedding_model:
+        raise _fail(
+            "embedding_model",
+            f"collection {collection.name!r} exists with embedding model {known}, not "
+            f"{embedding_model}; drop embedding_model= or use another collection",
+        )
+    size = collection.dimensions
+    if dimensions is not None and size is not None and size != dimensions:
+        raise _fail(
+            "dimensions",
+            f"collection {collection.name!r} exists with {size} dimensions, not "
+            f"{dimensions}; drop dimensions= or use another collection",
+        )
+    return collection
 
 
 def check_query_options(

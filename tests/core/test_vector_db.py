@@ -627,3 +627,34 @@ def test_vector_db_is_one_group_per_client(make_client: MakeClient) -> None:
 
 
 CallRecorder = Callable[[httpx.Request], httpx.Response]
+
+
+@pytest.mark.parametrize(
+    ("asked", "field"),
+    [
+        ({}, None),
+        ({"dimensions": 256, "embedding_model": "amazon.titan-embed-text-v2:0"}, None),
+        ({"dimensions": None, "embedding_model": None}, None),
+        ({"dimensions": 512}, "dimensions"),
+        ({"embedding_model": "cohere.embed-english-v3"}, "embedding_model"),
+    ],
+)
+def test_an_existing_collection_must_match_what_was_asked(
+    asked: dict[str, Any], field: str | None
+) -> None:
+    from quant_ai.vector_db import VectorCollection, check_collection_matches
+
+    existing = VectorCollection.model_validate(
+        {
+            "collectionId": "0c2d5c3e-8f1a-4c7e-9d2b-1a2b3c4d5e6f",
+            "name": "docs",
+            "embeddingModel": "amazon.titan-embed-text-v2:0",
+            "dimensions": 256,
+        }
+    )
+    if field is None:
+        assert check_collection_matches(existing, **asked) is existing
+    else:
+        with pytest.raises(QuantValidationError) as info:
+            check_collection_matches(existing, **asked)
+        assert info.value.field == field

@@ -431,3 +431,23 @@ def test_service_errors_are_langchain_duals(store: QuantVectorStore) -> None:
     with pytest.raises(QuantNotFoundError) as found:
         missing.invoke("anything")
     assert isinstance(found.value, ModelNotFoundError)
+
+
+def test_an_existing_collection_of_another_size_or_model_is_refused(
+    store: QuantVectorStore, qc: QuantClient
+) -> None:
+    store.add_texts(["made with 256 dimensions"])  # creates the collection
+    same = QuantVectorStore(collection=store.collection, client=qc, dimensions=256)
+    assert same.similarity_search("made with", k=1)
+    unasked = QuantVectorStore(collection=store.collection, client=qc)  # takes it as it is
+    assert unasked.similarity_search("made with", k=1)
+    other_size = QuantVectorStore(collection=store.collection, client=qc, dimensions=512)
+    with pytest.raises(QuantValidationError, match="exists with 256 dimensions") as info:
+        other_size.similarity_search("made with", k=1)
+    assert info.value.field == "dimensions"
+    other_model = QuantVectorStore(
+        collection=store.collection, client=qc, embedding_model="cohere.embed-english-v3"
+    )
+    with pytest.raises(QuantValidationError) as info:
+        other_model.similarity_search("made with", k=1)
+    assert info.value.field == "embedding_model"

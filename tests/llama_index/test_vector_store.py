@@ -577,3 +577,18 @@ def test_the_store_and_the_index_take_the_houses_connection_arguments() -> None:
         QuantVectorStore("handbook", default_header={"X": "y"})
     with pytest.raises(QuantValidationError, match="similarity"):
         QuantIndex("handbook", similarity_top_k=3)  # a retriever option, not the store's
+
+
+async def test_an_existing_collection_of_another_size_or_model_is_refused(
+    client: QuantClient,
+) -> None:
+    name = f"li-{uuid.uuid4().hex[:8]}"
+    QuantVectorStore(name, client=client, dimensions=256).add([node("n1", "made with 256")])
+    assert QuantVectorStore(name, client=client).collection_id  # unasked: taken as it is
+    with pytest.raises(QuantValidationError, match="exists with 256 dimensions") as info:
+        _ = QuantVectorStore(name, client=client, dimensions=512).collection_id
+    assert info.value.field == "dimensions"
+    other_model = QuantVectorStore(name, client=client, embedding_model="cohere.embed-english-v3")
+    with pytest.raises(QuantValidationError) as info:
+        await other_model.acollection_id()
+    assert info.value.field == "embedding_model"
