@@ -12,7 +12,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
 
-from quant_ai import Usage, UsageTotals, track_usage
+from quant_ai import Usage, UsageHandlerBase, UsageScopes, UsageTotals
 
 __all__ = ["QuantUsageCallbackHandler", "get_quant_usage_callback"]
 
@@ -36,7 +36,7 @@ def _usage_of(message: AIMessage) -> tuple[Usage, str | None] | None:
     return usage, model
 
 
-class QuantUsageCallbackHandler(BaseCallbackHandler):
+class QuantUsageCallbackHandler(UsageHandlerBase, BaseCallbackHandler):
     """Tokens and ``costCents`` of a run, per model too, with an optional budget.
 
     Two ways to use it:
@@ -94,43 +94,18 @@ class QuantUsageCallbackHandler(BaseCallbackHandler):
 
     def __init__(self, max_cost_cents: float | None = None) -> None:
         super().__init__()
-        self.totals = UsageTotals(max_cost_cents)
+        self._totals = UsageTotals(max_cost_cents)
+        self._scopes = UsageScopes()
         self._lock = threading.Lock()
-        self._scopes = 0
         self._agent_runs: set[UUID] = set()
-        self._stack: list[contextlib.ExitStack] = []
-
-    # ------------------------------------------------------------------ totals
 
     @property
-    def total_cost_cents(self) -> float:
-        """Sum of the service's ``costCents``."""
-        return self.totals.cost_cents
+    def totals(self) -> UsageTotals:
+        """The core totals."""
+        return self._totals
 
-    @property
-    def total_tokens(self) -> int:
-        """Sum of the tokens reported."""
-        return self.totals.total_tokens
-
-    @property
-    def input_tokens(self) -> int:
-        """Prompt tokens."""
-        return self.totals.input_tokens
-
-    @property
-    def output_tokens(self) -> int:
-        """Generated tokens."""
-        return self.totals.output_tokens
-
-    @property
-    def requests(self) -> int:
-        """Calls counted."""
-        return self.totals.requests
-
-    @property
-    def by_model(self) -> dict[str, dict[str, float]]:
-        """Per model id (``agent:<id>`` for agents): requests, tokens, ``cost_cents``."""
-        return self.totals.by_model
+    def _scope_state(self) -> UsageScopes:
+        return self._scopes
 
     @property
     def max_cost_cents(self) -> float | None:
@@ -143,30 +118,10 @@ class QuantUsageCallbackHandler(BaseCallbackHandler):
             f"total_tokens={self.total_tokens}, requests={self.requests})"
         )
 
-    # ------------------------------------------------------------------ scope
-
-    def __enter__(self) -> QuantUsageCallbackHandler:
-        stack = contextlib.ExitStack()
-        stack.enter_context(track_usage(self.totals))
-        with self._lock:
-            self._scopes += 1
-            self._stack.append(stack)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self._scopes -= 1
-            stack = self._stack.pop()
-        stack.close()
-
-    @property
-    def _scoped(self) -> bool:
-        return self._scopes > 0
-
     # ------------------------------------------------------------------ callbacks
 
     def _before(self) -> None:
-        if not self._scoped:  # in a scope the core applies the budget itself
+        if not self.scoped:  # in a scope the core applies the budget itself
             self.totals.check_budget()
 
     def on_chat_model_start(
@@ -181,7 +136,7 @@ class QuantUsageCallbackHandler(BaseCallbackHandler):
 
     def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
         """Count a Quant chat model's answer (outside a scope, which counts it already)."""
-        if self._scoped:
+        if self.scoped:
             return
         for generations in response.generations:
             for generation in generations:
@@ -212,7 +167,7 @@ class QuantUsageCallbackHandler(BaseCallbackHandler):
             if run_id not in self._agent_runs:
                 return
             self._agent_runs.discard(run_id)
-        if self._scoped or not isinstance(outputs, AIMessage):
+        if self.scoped or not isinstance(outputs, AIMessage):
             return
         found = _usage_of(outputs)
         if found is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,12 +11,12 @@ from llama_index.core.instrumentation.events import BaseEvent
 from llama_index.core.instrumentation.events.llm import LLMChatEndEvent
 from pydantic import PrivateAttr
 
-from quant_ai import Usage, UsageTotals, track_usage
+from quant_ai import Usage, UsageHandlerBase, UsageScopes, UsageTotals
 
 __all__ = ["QuantUsageHandler", "get_quant_usage_handler"]
 
 
-class QuantUsageHandler(BaseEventHandler):
+class QuantUsageHandler(UsageHandlerBase, BaseEventHandler):
     """Tokens and ``costCents`` of a run, per model too, with an optional budget.
 
     * **As a scope** (complete, and the only way to apply a budget):
@@ -39,14 +38,11 @@ class QuantUsageHandler(BaseEventHandler):
     max_cost_cents: float | None = None
 
     _totals: UsageTotals = PrivateAttr()
-    _lock: Any = PrivateAttr()
-    _scopes: int = PrivateAttr(default=0)
-    _stack: list[contextlib.ExitStack] = PrivateAttr(default_factory=list)
+    _scopes: UsageScopes = PrivateAttr(default_factory=UsageScopes)
 
     def __init__(self, max_cost_cents: float | None = None, **kwargs: Any) -> None:
         super().__init__(max_cost_cents=max_cost_cents, **kwargs)
         self._totals = UsageTotals(max_cost_cents)
-        self._lock = threading.Lock()
 
     @classmethod
     def class_name(cls) -> str:
@@ -58,43 +54,12 @@ class QuantUsageHandler(BaseEventHandler):
         """The core totals."""
         return self._totals
 
-    @property
-    def total_cost_cents(self) -> float:
-        """Sum of the service's ``costCents``."""
-        return self._totals.cost_cents
-
-    @property
-    def total_tokens(self) -> int:
-        """Sum of the tokens reported."""
-        return self._totals.total_tokens
-
-    @property
-    def requests(self) -> int:
-        """Calls counted."""
-        return self._totals.requests
-
-    @property
-    def by_model(self) -> dict[str, dict[str, float]]:
-        """Per model id (``agent:<id>`` for agents)."""
-        return self._totals.by_model
-
-    def __enter__(self) -> QuantUsageHandler:
-        stack = contextlib.ExitStack()
-        stack.enter_context(track_usage(self._totals))
-        with self._lock:
-            self._scopes += 1
-            self._stack.append(stack)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self._scopes -= 1
-            stack = self._stack.pop()
-        stack.close()
+    def _scope_state(self) -> UsageScopes:
+        return self._scopes
 
     def handle(self, event: BaseEvent, **kwargs: Any) -> None:
         """Count a ``QuantLLM`` answer (outside a scope, which counts it already)."""
-        if self._scopes or not isinstance(event, LLMChatEndEvent) or event.response is None:
+        if self.scoped or not isinstance(event, LLMChatEndEvent) or event.response is None:
             return
         extra = event.response.additional_kwargs or {}
         if "cost_cents" not in extra and "quant_usage" not in (event.response.raw or {}):

@@ -181,7 +181,15 @@ if TYPE_CHECKING:
         Usage,
         VideoBlock,
     )
-    from .usage import ClientUsage, MyUsage, SpendReport, UsageTotals, track_usage
+    from .usage import (
+        ClientUsage,
+        MyUsage,
+        SpendReport,
+        UsageHandlerBase,
+        UsageScopes,
+        UsageTotals,
+        track_usage,
+    )
     from .vector_db import (
         Condition,
         DeleteResult,
@@ -351,6 +359,8 @@ _LAZY: dict[str, str] = {
     "UploadResult": ".vector_db",
     "Usage": ".types",
     "UsageTotals": ".usage",
+    "UsageHandlerBase": ".usage",
+    "UsageScopes": ".usage",
     "VectorCollection": ".vector_db",
     "VectorDB": ".vector_db",
     "VectorDocument": ".vector_db",
@@ -511,6 +521,8 @@ __all__ = [
     "UpdateSessionRequest",
     "UploadResult",
     "Usage",
+    "UsageHandlerBase",
+    "UsageScopes",
     "UsageTotals",
     "VectorCollection",
     "VectorDB",

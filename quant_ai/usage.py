@@ -26,7 +26,7 @@ import contextlib
 import contextvars
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import Field
 
@@ -45,7 +45,9 @@ __all__ = [
     "SpendBudget",
     "SpendReport",
     "SpendTotal",
+    "UsageHandlerBase",
     "UsageQuota",
+    "UsageScopes",
     "UsageTotals",
     "check_budgets",
     "record_usage",
@@ -221,6 +223,97 @@ def track_usage(totals: UsageTotals | None = None) -> Iterator[UsageTotals]:
         yield scoped
     finally:
         _TRACKERS.reset(token)
+
+
+class UsageHandlerBase:
+    """What a framework's usage handler shares: its totals read out, and ``with handler:``.
+
+    ``QuantUsageCallbackHandler`` (LangChain) and ``QuantUsageHandler`` (LlamaIndex) extend it
+    and give it their totals (:attr:`totals`). ``with handler:`` is a :func:`track_usage` scope
+    over those totals; scopes may be entered again and from several threads, and while one is
+    open (:attr:`scoped`) the core counts and budgets every call itself, so the handler's own
+    framework callbacks must not count them again.
+    """
+
+    @property
+    def totals(self) -> UsageTotals:
+        """The totals (provided by the handler)."""
+        raise NotImplementedError
+
+    def _scope_state(self) -> UsageScopes:
+        """The handler's scope state (one per handler, made by the handler)."""
+        raise NotImplementedError
+
+    @property
+    def total_cost_cents(self) -> float:
+        """Sum of the service's ``costCents``."""
+        return self.totals.cost_cents
+
+    @property
+    def total_tokens(self) -> int:
+        """Sum of the tokens reported."""
+        return self.totals.total_tokens
+
+    @property
+    def input_tokens(self) -> int:
+        """Prompt tokens."""
+        return self.totals.input_tokens
+
+    @property
+    def output_tokens(self) -> int:
+        """Generated tokens."""
+        return self.totals.output_tokens
+
+    @property
+    def requests(self) -> int:
+        """Calls counted."""
+        return self.totals.requests
+
+    @property
+    def by_model(self) -> dict[str, dict[str, float]]:
+        """Per model id (``agent:<id>`` for agents): requests, tokens, ``cost_cents``."""
+        return self.totals.by_model
+
+    @property
+    def scoped(self) -> bool:
+        """True while a ``with handler:`` block is open."""
+        return self._scope_state().depth > 0
+
+    def __enter__(self: _H) -> _H:
+        self._scope_state().enter(self.totals)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._scope_state().exit()
+
+
+_H = TypeVar("_H", bound=UsageHandlerBase)
+
+
+class UsageScopes:
+    """The open :func:`track_usage` scopes of one usage handler (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stacks: list[contextlib.ExitStack] = []
+
+    @property
+    def depth(self) -> int:
+        """How many scopes are open."""
+        return len(self._stacks)
+
+    def enter(self, totals: UsageTotals) -> None:
+        """Open a :func:`track_usage` scope over ``totals``."""
+        stack = contextlib.ExitStack()
+        stack.enter_context(track_usage(totals))
+        with self._lock:
+            self._stacks.append(stack)
+
+    def exit(self) -> None:
+        """Close the last scope opened."""
+        with self._lock:
+            stack = self._stacks.pop()
+        stack.close()
 
 
 def active_trackers() -> tuple[UsageTotals, ...]:
