@@ -25,7 +25,8 @@ from quant_ai import (
     QuantSessionWarning,
     QuantValidationError,
     SessionMessage,
-    session_turn,
+    TurnParts,
+    session_turns,
 )
 from quant_ai.sessions import EXPIRATION_MINUTES, check_session_id
 
@@ -82,42 +83,29 @@ def _role(message: BaseMessage) -> str:
     return message.type
 
 
+def _parts(message: BaseMessage) -> TurnParts:
+    text, media = _text(message.content)
+    calls = (
+        [(c["name"], c["args"]) for c in message.tool_calls]
+        if isinstance(message, AIMessage)
+        else []
+    )
+    tool_name = None
+    if isinstance(message, ToolMessage):
+        tool_name = message.name or message.tool_call_id
+    return TurnParts(_role(message), text, calls, tool_name, media)
+
+
 def to_session_turns(
     messages: Sequence[BaseMessage], *, created: bool, policy: str, start: int = 0
 ) -> tuple[list[SessionMessage], list[str]]:
-    """LangChain messages as session turns (core rule :func:`quant_ai.session_turn`).
+    """LangChain messages as session turns (core rule :func:`quant_ai.session_turns`).
 
     Returns:
         The turns to store and the notes of what could not be kept as it was.
     """
-    turns: list[SessionMessage] = []
-    notes: list[str] = []
-    for i, message in enumerate(messages):
-        text, media = _text(message.content)
-        calls = (
-            [(c["name"], c["args"]) for c in message.tool_calls]
-            if isinstance(message, AIMessage)
-            else []
-        )
-        tool_name = None
-        if isinstance(message, ToolMessage):
-            tool_name = message.name or message.tool_call_id
-        role = _role(message)
-        turn, note = session_turn(
-            role,
-            text,
-            index=start + i,
-            created=created,
-            tool_calls=calls,
-            tool_name=tool_name,
-            media=media,
-            policy=policy,
-        )
-        if turn is not None:
-            turns.append(turn)
-        if note:
-            notes.append(note)
-    return turns, notes
+    parts = (_parts(message) for message in messages)
+    return session_turns(parts, created=created, policy=policy, start=start)
 
 
 def from_session_turns(turns: Sequence[SessionMessage]) -> list[BaseMessage]:

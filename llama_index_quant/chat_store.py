@@ -17,7 +17,8 @@ from quant_ai import (
     QuantNotFoundError,
     QuantSessionWarning,
     SessionMessage,
-    session_turn,
+    TurnParts,
+    session_turns,
 )
 from quant_ai.sessions import EXPIRATION_MINUTES, check_session_id
 
@@ -62,33 +63,19 @@ _ROLES = {
 }
 
 
+def _turn_parts(message: ChatMessage) -> TurnParts:
+    text, media, calls = _parts(message)
+    role = _ROLES.get(message.role, str(message.role.value))
+    extra = message.additional_kwargs
+    return TurnParts(role, text, calls, extra.get("name") or extra.get("tool_call_id"), media)
+
+
 def to_session_turns(
     messages: Sequence[ChatMessage], *, created: bool, policy: str, start: int = 0
 ) -> tuple[list[SessionMessage], list[str]]:
-    """LlamaIndex messages as session turns (core rule :func:`quant_ai.session_turn`)."""
-    turns: list[SessionMessage] = []
-    notes: list[str] = []
-    for i, message in enumerate(messages):
-        text, media, calls = _parts(message)
-        role = _ROLES.get(message.role, str(message.role.value))
-        tool_name = message.additional_kwargs.get("name") or message.additional_kwargs.get(
-            "tool_call_id"
-        )
-        turn, note = session_turn(
-            role,
-            text,
-            index=start + i,
-            created=created,
-            tool_calls=calls,
-            tool_name=tool_name,
-            media=media,
-            policy=policy,
-        )
-        if turn is not None:
-            turns.append(turn)
-        if note:
-            notes.append(note)
-    return turns, notes
+    """LlamaIndex messages as session turns (core rule :func:`quant_ai.session_turns`)."""
+    parts = (_turn_parts(message) for message in messages)
+    return session_turns(parts, created=created, policy=policy, start=start)
 
 
 def from_session_turns(turns: Sequence[SessionMessage]) -> list[ChatMessage]:

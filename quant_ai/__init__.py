@@ -137,8 +137,10 @@ if TYPE_CHECKING:
         Sessions,
         SessionSummary,
         SessionUpdated,
+        TurnParts,
         UpdateSessionRequest,
         session_turn,
+        session_turns,
     )
     from .structured import extract_json_text, parse_structured, to_response_format
     from .tokens import estimate_chat_tokens, estimate_request_tokens, estimate_tokens
@@ -316,6 +318,8 @@ _LAZY: dict[str, str] = {
     "ServerToolUpdate": ".chat_stream",
     "Session": ".sessions",
     "session_turn": ".sessions",
+    "session_turns": ".sessions",
+    "TurnParts": ".sessions",
     "SessionCreated": ".sessions",
     "SessionEvent": "._sse",
     "SessionExtended": ".sessions",
@@ -515,6 +519,7 @@ __all__ = [
     "ToolStartEvent",
     "ToolUse",
     "ToolUseBlock",
+    "TurnParts",
     "Turns",
     "UnknownEvent",
     "UnsupportedFilterError",
@@ -560,6 +565,7 @@ __all__ = [
     "run_durable",
     "server_tool",
     "session_turn",
+    "session_turns",
     "sniff_image_format",
     "structured_output_method",
     "text_block",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import builtins
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import pydantic
 from pydantic import Field, field_validator
@@ -44,10 +44,12 @@ __all__ = [
     "SessionSummary",
     "SessionUpdated",
     "Sessions",
+    "TurnParts",
     "UpdateSessionRequest",
     "check_session_id",
     "session_not_found",
     "session_turn",
+    "session_turns",
 ]
 
 CREATE_ROLES = ("system", "user", "assistant")
@@ -666,3 +668,47 @@ def session_turn(
         SessionMessage(role=out_role, content="\n".join(parts)),
         f"{what}: stored as text (on_unsupported='text')",
     )
+
+
+class TurnParts(NamedTuple):
+    """What :func:`session_turns` needs of one framework message."""
+
+    role: str
+    text: str
+    tool_calls: Sequence[tuple[str, Any]] = ()
+    tool_name: str | None = None
+    media: int = 0
+
+
+def session_turns(
+    messages: Iterable[TurnParts], *, created: bool, policy: str, start: int = 0
+) -> tuple[list[SessionMessage], list[str]]:
+    """The session turns of a run of messages (:func:`session_turn` for each, in order).
+
+    Args:
+        messages: The messages, as their parts.
+        created: Whether the session exists already (late ``system`` messages differ).
+        policy: ``text``, ``skip`` or ``error`` (see :func:`session_turn`).
+        start: The position of the first message in the history.
+
+    Returns:
+        The turns to store and the notes of what could not be kept as it was.
+    """
+    turns: list[SessionMessage] = []
+    notes: list[str] = []
+    for i, parts in enumerate(messages):
+        turn, note = session_turn(
+            parts.role,
+            parts.text,
+            index=start + i,
+            created=created,
+            tool_calls=parts.tool_calls,
+            tool_name=parts.tool_name,
+            media=parts.media,
+            policy=policy,
+        )
+        if turn is not None:
+            turns.append(turn)
+        if note:
+            notes.append(note)
+    return turns, notes
