@@ -26,7 +26,6 @@ from langchain_quant._convert import response_metadata, usage_to_metadata
 from langchain_quant.chat_history import typed_validation_errors
 from quant_ai import (
     Agent,
-    AgentChatRequest,
     AgentConversation,
     AgentReply,
     ContentEvent,
@@ -236,28 +235,11 @@ class QuantAgent(QuantConnection, RunnableSerializable[Any, AIMessage]):
         """Check the agent options now, before anything is sent."""
         if not self.agent_id:
             raise QuantValidationError("agent_id: an agent id is required", field="agentId")
-        AgentChatRequest(
-            message="-",
-            system=self.system,
-            max_tool_iterations=self.max_tool_iterations,
-            allowed_collections=self.allowed_collections,
-        ).validate_limits()
+        AgentConversation.check_settings(self)
         return self
 
     def _make_conversation(self) -> AgentConversation:
-        return AgentConversation(
-            self.quant_client,
-            self.agent_id,
-            session_id=self.session_id,
-            user_id=self.user_id,
-            durable=self.durable,
-            keep_session=self.keep_session,
-            system=self.system,
-            max_tool_iterations=self.max_tool_iterations,
-            allowed_collections=self.allowed_collections,
-            long_context=self.long_context,
-            poll_timeout=self.poll_timeout,
-        )
+        return AgentConversation.from_settings(self.quant_client, self.agent_id, self)
 
     @property
     def conversation(self) -> AgentConversation:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
@@ -179,10 +177,9 @@ class QuantUsageCallbackHandler(UsageHandlerBase, BaseCallbackHandler):
             self._agent_runs.discard(run_id)
 
 
-@contextlib.contextmanager
 def get_quant_usage_callback(
     max_cost_cents: float | None = None,
-) -> Iterator[QuantUsageCallbackHandler]:
+) -> QuantUsageCallbackHandler:
     """Count (and budget) every Quant call made inside the block.
 
     In the style of langchain-core's ``get_usage_metadata_callback``, over every Quant class
@@ -192,9 +189,8 @@ def get_quant_usage_callback(
         max_cost_cents: The budget in US cents: the call that reaches it returns, the next one
             raises ``quant_ai.QuantBudgetExceededError`` before it is sent.
 
-    Yields:
-        The handler with the totals (``total_cost_cents``, ``total_tokens``, ``by_model``).
+    Returns:
+        The handler, to use in a ``with`` block (``with get_quant_usage_callback() as cb:``);
+        it has the totals (``total_cost_cents``, ``total_tokens``, ``by_model``).
     """
-    handler = QuantUsageCallbackHandler(max_cost_cents)
-    with handler:
-        yield handler
+    return QuantUsageCallbackHandler(max_cost_cents)

@@ -12,8 +12,7 @@ from llama_index.core.query_engine import CustomQueryEngine
 from llama_index.core.tools import FunctionTool, ToolMetadata
 from pydantic import Field, PrivateAttr, model_validator
 
-from quant_ai import Agent, AgentChatRequest, AgentConversation, AgentReply, QuantClient
-from quant_ai.sessions import check_session_id
+from quant_ai import Agent, AgentConversation, AgentReply, QuantClient
 
 from ._client import QuantClientMixin
 
@@ -95,14 +94,7 @@ class QuantAgent(QuantClientMixin):
 
     @model_validator(mode="after")
     def _limits(self) -> QuantAgent:
-        if self.session_id is not None:
-            check_session_id(self.session_id, "session_id")
-        AgentChatRequest(
-            message="-",
-            system=self.system,
-            max_tool_iterations=self.max_tool_iterations,
-            allowed_collections=self.allowed_collections,
-        ).validate_limits()
+        AgentConversation.check_settings(self)
         return self
 
     @classmethod
@@ -126,18 +118,7 @@ class QuantAgent(QuantClientMixin):
     def conversation(self) -> AgentConversation:
         """The core conversation (created on first use)."""
         if self._conversation is None:
-            self._conversation = AgentConversation(
-                self.client,
-                self.agent_id,
-                session_id=self.session_id,
-                user_id=self.user_id,
-                durable=self.durable,
-                keep_session=self.keep_session,
-                system=self.system,
-                max_tool_iterations=self.max_tool_iterations,
-                allowed_collections=self.allowed_collections,
-                poll_timeout=self.poll_timeout,
-            )
+            self._conversation = AgentConversation.from_settings(self.client, self.agent_id, self)
         conv = self._conversation
         conv.session_id = self.session_id if self.keep_session else None
         return conv

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 from llama_index.core.instrumentation.event_handlers import BaseEventHandler
@@ -73,17 +71,14 @@ class QuantUsageHandler(UsageHandlerBase, BaseEventHandler):
         self._totals.record(usage, extra.get("model"))
 
 
-@contextlib.contextmanager
-def get_quant_usage_handler(max_cost_cents: float | None = None) -> Iterator[QuantUsageHandler]:
+def get_quant_usage_handler(max_cost_cents: float | None = None) -> QuantUsageHandler:
     """Count (and budget) every Quant call made inside the block.
 
     Args:
         max_cost_cents: The budget in US cents: the call that reaches it returns, the next one
             raises ``quant_ai.QuantBudgetExceededError`` before it is sent.
 
-    Yields:
-        The handler with the totals (``total_cost_cents``, ``total_tokens``, ``by_model``).
+    Returns:
+        The handler, to use in a ``with`` block (``with get_quant_usage_handler() as usage:``).
     """
-    handler = QuantUsageHandler(max_cost_cents)
-    with handler:
-        yield handler
+    return QuantUsageHandler(max_cost_cents)

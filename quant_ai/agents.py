@@ -602,6 +602,49 @@ class AgentConversation:
         poll_timeout: Durable mode: how long to wait for a turn, in seconds.
     """
 
+    @staticmethod
+    def check_settings(settings: object) -> None:
+        """Check an adapter agent's settings (:attr:`SETTINGS`) before anything is sent.
+
+        Raises:
+            QuantValidationError: For a malformed ``session_id`` or an option out of the spec's
+                limits, naming it.
+        """
+        session_id = getattr(settings, "session_id", None)
+        if session_id is not None:
+            check_session_id(session_id, "session_id")
+        AgentChatRequest(
+            message="-",
+            system=getattr(settings, "system", None),
+            max_tool_iterations=getattr(settings, "max_tool_iterations", None),
+            allowed_collections=getattr(settings, "allowed_collections", None),
+        ).validate_limits()
+
+    SETTINGS = (
+        "session_id",
+        "user_id",
+        "durable",
+        "keep_session",
+        "system",
+        "max_tool_iterations",
+        "allowed_collections",
+        "long_context",
+        "poll_timeout",
+    )
+    """The keyword arguments an adapter's agent class keeps as fields of the same names."""
+
+    @classmethod
+    def from_settings(
+        cls, client: QuantClient, agent_id: str, settings: object
+    ) -> AgentConversation:
+        """A conversation from an object with fields named as :attr:`SETTINGS` (those it has).
+
+        Both adapters' ``QuantAgent`` classes keep these settings as fields; this is the one
+        place that hands them over.
+        """
+        found = {name: getattr(settings, name) for name in cls.SETTINGS if hasattr(settings, name)}
+        return cls(client, agent_id, **found)
+
     def __init__(
         self,
         client: QuantClient,
