@@ -18,7 +18,6 @@ from ._ratelimit import RateLimiter, TokenBucket
 from ._transport import IMAGE_TIMEOUT, Transport
 from ._wire import coerce_request as _coerce
 from ._wire import parse_response as _parse
-from .durable import ExecutionHandle, ExecutionWaiter, PollSettings, callback_result
 from .embeddings import (
     DEFAULT_MAX_CONCURRENCY,
     MAX_BATCH_SIZE,
@@ -62,7 +61,7 @@ if TYPE_CHECKING:  # the stream events load on first stream (import time of Quan
     from .sessions import Sessions
     from .vector_db import VectorDB
 
-__all__ = ["ExecutionHandle", "QuantClient", "ToolHandler", "callback_result"]
+__all__ = ["QuantClient", "ToolHandler"]
 
 logger = logging.getLogger("quant_ai")
 
@@ -756,6 +755,8 @@ class QuantClient:
             QuantExecutionFailedError: The execution failed.
             QuantExecutionTimeoutError: It did not finish in time.
         """
+        from .durable import ExecutionWaiter, PollSettings  # first use only (import time)
+
         settings = PollSettings(initial_delay, max_delay, timeout)
         waiter = ExecutionWaiter(self, request_id, settings=settings, on_status=on_status)
         return waiter.wait(tool_handler=tool_handler)
@@ -771,6 +772,8 @@ class QuantClient:
         timeout: float = 900.0,
     ) -> ExecutionStatus:
         """Async twin of :meth:`wait_for_execution` (handlers and callbacks may be async)."""
+        from .durable import ExecutionWaiter, PollSettings  # first use only (import time)
+
         settings = PollSettings(initial_delay, max_delay, timeout)
         waiter = ExecutionWaiter(self, request_id, settings=settings, on_status=on_status)
         return await waiter.await_(tool_handler=tool_handler)
@@ -813,3 +816,16 @@ def _response_events(response: httpx.Response) -> list[StreamEvent]:
             "streaming; wait for it with wait_for_execution()"
         )
     return list(_events_from_response(_parse(ChatResponse, response)))
+
+
+def __getattr__(name: str) -> object:
+    """Names that moved to :mod:`quant_ai.durable`, loaded when first asked for from here.
+
+    ``ExecutionHandle`` and ``callback_result`` stay importable from ``quant_ai.client``; the
+    durable machinery is not part of ``QuantClient``'s import.
+    """
+    if name in ("ExecutionHandle", "callback_result"):
+        from . import durable
+
+        return getattr(durable, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,7 +13,6 @@ the LangChain and LlamaIndex embeddings classes call those and only translate.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -256,6 +255,8 @@ async def asend_batches(
     When a batch fails, the other batches (waiting or in flight) are cancelled and the error of
     the first failed batch (in order) is raised.
     """
+    import asyncio  # on first async use (import time of QuantClient)
+
     semaphore = asyncio.Semaphore(max_concurrency)
     failed = False
 
