@@ -26,12 +26,12 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import asdict, replace
-from types import TracebackType
+from dataclasses import asdict
 from typing import Any
 
 from quant_ai.emulator.config import EmulatorConfig
 from quant_ai.emulator.ratelimit import Cell, SharedCell
+from quant_ai.emulator.runner import Listener, make_server
 
 __all__ = ["STATEFUL_OPERATIONS", "EmulatorCluster", "StatefulGuard"]
 
@@ -119,30 +119,13 @@ class StatefulGuard:
 
 def _serve(config: EmulatorConfig, sock: socket.socket, cell: Cell | None, workers: int) -> None:
     """A worker process: one emulator app on the shared listening socket."""
-    import logging
-    import os
     import threading
 
-    import uvicorn
-
-    from quant_ai.emulator.runner import _FILTER
     from quant_ai.emulator.server import build_app
     from quant_ai.emulator.state import EmulatorState
 
-    logging.getLogger("uvicorn.error").addFilter(_FILTER)
     app = StatefulGuard(build_app(EmulatorState(config, rate_cell=cell)), workers)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            log_config=None,
-            log_level="warning",
-            access_log=config.access_log,
-            lifespan="off",
-            timeout_graceful_shutdown=1,
-            timeout_keep_alive=30,
-            backlog=2048,
-        )
-    )
+    server = make_server(app, config)
 
     def announce() -> None:  # tell the parent once this worker accepts connections
         while not server.started and not server.should_exit:
@@ -169,7 +152,7 @@ def _worker_main(argv: list[str]) -> int:
     return 0
 
 
-class EmulatorCluster:
+class EmulatorCluster(Listener):
     """``workers`` emulator processes serving one loopback port.
 
     Use it as a context manager, like :class:`~quant_ai.emulator.QuantEmulator`::
@@ -188,52 +171,11 @@ class EmulatorCluster:
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
-        cfg = config or EmulatorConfig()
-        self.config: EmulatorConfig = replace(cfg, **settings) if settings else cfg
+        super().__init__(config, **settings)
         self.workers = workers
         self.pids: list[int] = []
         self._cell: SharedCell | None = None
-        self._socket: socket.socket | None = None
         self._processes: list[subprocess.Popen[str]] = []
-        self._port = 0
-
-    @property
-    def base_url(self) -> str:
-        """``http://host:port`` of the shared port."""
-        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
-        return f"http://{host}:{self._port}"
-
-    @property
-    def organization(self) -> str:
-        """The organisation to use: the configured one, else ``demo`` (any is served then)."""
-        from quant_ai.emulator.auth import DEFAULT_ORGANIZATION
-
-        return self.config.organization or DEFAULT_ORGANIZATION
-
-    @property
-    def api_base(self) -> str:
-        """The native API root, ``{base_url}/api/v3/organizations/{organization}``."""
-        return f"{self.base_url}/api/v3/organizations/{self.organization}"
-
-    @property
-    def openai_base_url(self) -> str:
-        """The OpenAI-compatible root, ``{base_url}/oai/v1``."""
-        return f"{self.base_url}/oai/v1"
-
-    @property
-    def port(self) -> int:
-        """The bound port (known once started)."""
-        return self._port
-
-    def _bind(self) -> socket.socket:
-        host = self.config.host
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, self.config.port))
-        sock.listen(2048)
-        self._port = int(sock.getsockname()[1])
-        return sock
 
     def start(self, timeout: float = 60.0) -> EmulatorCluster:
         """Start the workers; return once every one of them accepts connections.
@@ -323,23 +265,6 @@ class EmulatorCluster:
             pass
         finally:
             self.stop()
-
-    def bind(self) -> int:
-        """Bind the listening socket now and return the port (before :meth:`serve_forever`)."""
-        if self._socket is None:
-            self._socket = self._bind()
-        return self._port
-
-    def __enter__(self) -> EmulatorCluster:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"EmulatorCluster(workers={self.workers}, base_url={self.base_url!r})"

@@ -8,11 +8,11 @@ import threading
 import time
 from dataclasses import replace
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from quant_ai.emulator.config import EmulatorConfig
 
-__all__ = ["QuantEmulator"]
+__all__ = ["Listener", "QuantEmulator", "make_server"]
 
 
 class _HideDrops(logging.Filter):
@@ -35,15 +35,14 @@ class _HideDrops(logging.Filter):
 _FILTER = _HideDrops()
 
 
-class QuantEmulator:
-    """A local Quant AI server on loopback, with real sockets and HTTP/1.1.
+_L = TypeVar("_L", bound="Listener")
 
-    Use it as a context manager (``with QuantEmulator() as emu:``) or call :meth:`start` and
-    :meth:`stop`. Settings come from ``config`` and/or keyword overrides of
-    :class:`EmulatorConfig` fields::
 
-        with QuantEmulator(latency_ms=50, shapes="wild") as emu:
-            client = QuantClient(base_url=emu.base_url, organization="acme", api_key="qc_x")
+class Listener:
+    """What every emulator server shares: settings, address, listening socket, ``with``.
+
+    :class:`QuantEmulator` (one server in a thread) and ``EmulatorCluster`` (worker processes
+    on one port) extend it with their own :meth:`start` and :meth:`stop`.
 
     Args:
         config: Base settings (default :class:`EmulatorConfig()`).
@@ -53,11 +52,6 @@ class QuantEmulator:
     def __init__(self, config: EmulatorConfig | None = None, **settings: Any) -> None:
         cfg = config or EmulatorConfig()
         self.config: EmulatorConfig = replace(cfg, **settings) if settings else cfg
-        from quant_ai.emulator.state import EmulatorState
-
-        self.state = EmulatorState(self.config)
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
         self._port = 0
 
@@ -96,6 +90,87 @@ class QuantEmulator:
         """The OpenAI-compatible root, ``{base_url}/oai/v1``."""
         return f"{self.base_url}/oai/v1"
 
+    # -- life cycle -----------------------------------------------------------------------
+
+    def _bind(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets that say so.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.config.port))
+        sock.listen(2048)
+        sock.set_inheritable(True)
+        self._port = int(sock.getsockname()[1])
+        return sock
+
+    def bind(self) -> int:
+        """Bind the listening socket now (before :meth:`serve_forever`) and return the port."""
+        if self._socket is None:
+            self._socket = self._bind()
+        return self._port
+
+    def start(self: _L, timeout: float = 10.0) -> _L:
+        """Start serving; return once connections are accepted."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        raise NotImplementedError
+
+    def __enter__(self: _L) -> _L:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def make_server(app: Any, config: EmulatorConfig) -> Any:
+    """The uvicorn server of one emulator process (quiet, no lifespan, quick shutdown)."""
+    import uvicorn
+
+    logging.getLogger("uvicorn.error").addFilter(_FILTER)
+    return uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_config=None,
+            log_level="warning",
+            access_log=config.access_log,
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+            timeout_keep_alive=30,
+            backlog=2048,
+        )
+    )
+
+
+class QuantEmulator(Listener):
+    """A local Quant AI server on loopback, with real sockets and HTTP/1.1.
+
+    Use it as a context manager (``with QuantEmulator() as emu:``) or call :meth:`start` and
+    :meth:`stop`. Settings come from ``config`` and/or keyword overrides of
+    :class:`EmulatorConfig` fields::
+
+        with QuantEmulator(latency_ms=50, shapes="wild") as emu:
+            client = QuantClient(base_url=emu.base_url, organization="acme", api_key="qc_x")
+
+    Args:
+        config: Base settings (default :class:`EmulatorConfig()`).
+        **settings: Overrides of :class:`EmulatorConfig` fields.
+    """
+
+    def __init__(self, config: EmulatorConfig | None = None, **settings: Any) -> None:
+        super().__init__(config, **settings)
+        from quant_ai.emulator.state import EmulatorState
+
+        self.state = EmulatorState(self.config)
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
     # -- counters -------------------------------------------------------------------------
 
     @property
@@ -129,34 +204,10 @@ class QuantEmulator:
 
     # -- life cycle -----------------------------------------------------------------------
 
-    def _bind(self) -> socket.socket:
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets that say so.
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.config.port))
-        sock.listen(2048)
-        sock.set_inheritable(True)
-        self._port = int(sock.getsockname()[1])
-        return sock
-
     def _make_server(self) -> Any:
-        import uvicorn
-
         from quant_ai.emulator.server import build_app
 
-        logging.getLogger("uvicorn.error").addFilter(_FILTER)
-        config = uvicorn.Config(
-            build_app(self.state),
-            log_config=None,
-            log_level="warning",
-            access_log=self.config.access_log,
-            lifespan="off",
-            timeout_graceful_shutdown=1,
-            timeout_keep_alive=30,
-            backlog=2048,
-        )
-        return uvicorn.Server(config)
+        return make_server(build_app(self.state), self.config)
 
     def start(self, timeout: float = 10.0) -> QuantEmulator:
         """Start serving in a daemon thread; return once the server accepts connections.
@@ -205,23 +256,6 @@ class QuantEmulator:
         finally:
             self._socket.close()
             self._socket = None
-
-    def bind(self) -> int:
-        """Bind the listening socket now (before :meth:`serve_forever`) and return the port."""
-        if self._socket is None:
-            self._socket = self._bind()
-        return self._port
-
-    def __enter__(self) -> QuantEmulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"QuantEmulator(base_url={self.base_url!r})"
